@@ -1,0 +1,56 @@
+package io.github.personas.jobs;
+
+import io.github.personas.pipeline.config.PersonasConfig;
+import io.github.personas.pipeline.run.NightlyRun;
+import io.github.personas.pipeline.run.RunSummary;
+import io.github.personas.pipeline.run.Stage;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.ParentCommand;
+
+/** Base of the commands that run pipeline stages for one date and print what they did. */
+abstract class PipelineCommand implements Callable<Integer> {
+
+  @Mixin
+  CommonOptions common;
+
+  @ParentCommand
+  PersonasCli parent;
+
+  /** The stages this command runs. */
+  abstract EnumSet<Stage> stages();
+
+  @Override
+  public Integer call() {
+    PersonasConfig config = common.load();
+    String name = getClass().getSimpleName().replace("Command", "").toLowerCase(java.util.Locale.ROOT);
+    SparkSession spark = SparkSessions.create("personas " + name + " " + common.date, common.master);
+    RunSummary s = new NightlyRun(spark, config, common.date).execute(stages());
+    print(s);
+    return PersonasCli.EXIT_OK;
+  }
+
+  private void print(RunSummary s) {
+    var out = parent.out();
+    out.printf("personas %s: %s for %s%n", s.version(), s.status(), s.runDate());
+    if (s.events() != null) {
+      out.printf("  events:   read %,d = accepted %,d + quarantined %,d + duplicates %,d + filtered %,d%n",
+          s.events().read(), s.events().accepted(), s.events().quarantined(), s.events().duplicates(),
+          s.events().filtered());
+    }
+    if (s.profiles() != null && s.profiles().read() > 0) {
+      out.printf("  profiles: read %,d = accepted %,d + quarantined %,d + duplicates %,d + filtered %,d%n",
+          s.profiles().read(), s.profiles().accepted(), s.profiles().quarantined(), s.profiles().duplicates(),
+          s.profiles().filtered());
+    }
+    for (Map.Entry<String, Long> e : s.tableRows().entrySet()) {
+      out.printf("  %-13s %,10d rows  %s%n", e.getKey(), e.getValue(), s.outputs().get(e.getKey()));
+    }
+    s.timingsSeconds().forEach((k, v) -> out.printf("  %-13s %8.1f s%n", k, v));
+    s.warnings().forEach(w -> out.printf("  warning: %s%n", w));
+    out.flush();
+  }
+}

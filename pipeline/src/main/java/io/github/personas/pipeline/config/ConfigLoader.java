@@ -1,0 +1,218 @@
+package io.github.personas.pipeline.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigList;
+import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigRenderOptions;
+import com.typesafe.config.ConfigResolveOptions;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.DateTimeException;
+import java.time.ZoneId;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Loads and validates the HOCON configuration: bundled defaults, then the user's file on top.
+ *
+ * <p>Every check happens here, before Spark starts, so a bad file fails in a second with a
+ * message naming the file and key instead of after an hour of work.
+ */
+public final class ConfigLoader {
+
+  /** Classpath location of the defaults; the build copies conf/personas.conf there. */
+  public static final String DEFAULTS_RESOURCE = "io/github/personas/pipeline/config/personas.conf";
+
+  private static final String ROOT = "personas";
+  private static final Set<String> FORMATS = Set.of("parquet", "csv", "json", "text");
+  /** Maps whose keys are the user's own (reader options, column mappings). */
+  private static final Set<String> FREE_FORM_SUFFIXES = Set.of("options", "columns");
+
+  private ConfigLoader() {}
+
+  /** Loads the bundled defaults alone. */
+  public static PersonasConfig defaults() {
+    return load(null);
+  }
+
+  /**
+   * Loads the defaults with {@code userFile} on top.
+   *
+   * @param userFile a HOCON file, or null for the defaults alone
+   * @throws ConfigException naming the file and key of the first problem found
+   */
+  public static PersonasConfig load(File userFile) {
+    Config defaults = ConfigFactory.parseResources(
+        ConfigLoader.class.getClassLoader(), DEFAULTS_RESOURCE,
+        ConfigParseOptions.defaults().setAllowMissing(false));
+    Config merged = defaults;
+    String origin = "defaults (" + DEFAULTS_RESOURCE + ")";
+    if (userFile != null) {
+      if (!userFile.isFile()) {
+        throw ConfigException.of("Config file %s does not exist or is not a file (--config).", userFile);
+      }
+      Config user;
+      try {
+        user = ConfigFactory.parseFile(userFile, ConfigParseOptions.defaults().setAllowMissing(false));
+      } catch (com.typesafe.config.ConfigException e) {
+        throw new ConfigException("Cannot parse config file " + userFile + ": " + e.getMessage(), e);
+      }
+      checkKnownKeys(user, defaults, userFile.getPath());
+      merged = user.withFallback(defaults);
+      origin = userFile.getPath();
+    }
+    try {
+      Config resolved = merged.resolve(ConfigResolveOptions.defaults().setUseSystemEnvironment(true));
+      return build(resolved.getConfig(ROOT), origin, hash(resolved));
+    } catch (com.typesafe.config.ConfigException e) {
+      throw new ConfigException("Invalid configuration in " + origin + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void checkKnownKeys(Config user, Config defaults, String file) {
+    for (Map.Entry<String, ConfigValue> e : user.entrySet()) {
+      String key = e.getKey();
+      if (defaults.hasPathOrNull(key) || isFreeForm(key)) {
+        continue;
+      }
+      String line = e.getValue().origin().lineNumber() > 0 ? ":" + e.getValue().origin().lineNumber() : "";
+      throw ConfigException.of(
+          "Unknown config key '%s' in %s%s. Known keys are those in conf/personas.conf; check the spelling.",
+          key, file, line);
+    }
+  }
+
+  private static boolean isFreeForm(String key) {
+    List<String> parts = com.typesafe.config.ConfigUtil.splitPath(key);
+    for (int i = 0; i < parts.size() - 1; i++) {
+      if (FREE_FORM_SUFFIXES.contains(parts.get(i)) && i >= 1 && parts.get(0).equals(ROOT)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static PersonasConfig build(Config c, String origin, String hash) {
+    String timezone = c.getString("run.timezone");
+    try {
+      ZoneId.of(timezone);
+    } catch (DateTimeException e) {
+      throw ConfigException.of("personas.run.timezone = '%s' in %s is not an IANA time zone id (e.g. UTC, Europe/London).",
+          timezone, origin);
+    }
+    SourceConfig events = source(c, "events", origin);
+    if (!events.isPresent()) {
+      throw ConfigException.of("personas.input.events.path is empty in %s: events are required (or pass --events).", origin);
+    }
+    SourceConfig profiles = source(c, "profiles", origin);
+    int files = c.getInt("output.files_per_partition");
+    require(files >= 1, "personas.output.files_per_partition must be at least 1, got %s (%s)", files, origin);
+
+    double maxQ = c.getDouble("quality.max_quarantine_share");
+    require(maxQ >= 0 && maxQ <= 1, "personas.quality.max_quarantine_share must be within [0, 1], got %s (%s)", maxQ, origin);
+    PersonasConfig.Quality quality = new PersonasConfig.Quality(
+        maxQ, c.getLong("quality.min_accepted_events"), c.getLong("quality.min_users"));
+
+    double relErr = c.getDouble("rfm.quantile_relative_error");
+    require(relErr >= 0 && relErr < 0.1, "personas.rfm.quantile_relative_error must be within [0, 0.1), got %s (%s)", relErr, origin);
+    List<NamedExpr> segmentRules = namedList(c, "rfm.segments", "when", origin);
+    require(!segmentRules.isEmpty(), "personas.rfm.segments is empty in %s: give at least one rule", origin);
+    String noPurchase = c.getString("rfm.no_purchase_segment");
+    for (NamedExpr r : segmentRules) {
+      require(!r.name().equals(noPurchase),
+          "personas.rfm.segments rule '%s' has the name of rfm.no_purchase_segment (%s)", r.name(), origin);
+    }
+    PersonasConfig.Rfm rfm = new PersonasConfig.Rfm(relErr, noPurchase, segmentRules);
+
+    int k = c.getInt("personas.k");
+    require(k >= 2 && k <= 100, "personas.personas.k must be within [2, 100], got %s (%s)", k, origin);
+    int maxIter = c.getInt("personas.max_iterations");
+    require(maxIter >= 1, "personas.personas.max_iterations must be at least 1, got %s (%s)", maxIter, origin);
+    List<NamedExpr> features = namedList(c, "personas.features", "expr", origin);
+    require(!features.isEmpty(), "personas.personas.features is empty in %s: give at least one clustering input", origin);
+    PersonasConfig.Personas personas =
+        new PersonasConfig.Personas(k, c.getLong("personas.seed"), maxIter, features);
+
+    List<String> dims = c.getStringList("report.dimensions");
+    return new PersonasConfig(origin, hash, timezone, events, profiles, c.getString("output.path"),
+        files, quality, rfm, personas, dims);
+  }
+
+  private static SourceConfig source(Config c, String name, String origin) {
+    String base = "input." + name;
+    String key = ROOT + "." + base;
+    String format = c.getString(base + ".format").toLowerCase(java.util.Locale.ROOT);
+    require(FORMATS.contains(format), "%s.format = '%s' in %s is not one of %s", key, format, origin, FORMATS);
+    return new SourceConfig(
+        name,
+        c.getString(base + ".path"),
+        format,
+        stringMap(c.getObject(base + ".options"), key + ".options", origin),
+        c.getString(base + ".filter"),
+        stringMap(c.getObject(base + ".columns"), key + ".columns", origin),
+        key);
+  }
+
+  private static Map<String, String> stringMap(ConfigObject obj, String key, String origin) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (Map.Entry<String, ConfigValue> e : obj.entrySet()) {
+      ConfigValue v = e.getValue();
+      require(v.valueType() != ConfigValueType.OBJECT && v.valueType() != ConfigValueType.LIST
+              && v.valueType() != ConfigValueType.NULL,
+          "%s.%s in %s must be a single value, got %s", key, e.getKey(), origin, v.valueType());
+      out.put(e.getKey(), String.valueOf(v.unwrapped()));
+    }
+    return out;
+  }
+
+  private static List<NamedExpr> namedList(Config c, String path, String sqlKey, String origin) {
+    ConfigList list = c.getList(path);
+    List<NamedExpr> out = new ArrayList<>();
+    Set<String> names = new HashSet<>();
+    for (int i = 0; i < list.size(); i++) {
+      ConfigValue v = list.get(i);
+      require(v.valueType() == ConfigValueType.OBJECT,
+          "%s.%s[%s] in %s must be an object { name = ..., %s = ... }", ROOT, path, i, origin, sqlKey);
+      Config item = ((ConfigObject) v).toConfig();
+      for (String k : ((ConfigObject) v).keySet()) {
+        require(k.equals("name") || k.equals(sqlKey),
+            "%s.%s[%s] in %s has unknown key '%s'; expected name and %s", ROOT, path, i, origin, k, sqlKey);
+      }
+      require(item.hasPath("name") && item.hasPath(sqlKey),
+          "%s.%s[%s] in %s needs both name and %s", ROOT, path, i, origin, sqlKey);
+      String name = item.getString("name").trim();
+      String sql = item.getString(sqlKey).trim();
+      require(!name.isEmpty() && !sql.isEmpty(), "%s.%s[%s] in %s has an empty name or %s", ROOT, path, i, origin, sqlKey);
+      require(names.add(name), "%s.%s in %s names '%s' twice; names must be unique", ROOT, path, origin, name);
+      out.add(new NamedExpr(name, sql));
+    }
+    return out;
+  }
+
+  private static String hash(Config resolved) {
+    String rendered = resolved.getConfig(ROOT).root().render(ConfigRenderOptions.concise());
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(rendered.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(d);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every JDK", e);
+    }
+  }
+
+  private static void require(boolean ok, String format, Object... args) {
+    if (!ok) {
+      throw ConfigException.of(format, args);
+    }
+  }
+}

@@ -1,0 +1,39 @@
+package io.github.personas.pipeline.config;
+
+import java.util.Map;
+
+/**
+ * Where and how one input table (events or profiles) is read and mapped onto the contract.
+ *
+ * @param name     the source's name: {@code events} or {@code profiles}
+ * @param path     file, folder or Hive-partitioned folder; empty means "no such input"
+ * @param format   one of {@code parquet}, {@code csv}, {@code json}, {@code text}
+ * @param options  reader options passed to Spark as they are
+ * @param filter   Spark SQL predicate over source columns; empty keeps every row
+ * @param columns  contract column name to Spark SQL expression over source columns
+ * @param configKey the config key this source came from, for error messages
+ */
+public record SourceConfig(
+    String name,
+    String path,
+    String format,
+    Map<String, String> options,
+    String filter,
+    Map<String, String> columns,
+    String configKey) {
+
+  public SourceConfig {
+    options = Map.copyOf(options);
+    columns = Map.copyOf(columns);
+  }
+
+  /** True when a path is configured. */
+  public boolean isPresent() {
+    return path != null && !path.isBlank();
+  }
+
+  /** Copy with another path (the CLI's --events / --profiles). */
+  public SourceConfig withPath(String newPath) {
+    return new SourceConfig(name, newPath, format, options, filter, columns, configKey);
+  }
+}

@@ -1,0 +1,261 @@
+package io.github.personas.pipeline.run;
+
+import io.github.personas.pipeline.config.PersonasConfig;
+import io.github.personas.pipeline.features.FeatureBuilder;
+import io.github.personas.pipeline.io.OutputWriter;
+import io.github.personas.pipeline.report.SegmentKpis;
+import io.github.personas.pipeline.segment.PersonaClusterer;
+import io.github.personas.pipeline.segment.RfmScorer;
+import io.github.personas.pipeline.validate.ContractValidator;
+import io.github.personas.pipeline.validate.SourceCounts;
+import io.github.personas.pipeline.validate.ValidationResult;
+import java.io.IOException;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+
+/**
+ * One nightly run for one date: the configured stages in order, each writing its tables.
+ *
+ * <p>Stages that did not run in this call read their inputs from the output folder, so
+ * {@code features}, {@code segment} and {@code report} can also be run one at a time.
+ */
+public final class NightlyRun {
+
+  private static final Logger LOG = LogManager.getLogger(NightlyRun.class);
+  private static final String SESSION_TZ = "spark.sql.session.timeZone";
+
+  private final SparkSession spark;
+  private final PersonasConfig config;
+  private final LocalDate date;
+  private final OutputWriter out;
+
+  private final Map<String, Long> tableRows = new LinkedHashMap<>();
+  private final Map<String, String> outputs = new LinkedHashMap<>();
+  private final Map<String, Double> timings = new LinkedHashMap<>();
+  private final Map<String, Object> details = new LinkedHashMap<>();
+  private final List<String> warnings = new ArrayList<>();
+  private SourceCounts eventCounts;
+  private SourceCounts profileCounts;
+
+  /**
+   * @param spark  the session (local or cluster; its configuration is left as given)
+   * @param config validated configuration
+   * @param date   the run date D: events up to the end of D, UTC
+   */
+  public NightlyRun(SparkSession spark, PersonasConfig config, LocalDate date) {
+    this.spark = Objects.requireNonNull(spark, "spark");
+    this.config = Objects.requireNonNull(config, "config");
+    this.date = Objects.requireNonNull(date, "date");
+    this.out = new OutputWriter(spark, config.outputPath(), date, config.filesPerPartition());
+  }
+
+  /** The personas version from the jar manifest, or "dev" when run from classes. */
+  public static String version() {
+    String v = NightlyRun.class.getPackage().getImplementationVersion();
+    return v == null ? "dev" : v;
+  }
+
+  /**
+   * Runs {@code stages} in order and writes the summary.
+   *
+   * @return the summary, also written to {@code runs/dt=<date>/summary.json}
+   * @throws DataQualityException when a gate fails (the summary is written first)
+   * @throws io.github.personas.pipeline.config.ConfigException on input or rule errors
+   */
+  public RunSummary execute(Set<Stage> stages) {
+    if (stages.isEmpty()) {
+      throw new IllegalArgumentException("No stage to run");
+    }
+    EnumSet<Stage> todo = EnumSet.copyOf(stages);
+    pinSessionTimeZone();
+    RfmScorer rfm = new RfmScorer(config.rfm());
+    if (todo.contains(Stage.SEGMENT)) {
+      // Checked before any data is read: a broken rule table should cost seconds, not a run.
+      rfm.checkTable(spark);
+    }
+    String status = "succeeded";
+    try {
+      Dataset<Row> features = null;
+      ValidationResult events = null;
+      ValidationResult profiles = null;
+      if (todo.contains(Stage.VALIDATE)) {
+        ValidationResult[] v = timed(Stage.VALIDATE, () -> validate());
+        events = v[0];
+        profiles = v[1];
+      }
+      if (todo.contains(Stage.FEATURES)) {
+        ValidationResult ev = Objects.requireNonNull(events, "FEATURES needs VALIDATE in the same run");
+        ValidationResult pr = profiles;
+        features = timed(Stage.FEATURES, () -> features(ev, pr));
+      }
+      Dataset<Row> segments = null;
+      if (todo.contains(Stage.SEGMENT)) {
+        Dataset<Row> f = features != null ? features : out.read(OutputWriter.FEATURES);
+        features = f;
+        segments = timed(Stage.SEGMENT, () -> segment(f, rfm));
+      }
+      if (todo.contains(Stage.REPORT)) {
+        Dataset<Row> f = features != null ? features : out.read(OutputWriter.FEATURES);
+        Dataset<Row> s = segments != null ? segments : out.read(OutputWriter.SEGMENTS);
+        timed(Stage.REPORT, () -> report(f, s));
+      }
+    } catch (DataQualityException e) {
+      status = "failed_quality_gate";
+      warnings.add(e.getMessage());
+      writeSummary(todo, status);
+      throw e;
+    }
+    return writeSummary(todo, status);
+  }
+
+  private ValidationResult[] validate() {
+    ContractValidator validator = new ContractValidator(spark, date);
+    ValidationResult events = validator.events(config.events());
+    ValidationResult profiles = validator.profiles(config.profiles());
+    eventCounts = events.counts();
+    profileCounts = profiles.counts();
+    Dataset<Row> quarantine = events.quarantine().unionByName(profiles.quarantine());
+    write(OutputWriter.QUARANTINE, quarantine, eventCounts.quarantined() + profileCounts.quarantined());
+    checkGates(eventCounts);
+    return new ValidationResult[] {events, profiles};
+  }
+
+  private void checkGates(SourceCounts ev) {
+    PersonasConfig.Quality q = config.quality();
+    long late = ev.byReason().getOrDefault(ContractValidator.EVENT_AFTER_RUN_DATE, 0L);
+    long invalid = ev.quarantined() - late;
+    double share = ev.read() == 0 ? 0 : (double) invalid / ev.read();
+    details.put("quarantine_share", share);
+    if (late > 0) {
+      warnings.add(String.format("%d events are later than the run date %s and were quarantined as %s"
+          + " (not counted by the quarantine gate)", late, date, ContractValidator.EVENT_AFTER_RUN_DATE));
+    }
+    if (share > q.maxQuarantineShare()) {
+      throw new DataQualityException("personas.quality.max_quarantine_share", String.format(
+          "Data-quality gate personas.quality.max_quarantine_share failed: %.2f%% of %d event rows broke the contract"
+              + " (limit %.2f%%); reasons %s; rows are in %s",
+          100 * share, ev.read(), 100 * q.maxQuarantineShare(), ev.byReasonSorted(),
+          out.partition(OutputWriter.QUARANTINE)));
+    } else if (share > 0.8 * q.maxQuarantineShare() && share > 0) {
+      warnings.add(String.format("Quarantine share %.2f%% is close to the gate's limit %.2f%%",
+          100 * share, 100 * q.maxQuarantineShare()));
+    }
+    if (ev.accepted() < q.minAcceptedEvents()) {
+      throw new DataQualityException("personas.quality.min_accepted_events", String.format(
+          "Data-quality gate personas.quality.min_accepted_events failed: %d events accepted, at least %d needed"
+              + " (read %d from %s)", ev.accepted(), q.minAcceptedEvents(), ev.read(), config.events().path()));
+    }
+  }
+
+  private Dataset<Row> features(ValidationResult events, ValidationResult profiles) {
+    Dataset<Row> features = new FeatureBuilder(date, config.timezone())
+        .apply(events.accepted(), profiles.accepted())
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    long users = features.count();
+    write(OutputWriter.FEATURES, features, users);
+    if (users < config.quality().minUsers()) {
+      throw new DataQualityException("personas.quality.min_users", String.format(
+          "Data-quality gate personas.quality.min_users failed: %d users, at least %d needed", users,
+          config.quality().minUsers()));
+    }
+    return features;
+  }
+
+  private Dataset<Row> segment(Dataset<Row> features, RfmScorer rfm) {
+    Dataset<Row> scored = rfm.apply(features);
+    double[][] cuts = rfm.lastCutPoints();
+    details.put("rfm_cut_points", Map.of("recency_days", cuts[0], "frequency", cuts[1], "monetary", cuts[2]));
+    PersonaClusterer clusterer = new PersonaClusterer(config.personas());
+    Dataset<Row> assigned = clusterer.apply(scored).persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> segments = assigned.select("user_id", RfmScorer.R_SCORE, RfmScorer.F_SCORE, RfmScorer.M_SCORE,
+        RfmScorer.RFM_SEGMENT, PersonaClusterer.PERSONA_ID, PersonaClusterer.DISTANCE);
+    long users = segments.count();
+    write(OutputWriter.SEGMENTS, segments, users);
+    Dataset<Row> personas = clusterer.summary(assigned);
+    List<Row> personaRows = personas.collectAsList();
+    write(OutputWriter.PERSONAS, personas, personaRows.size());
+    details.put("personas_k", personaRows.size());
+    if (clusterer.model() != null) {
+      String modelPath = out.partition(OutputWriter.MODELS) + "/persona_model";
+      try {
+        clusterer.model().write().overwrite().save(modelPath);
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException("Cannot save the persona model to " + modelPath, e);
+      }
+      outputs.put("persona_model", modelPath);
+    }
+    return segments;
+  }
+
+  private Void report(Dataset<Row> features, Dataset<Row> segments) {
+    Dataset<Row> joined = segments.join(features.select("user_id", "is_buyer", "frequency", "monetary",
+        "sessions_30d", "recency_days"), "user_id");
+    Dataset<Row> kpis = new SegmentKpis(config.reportDimensions()).apply(joined).persist(StorageLevel.MEMORY_AND_DISK());
+    write(OutputWriter.SEGMENT_KPIS, kpis, kpis.count());
+    return null;
+  }
+
+  private void write(String table, Dataset<Row> df, long rows) {
+    long t0 = System.nanoTime();
+    out.write(table, df);
+    tableRows.put(table, rows);
+    outputs.put(table, out.partition(table));
+    LOG.info("Wrote {} rows to {} in {} s", rows, out.partition(table), seconds(t0));
+  }
+
+  private <T> T timed(Stage stage, Supplier<T> body) {
+    spark.sparkContext().setJobGroup(stage.jobGroup(), "personas " + stage + " for " + date, false);
+    LOG.info("Stage {} for {} started", stage, date);
+    long t0 = System.nanoTime();
+    try {
+      return body.get();
+    } finally {
+      double s = seconds(t0);
+      timings.put(stage.name().toLowerCase(java.util.Locale.ROOT), s);
+      LOG.info("Stage {} finished in {} s", stage, s);
+      spark.sparkContext().clearJobGroup();
+    }
+  }
+
+  private RunSummary writeSummary(Set<Stage> stages, String status) {
+    Map<String, String> inputs = new LinkedHashMap<>();
+    inputs.put("events", config.events().path());
+    inputs.put("profiles", config.profiles().isPresent() ? config.profiles().path() : "");
+    RunSummary summary = new RunSummary(version(), date.toString(), stages.stream().map(Enum::name).toList(), status,
+        config.origin(), config.hash(), inputs, eventCounts, profileCounts, tableRows, outputs, timings, details,
+        warnings);
+    String path = out.writeText(OutputWriter.RUNS, "summary.json", summary.toJson());
+    LOG.info("Run summary: {}", path);
+    return summary;
+  }
+
+  /**
+   * Day boundaries and dates are UTC by the input contract. Spark reads text timestamps without
+   * an offset in the session time zone, so unless the user set one (--conf wins), use UTC.
+   */
+  private void pinSessionTimeZone() {
+    if (!spark.sparkContext().getConf().contains(SESSION_TZ)) {
+      spark.conf().set(SESSION_TZ, "UTC");
+    } else if (!List.of("UTC", "Etc/UTC", "Z", "+00:00").contains(spark.conf().get(SESSION_TZ))) {
+      warnings.add("spark.sql.session.timeZone is " + spark.conf().get(SESSION_TZ)
+          + ": event_time text without an offset is read in that zone, not UTC");
+    }
+  }
+
+  private static double seconds(long t0) {
+    return Math.round((System.nanoTime() - t0) / 1e7) / 100.0;
+  }
+}

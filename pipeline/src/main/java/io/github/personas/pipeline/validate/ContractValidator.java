@@ -1,0 +1,338 @@
+package io.github.personas.pipeline.validate;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.expr;
+import static org.apache.spark.sql.functions.lit;
+
+import io.github.personas.pipeline.config.ConfigException;
+import io.github.personas.pipeline.config.SourceConfig;
+import io.github.personas.pipeline.io.Contract;
+import io.github.personas.pipeline.io.SourceReader;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.StringJoiner;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.DateType;
+import org.apache.spark.sql.types.NumericType;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.TimestampNTZType;
+import org.apache.spark.sql.types.TimestampType;
+import org.apache.spark.storage.StorageLevel;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+
+/**
+ * Maps a raw source onto a contract table, converts types and splits rows into accepted and
+ * quarantined, with a reason code per quarantined row.
+ *
+ * <p>Reason codes, checked in this order (the first that applies is the row's reason):
+ * <ul>
+ *   <li>{@code missing_<column>}: a required column is null or blank;</li>
+ *   <li>{@code unparseable_<column>}: a timestamp that is neither ISO-8601 text nor epoch millis;</li>
+ *   <li>{@code invalid_<column>}: a number or flag that does not parse as its contract type;</li>
+ *   <li>{@code non_finite_<column>}: NaN or infinite numbers;</li>
+ *   <li>{@code purchase_without_revenue}, {@code refund_without_revenue} (events);</li>
+ *   <li>{@code event_after_run_date}: an event later than the end of the run date, UTC (events).</li>
+ * </ul>
+ * Rows whose dedup key ({@code event_id} for events, {@code user_id} for profiles) was already
+ * accepted are dropped and counted as duplicates. Nothing else is dropped, and
+ * {@link SourceCounts#reconciles()} holds by construction and is checked by the tests.
+ */
+public final class ContractValidator {
+
+  private static final Logger LOG = LogManager.getLogger(ContractValidator.class);
+
+  public static final String SOURCE = "source";
+  public static final String SOURCE_FILE = "source_file";
+  public static final String REASON = "reason";
+  public static final String DETAIL = "detail";
+  public static final String RAW = "raw";
+  /** Columns of the quarantine table, in order. */
+  public static final List<String> QUARANTINE_COLUMNS = List.of(SOURCE, SOURCE_FILE, REASON, DETAIL, RAW);
+
+  public static final String EVENT_AFTER_RUN_DATE = "event_after_run_date";
+
+  private static final String MAPPED = "m__";
+  private static final String KEEP = "_keep";
+  private static final Set<String> PARTITION_COLUMNS = Set.of("dt");
+
+  private final SparkSession spark;
+  private final LocalDate runDate;
+
+  /**
+   * @param spark   the session
+   * @param runDate the logical run date; events after its end (UTC) are quarantined
+   */
+  public ContractValidator(SparkSession spark, LocalDate runDate) {
+    this.spark = spark;
+    this.runDate = runDate;
+  }
+
+  /** Reads and validates the events source. */
+  public ValidationResult events(SourceConfig source) {
+    return validate(source, Contract.EVENTS);
+  }
+
+  /** Reads and validates the profiles source; an absent source gives empty results. */
+  public ValidationResult profiles(SourceConfig source) {
+    if (!source.isPresent()) {
+      return new ValidationResult(emptyAccepted(Contract.PROFILES), emptyQuarantine(),
+          SourceCounts.absent(source.name()));
+    }
+    return validate(source, Contract.PROFILES);
+  }
+
+  /** Validates an already loaded raw table (the tests feed inline rows this way). */
+  public ValidationResult validate(Dataset<Row> raw, SourceConfig source, Contract.Table table) {
+    Dataset<Row> scoped = pruneLaterPartitions(raw, table);
+    Dataset<Row> mapped = map(scoped, source, table);
+    Dataset<Row> typed = convert(mapped, table);
+    Dataset<Row> classified = typed.withColumn(REASON, reasonColumn(mapped, table))
+        .withColumn(DETAIL, detailColumn(table))
+        .persist(StorageLevel.MEMORY_AND_DISK());
+
+    long read = scoped.count();
+    Map<String, Long> byReason = new HashMap<>();
+    long filtered = 0;
+    long passed = 0;
+    for (Row r : classified.groupBy(col(KEEP), col(REASON)).count().collectAsList()) {
+      boolean keep = r.getBoolean(0);
+      long n = r.getLong(2);
+      if (!keep) {
+        filtered += n;
+      } else if (r.isNullAt(1)) {
+        passed += n;
+      } else {
+        byReason.merge(r.getString(1), n, Long::sum);
+      }
+    }
+    long quarantined = byReason.values().stream().mapToLong(Long::longValue).sum();
+
+    Dataset<Row> valid = classified.where(col(KEEP).and(col(REASON).isNull()));
+    Dataset<Row> accepted = dedup(valid, table).select(table.columnNames().stream().map(functions::col)
+        .toArray(Column[]::new));
+    long acceptedCount = accepted.count();
+    long duplicates = passed - acceptedCount;
+
+    Dataset<Row> quarantine = classified.where(col(KEEP).and(col(REASON).isNotNull()))
+        .select(lit(table.name()).as(SOURCE), col(SourceReader.SOURCE_FILE).as(SOURCE_FILE),
+            col(REASON), col(DETAIL), col(RAW));
+    SourceCounts counts = new SourceCounts(table.name(), read, filtered, acceptedCount, quarantined,
+        duplicates, byReason);
+    LOG.info("{}: read {} rows, accepted {}, quarantined {} {}, duplicates {}, filtered {}",
+        table.name(), read, acceptedCount, quarantined, counts.byReasonSorted(), duplicates, filtered);
+    return new ValidationResult(accepted, quarantine, counts);
+  }
+
+  private ValidationResult validate(SourceConfig source, Contract.Table table) {
+    return validate(SourceReader.read(spark, source), source, table);
+  }
+
+  /** Hive-partitioned events: later dt= partitions belong to later runs and are not read. */
+  private Dataset<Row> pruneLaterPartitions(Dataset<Row> raw, Contract.Table table) {
+    if (table == Contract.EVENTS && List.of(raw.columns()).contains("dt")) {
+      return raw.where(col("dt").isNull().or(col("dt").cast("date").leq(lit(java.sql.Date.valueOf(runDate)))));
+    }
+    return raw;
+  }
+
+  private Dataset<Row> map(Dataset<Row> raw, SourceConfig source, Contract.Table table) {
+    for (String target : source.columns().keySet()) {
+      if (table.column(target).isEmpty()) {
+        throw ConfigException.of("%s.columns.%s: '%s' is not a column of the %s contract; contract columns are %s",
+            source.configKey(), target, target, table.name(), table.columnNames());
+      }
+    }
+    List<String> sourceColumns = new ArrayList<>();
+    for (StructField f : raw.schema().fields()) {
+      if (!f.name().equals(SourceReader.SOURCE_FILE) && !PARTITION_COLUMNS.contains(f.name())) {
+        sourceColumns.add(f.name());
+      }
+    }
+    List<Column> out = new ArrayList<>();
+    for (Contract.Column c : table.columns()) {
+      String sql = source.columns().get(c.name());
+      Column mapped;
+      if (sql != null) {
+        mapped = checkedExpr(raw, sql, source.configKey() + ".columns." + c.name());
+      } else if (sourceColumns.contains(c.name())) {
+        mapped = col(quote(c.name()));
+      } else if (c.required()) {
+        throw ConfigException.of(
+            "The %s input %s has no column '%s', which the contract requires. Map it with %s.columns.%s = \"<Spark SQL expression>\"; the source columns are %s",
+            table.name(), source.path(), c.name(), source.configKey(), c.name(), sourceColumns);
+      } else {
+        mapped = lit(null).cast(DataTypes.StringType);
+      }
+      out.add(mapped.as(MAPPED + c.name()));
+    }
+    Column keep = source.filter() == null || source.filter().isBlank()
+        ? lit(true)
+        : functions.coalesce(checkedExpr(raw, source.filter(), source.configKey() + ".filter"), lit(false));
+    out.add(keep.as(KEEP));
+    out.add(col(SourceReader.SOURCE_FILE));
+    Column[] rawCols = sourceColumns.stream().map(n -> col(quote(n))).toArray(Column[]::new);
+    out.add(functions.to_json(functions.struct(rawCols)).as(RAW));
+    return raw.select(out.toArray(Column[]::new));
+  }
+
+  /** Resolves an expression now, so a typo fails at load with the config key in the message. */
+  private static Column checkedExpr(Dataset<Row> raw, String sql, String key) {
+    Column c;
+    try {
+      c = expr(sql);
+      raw.select(c).schema();
+    } catch (Exception e) {
+      String first = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+      throw new ConfigException(String.format("%s = \"%s\" is not a valid Spark SQL expression over the source columns %s: %s",
+          key, sql, List.of(raw.columns()), first), e);
+    }
+    return c;
+  }
+
+  private Dataset<Row> convert(Dataset<Row> mapped, Contract.Table table) {
+    List<Column> out = new ArrayList<>();
+    for (Contract.Column c : table.columns()) {
+      String m = MAPPED + c.name();
+      DataType type = mapped.schema().apply(m).dataType();
+      out.add(typedColumn(c, m, type).as(c.name()));
+      out.add(col(m));
+    }
+    out.add(col(KEEP));
+    out.add(col(SourceReader.SOURCE_FILE));
+    out.add(col(RAW));
+    return mapped.select(out.toArray(Column[]::new));
+  }
+
+  private static Column typedColumn(Contract.Column c, String m, DataType type) {
+    String q = quote(m);
+    switch (c.kind()) {
+      case STRING: {
+        Column s = functions.trim(col(q).cast(DataTypes.StringType));
+        if (c.name().equals(Contract.EVENT_NAME)) {
+          s = functions.lower(s);
+        }
+        return functions.when(s.notEqual(lit("")), s);
+      }
+      case TIMESTAMP:
+        if (type instanceof TimestampType) {
+          return col(q);
+        } else if (type instanceof TimestampNTZType || type instanceof DateType) {
+          return col(q).cast(DataTypes.TimestampType);
+        } else if (type instanceof NumericType) {
+          return expr("timestamp_millis(CAST(" + q + " AS BIGINT))");
+        }
+        return expr("CASE WHEN trim(" + q + ") RLIKE '^-?[0-9]{9,}$' THEN timestamp_millis(try_cast(trim(" + q
+            + ") AS BIGINT)) ELSE try_cast(trim(" + q + ") AS TIMESTAMP) END");
+      case DOUBLE:
+        return expr("try_cast(" + q + " AS DOUBLE)");
+      case INT:
+        return expr("try_cast(" + q + " AS INT)");
+      case BOOLEAN:
+        return expr("try_cast(" + q + " AS BOOLEAN)");
+      case STRING_ARRAY:
+        if (type instanceof org.apache.spark.sql.types.ArrayType) {
+          return col(q).cast("array<string>");
+        }
+        return expr("CASE WHEN trim(" + q + ") = '' THEN NULL ELSE transform(split(" + q
+            + ", '\\\\|'), x -> trim(x)) END");
+      default:
+        throw new IllegalStateException("Unhandled kind " + c.kind());
+    }
+  }
+
+  /** Ordered (reason, condition) pairs; the first condition that holds names the reason. */
+  private LinkedHashMap<String, String> rules(Contract.Table table) {
+    LinkedHashMap<String, String> rules = new LinkedHashMap<>();
+    for (Contract.Column c : table.columns()) {
+      if (c.required()) {
+        rules.put("missing_" + c.name(), quote(c.name()) + " IS NULL AND (" + quote(MAPPED + c.name())
+            + " IS NULL OR trim(CAST(" + quote(MAPPED + c.name()) + " AS STRING)) = '')");
+      }
+    }
+    for (Contract.Column c : table.columns()) {
+      if (c.kind() != Contract.Kind.STRING && c.kind() != Contract.Kind.STRING_ARRAY) {
+        String prefix = c.kind() == Contract.Kind.TIMESTAMP ? "unparseable_" : "invalid_";
+        rules.put(prefix + c.name(), quote(MAPPED + c.name()) + " IS NOT NULL AND trim(CAST("
+            + quote(MAPPED + c.name()) + " AS STRING)) <> '' AND " + quote(c.name()) + " IS NULL");
+      }
+    }
+    for (Contract.Column c : table.columns()) {
+      if (c.kind() == Contract.Kind.DOUBLE) {
+        rules.put("non_finite_" + c.name(), "isnan(" + quote(c.name()) + ") OR abs(" + quote(c.name())
+            + ") = double('Infinity')");
+      }
+    }
+    if (table == Contract.EVENTS) {
+      rules.put("purchase_without_revenue", "event_name = 'purchase' AND revenue IS NULL");
+      rules.put("refund_without_revenue", "event_name = 'refund' AND revenue IS NULL");
+      long endMicros = runDate.plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L;
+      rules.put(EVENT_AFTER_RUN_DATE, "event_time >= timestamp_micros(" + endMicros + "L)");
+    }
+    return rules;
+  }
+
+  private Column reasonColumn(Dataset<Row> mapped, Contract.Table table) {
+    StringJoiner sql = new StringJoiner(" ", "CASE ", " END");
+    rules(table).forEach((reason, cond) -> sql.add("WHEN " + cond + " THEN '" + reason + "'"));
+    return expr(sql.toString());
+  }
+
+  private Column detailColumn(Contract.Table table) {
+    StringJoiner sql = new StringJoiner(" ", "CASE ", " END");
+    for (Contract.Column c : table.columns()) {
+      String m = quote(MAPPED + c.name());
+      String label = c.name();
+      sql.add("WHEN " + REASON + " IN ('unparseable_" + label + "', 'invalid_" + label + "', 'non_finite_" + label
+          + "') THEN concat('" + label + "=', left(CAST(" + m + " AS STRING), 200))");
+      if (c.required()) {
+        sql.add("WHEN " + REASON + " = 'missing_" + label + "' THEN '" + label + " is null or blank'");
+      }
+    }
+    if (table == Contract.EVENTS) {
+      sql.add("WHEN " + REASON + " = '" + EVENT_AFTER_RUN_DATE + "' THEN concat('event_time=', CAST(event_time AS STRING),"
+          + " ' is after the run date " + runDate + "')");
+      sql.add("WHEN " + REASON + " LIKE '%_without_revenue' THEN 'revenue is null'");
+    }
+    return expr(sql.toString());
+  }
+
+  /** Keeps one row per dedup key, deterministically: the earliest, then by file and raw text. */
+  private static Dataset<Row> dedup(Dataset<Row> valid, Contract.Table table) {
+    String key = table.dedupKey();
+    Column order = table == Contract.EVENTS ? col(Contract.EVENT_TIME) : col(Contract.INSTALL_TIME).asc_nulls_last();
+    Column rank = functions.row_number().over(Window.partitionBy(col(key))
+        .orderBy(order, col(SourceReader.SOURCE_FILE), col(RAW)));
+    Dataset<Row> keyed = valid.where(col(key).isNotNull()).withColumn("_rank", rank).where(col("_rank").equalTo(1))
+        .drop("_rank");
+    return keyed.unionByName(valid.where(col(key).isNull()));
+  }
+
+  private Dataset<Row> emptyAccepted(Contract.Table table) {
+    StringJoiner ddl = new StringJoiner(", ");
+    table.columns().forEach(c -> ddl.add(quote(c.name()) + " " + c.kind().sqlType()));
+    return spark.createDataFrame(List.of(), org.apache.spark.sql.types.StructType.fromDDL(ddl.toString()));
+  }
+
+  private Dataset<Row> emptyQuarantine() {
+    return spark.createDataFrame(List.of(), org.apache.spark.sql.types.StructType.fromDDL(
+        "source string, source_file string, reason string, detail string, raw string"));
+  }
+
+  static String quote(String name) {
+    return "`" + name.replace("`", "``") + "`";
+  }
+}

@@ -1,0 +1,39 @@
+package io.github.personas.pipeline.validate;
+
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Where every row read from one source went; {@link #reconciles()} proves none vanished.
+ *
+ * @param source       {@code events} or {@code profiles}
+ * @param read         rows read from the source files (after partition pruning)
+ * @param filtered     rows the configured filter left out
+ * @param accepted     rows passed on to the features stage
+ * @param quarantined  rows written to the quarantine table
+ * @param duplicates   rows dropped because their dedup key was already accepted
+ * @param byReason     quarantined rows per reason code
+ */
+public record SourceCounts(
+    String source, long read, long filtered, long accepted, long quarantined, long duplicates,
+    Map<String, Long> byReason) {
+
+  public SourceCounts {
+    byReason = Map.copyOf(byReason);
+  }
+
+  /** Counts of a source that was not configured. */
+  public static SourceCounts absent(String source) {
+    return new SourceCounts(source, 0, 0, 0, 0, 0, Map.of());
+  }
+
+  /** read = filtered + accepted + quarantined + duplicates. */
+  public boolean reconciles() {
+    return read == filtered + accepted + quarantined + duplicates;
+  }
+
+  /** The reasons sorted by name, for stable summaries. */
+  public Map<String, Long> byReasonSorted() {
+    return new TreeMap<>(byReason);
+  }
+}

@@ -1,0 +1,13 @@
+package io.github.personas.pipeline.validate;
+
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+
+/**
+ * The row-level split of one source: contract-typed accepted rows and quarantined rows.
+ *
+ * @param accepted   rows in contract columns and types, duplicates removed
+ * @param quarantine rows that broke the contract, in {@link ContractValidator#QUARANTINE_COLUMNS}
+ * @param counts     where every row read went
+ */
+public record ValidationResult(Dataset<Row> accepted, Dataset<Row> quarantine, SourceCounts counts) {}
