@@ -162,6 +162,10 @@ public final class ContractValidator {
         sourceColumns.add(f.name());
       }
     }
+    boolean filtered = source.filter() != null && !source.filter().isBlank();
+    Column keep = filtered
+        ? functions.coalesce(checkedExpr(raw, source.filter(), source.configKey() + ".filter"), lit(false))
+        : lit(true);
     List<Column> out = new ArrayList<>();
     for (Contract.Column c : table.columns()) {
       String sql = source.columns().get(c.name());
@@ -177,12 +181,11 @@ public final class ContractValidator {
       } else {
         mapped = lit(null).cast(DataTypes.StringType);
       }
-      out.add(mapped.as(MAPPED + c.name()));
+      // Rows the filter leaves out are not mapped: a header line must not trip an ANSI cast.
+      out.add((filtered ? functions.when(keep, mapped) : mapped).as(MAPPED + c.name()));
     }
-    Column keep = source.filter() == null || source.filter().isBlank()
-        ? lit(true)
-        : functions.coalesce(checkedExpr(raw, source.filter(), source.configKey() + ".filter"), lit(false));
     out.add(keep.as(KEEP));
+
     out.add(col(SourceReader.SOURCE_FILE));
     Column[] rawCols = sourceColumns.stream().map(n -> col(quote(n))).toArray(Column[]::new);
     out.add(functions.to_json(functions.struct(rawCols)).as(RAW));

@@ -1,0 +1,94 @@
+package io.github.personas.pipeline.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.personas.pipeline.testing.Files;
+import java.io.File;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+
+  @TempDir
+  Path dir;
+
+  private ConfigException loadError(String... lines) {
+    File f = Files.write(dir, "bad.conf", lines).toFile();
+    return assertThrows(ConfigException.class, () -> ConfigLoader.load(f));
+  }
+
+  @Test
+  void defaultsLoadFromTheBundledConfFile() {
+    PersonasConfig c = ConfigLoader.defaults();
+    assertEquals("sample-data/events", c.events().path());
+    assertEquals(11, c.rfm().segments().size());
+    assertEquals("Champions", c.rfm().segments().get(0).name());
+    assertEquals(64, c.hash().length());
+  }
+
+  @Test
+  void userFileOverridesOnlyTheKeysItSets() {
+    File f = Files.write(dir, "my.conf", "personas.personas.k = 5", "personas.input.events.columns.user_id = \"CustomerID\"").toFile();
+    PersonasConfig c = ConfigLoader.load(f);
+    assertEquals(5, c.personas().k());
+    assertEquals("CustomerID", c.events().columns().get("user_id"));
+    assertEquals("parquet", c.events().format());
+    assertNotEquals(ConfigLoader.defaults().hash(), c.hash());
+  }
+
+  @Test
+  void unknownKeyNamesTheKeyTheFileAndTheLine() {
+    ConfigException e = loadError("personas {", "  personas { kk = 5 }", "}");
+    assertTrue(e.getMessage().contains("personas.personas.kk"), e.getMessage());
+    assertTrue(e.getMessage().contains("bad.conf:2"), e.getMessage());
+  }
+
+  @Test
+  void wrongTypeNamesTheKey() {
+    ConfigException e = loadError("personas.personas.k = many");
+    assertTrue(e.getMessage().contains("personas.k"), e.getMessage());
+  }
+
+  @Test
+  void unknownFormatIsRejected() {
+    ConfigException e = loadError("personas.input.events.format = xlsx");
+    assertTrue(e.getMessage().contains("personas.input.events.format") && e.getMessage().contains("xlsx"), e.getMessage());
+  }
+
+  @Test
+  void unknownTimeZoneIsRejected() {
+    assertTrue(loadError("personas.run.timezone = \"Mars/Olympus\"").getMessage().contains("personas.run.timezone"));
+  }
+
+  @Test
+  void repeatedRuleNamesAreRejected() {
+    ConfigException e = loadError("personas.rfm.segments = [", "{ name = A, when = \"r_score >= 3\" }",
+        "{ name = A, when = \"r_score < 3\" }", "]");
+    assertTrue(e.getMessage().contains("'A' twice"), e.getMessage());
+  }
+
+  @Test
+  void ruleWithUnknownKeyIsRejected() {
+    ConfigException e = loadError("personas.rfm.segments = [ { name = A, condition = \"true\" } ]");
+    assertTrue(e.getMessage().contains("unknown key 'condition'"), e.getMessage());
+  }
+
+  @Test
+  void missingConfigFileIsAConfigError() {
+    ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(dir.resolve("none.conf").toFile()));
+    assertTrue(e.getMessage().contains("none.conf"), e.getMessage());
+  }
+
+  @Test
+  void shippedExampleConfigsLoad() {
+    for (String name : new String[] {"online-retail.conf", "cdnow.conf"}) {
+      PersonasConfig c = ConfigLoader.load(new File("../conf/examples/" + name));
+      assertTrue(c.events().path().startsWith("../shared/datasets/"), c.events().path());
+      assertTrue(!c.profiles().isPresent());
+    }
+  }
+}

@@ -1,0 +1,207 @@
+package io.github.personas.pipeline.validate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.personas.pipeline.config.ConfigException;
+import io.github.personas.pipeline.config.SourceConfig;
+import io.github.personas.pipeline.testing.Files;
+import io.github.personas.pipeline.testing.SparkTestSession;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ContractValidatorTest {
+
+  private static final LocalDate D = LocalDate.parse("2024-03-10");
+  private static final String HEADER = "event_id,user_id,event_time,event_name,order_id,revenue";
+
+  private final SparkSession spark = SparkTestSession.get();
+
+  @TempDir
+  Path dir;
+
+  private static SourceConfig csv(Path path, Map<String, String> columns, String filter) {
+    return new SourceConfig("events", path.toString(), "csv", Map.of(), filter, columns, "personas.input.events");
+  }
+
+  private ValidationResult events(String... rows) {
+    String[] lines = new String[rows.length + 1];
+    lines[0] = HEADER;
+    System.arraycopy(rows, 0, lines, 1, rows.length);
+    Path p = Files.write(dir, "events.csv", lines);
+    return new ContractValidator(spark, D).events(csv(p, Map.of(), ""));
+  }
+
+  /** The single quarantined row's reason, after checking nothing vanished. */
+  private static String onlyReason(ValidationResult r) {
+    assertTrue(r.counts().reconciles(), "read = accepted + quarantined + duplicates + filtered: " + r.counts());
+    List<Row> q = r.quarantine().collectAsList();
+    assertEquals(1, q.size(), "one quarantined row expected, got " + q);
+    assertTrue(q.get(0).getAs("source_file").toString().endsWith("events.csv"), "source file is recorded");
+    assertEquals(1L, r.counts().quarantined());
+    return q.get(0).getAs("reason");
+  }
+
+  @Test
+  void validRowsAreAcceptedWithContractTypes() {
+    ValidationResult r = events(
+        "e1,u1,2024-03-09 10:00:00,purchase,o1,12.50",
+        "e2,u1,2024-03-09T11:00:00Z,session_start,,",
+        "e3,u2,1709978400000,Purchase,,3");
+    assertEquals(3, r.counts().accepted());
+    assertEquals(0, r.counts().quarantined());
+    Row first = r.accepted().orderBy("event_id").first();
+    assertEquals(12.5, (double) first.getAs("revenue"));
+    assertEquals("timestamp", r.accepted().schema().apply("event_time").dataType().typeName());
+    Row millis = r.accepted().where("event_id = 'e3'").first();
+    assertEquals("2024-03-09 10:00:00.0", millis.getAs("event_time").toString(), "epoch millis are UTC");
+    assertEquals("purchase", millis.getAs("event_name"), "event names are lower-cased");
+  }
+
+  @Test
+  void blankUserIdIsQuarantinedAsMissing() {
+    assertEquals("missing_user_id", onlyReason(events("e1,u1,2024-03-09 10:00:00,session_start,,", "e2,  ,2024-03-09 10:00:00,session_start,,")));
+  }
+
+  @Test
+  void emptyEventTimeIsQuarantinedAsMissing() {
+    assertEquals("missing_event_time", onlyReason(events("e1,u1,,session_start,,")));
+  }
+
+  @Test
+  void textThatIsNoTimestampIsQuarantinedAsUnparseable() {
+    ValidationResult r = events("e1,u1,yesterday,session_start,,", "e2,u1,2024-03-09 10:00:00,session_start,,");
+    assertEquals("unparseable_event_time", onlyReason(r));
+    assertEquals("event_time=yesterday", r.quarantine().first().getAs("detail"));
+  }
+
+  @Test
+  void missingEventNameIsQuarantined() {
+    assertEquals("missing_event_name", onlyReason(events("e1,u1,2024-03-09 10:00:00,,,")));
+  }
+
+  @Test
+  void revenueThatIsNoNumberIsQuarantinedAsInvalid() {
+    ValidationResult r = events("e1,u1,2024-03-09 10:00:00,purchase,o1,\"12,50€\"");
+    assertEquals("invalid_revenue", onlyReason(r));
+    assertEquals("revenue=12,50€", r.quarantine().first().getAs("detail"));
+  }
+
+  @Test
+  void nanAndInfiniteRevenueAreQuarantined() {
+    ValidationResult r = events("e1,u1,2024-03-09 10:00:00,purchase,o1,NaN", "e2,u1,2024-03-09 10:00:00,purchase,o2,Infinity",
+        "e3,u1,2024-03-09 10:00:00,purchase,o3,-Infinity");
+    assertTrue(r.counts().reconciles());
+    assertEquals(Map.of("non_finite_revenue", 3L), r.counts().byReason());
+  }
+
+  @Test
+  void purchaseWithoutRevenueIsQuarantined() {
+    assertEquals("purchase_without_revenue", onlyReason(events("e1,u1,2024-03-09 10:00:00,purchase,o1,")));
+  }
+
+  @Test
+  void eventsAfterTheEndOfTheRunDateAreQuarantinedAndTheLastSecondIsKept() {
+    ValidationResult r = events("e1,u1,2024-03-10 23:59:59,session_start,,", "e2,u1,2024-03-11 00:00:00,session_start,,");
+    assertEquals(ContractValidator.EVENT_AFTER_RUN_DATE, onlyReason(r));
+    assertEquals(1, r.counts().accepted());
+  }
+
+  @Test
+  void repeatedEventIdsAreDroppedAndCounted() {
+    ValidationResult r = events("e1,u1,2024-03-09 10:00:00,session_start,,", "e1,u1,2024-03-09 10:00:00,session_start,,",
+        "e1,u1,2024-03-09 10:00:00,session_start,,", ",u1,2024-03-09 10:00:00,session_start,,",
+        ",u1,2024-03-09 10:00:00,session_start,,");
+    assertEquals(5, r.counts().read());
+    assertEquals(2, r.counts().duplicates());
+    assertEquals(3, r.counts().accepted(), "rows without an event_id are never duplicates");
+    assertTrue(r.counts().reconciles());
+  }
+
+  @Test
+  void missingRequiredColumnIsAConfigErrorNamingColumnAndKey() {
+    Path p = Files.write(dir, "events.csv", "user_id,event_name", "u1,purchase");
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> new ContractValidator(spark, D).events(csv(p, Map.of(), "")));
+    assertTrue(e.getMessage().contains("'event_time'"), e.getMessage());
+    assertTrue(e.getMessage().contains("personas.input.events.columns.event_time"), e.getMessage());
+  }
+
+  @Test
+  void missingPathIsAConfigErrorNamingPathAndKey() {
+    SourceConfig s = csv(dir.resolve("nope.csv"), Map.of(), "");
+    ConfigException e = assertThrows(ConfigException.class, () -> new ContractValidator(spark, D).events(s));
+    assertTrue(e.getMessage().contains("nope.csv") && e.getMessage().contains("personas.input.events.path"), e.getMessage());
+  }
+
+  @Test
+  void mappingOverAMissingSourceColumnIsAConfigErrorNamingTheKey() {
+    Path p = Files.write(dir, "events.csv", HEADER, "e1,u1,2024-03-09 10:00:00,purchase,o1,1");
+    ConfigException e = assertThrows(ConfigException.class, () -> new ContractValidator(spark, D)
+        .events(csv(p, Map.of("revenue", "Quantity * UnitPrice"), "")));
+    assertTrue(e.getMessage().contains("personas.input.events.columns.revenue"), e.getMessage());
+  }
+
+  @Test
+  void mappingToAColumnOutsideTheContractIsAConfigError() {
+    Path p = Files.write(dir, "events.csv", HEADER, "e1,u1,2024-03-09 10:00:00,purchase,o1,1");
+    ConfigException e = assertThrows(ConfigException.class, () -> new ContractValidator(spark, D)
+        .events(csv(p, Map.of("usr_id", "user_id"), "")));
+    assertTrue(e.getMessage().contains("columns.usr_id") && e.getMessage().contains("not a column"), e.getMessage());
+  }
+
+  @Test
+  void mappedExportWithFilterIsReadFromGzipCsv() {
+    Path p = Files.writeGzip(dir, "retail.csv.gz", "InvoiceNo,Quantity,UnitPrice,CustomerID,InvoiceDate",
+        "536365,6,2.55,17850,2010-12-01 08:26:00", "C536379,-1,27.50,14527,2010-12-01 09:41:00",
+        "536366,2,1.85,,2010-12-01 08:28:00", "TOTAL,,,,");
+    Map<String, String> cols = Map.of(
+        "user_id", "CustomerID",
+        "event_time", "InvoiceDate",
+        "event_name", "CASE WHEN InvoiceNo LIKE 'C%' THEN 'refund' ELSE 'purchase' END",
+        "order_id", "InvoiceNo",
+        "revenue", "abs(try_cast(Quantity AS DOUBLE) * try_cast(UnitPrice AS DOUBLE))");
+    ValidationResult r = new ContractValidator(spark, LocalDate.parse("2010-12-01"))
+        .events(csv(p, cols, "InvoiceNo <> 'TOTAL'"));
+    assertEquals(4, r.counts().read());
+    assertEquals(1, r.counts().filtered());
+    assertEquals(2, r.counts().accepted());
+    assertEquals(Map.of("missing_user_id", 1L), r.counts().byReason());
+    assertTrue(r.counts().reconciles());
+    Row refund = r.accepted().where("event_name = 'refund'").first();
+    assertEquals(27.5, (double) refund.getAs("revenue"), 1e-9);
+  }
+
+  @Test
+  void hivePartitionedJsonLinesSkipLaterPartitions() {
+    Files.write(dir, "ev/dt=2024-03-09/part.json", "{\"user_id\":\"u1\",\"event_time\":\"2024-03-09T10:00:00Z\",\"event_name\":\"session_start\"}");
+    Files.write(dir, "ev/dt=2024-03-10/part.json", "{\"user_id\":\"u1\",\"event_time\":\"2024-03-10T10:00:00Z\",\"event_name\":\"session_start\"}");
+    Files.write(dir, "ev/dt=2024-03-11/part.json", "{\"user_id\":\"u1\",\"event_time\":\"2024-03-11T10:00:00Z\",\"event_name\":\"session_start\"}");
+    SourceConfig s = new SourceConfig("events", dir.resolve("ev").toString(), "json", Map.of(), "", Map.of(), "personas.input.events");
+    ValidationResult r = new ContractValidator(spark, D).events(s);
+    assertEquals(2, r.counts().read(), "dt=2024-03-11 belongs to a later run");
+    assertEquals(2, r.counts().accepted());
+  }
+
+  @Test
+  void profilesWithBadTypesAreQuarantinedAndRepeatedUsersCountedAsDuplicates() {
+    Path p = Files.write(dir, "profiles.csv", "user_id,birth_year,push_opt_in,interests,install_time",
+        "u1,1990,true,cooking|travel,2024-01-01 00:00:00", "u1,1990,true,,2024-02-01 00:00:00",
+        "u2,nineteen,false,,", "u3,1985,maybe,,", ",1980,true,,");
+    SourceConfig s = new SourceConfig("profiles", p.toString(), "csv", Map.of(), "", Map.of(), "personas.input.profiles");
+    ValidationResult r = new ContractValidator(spark, D).profiles(s);
+    assertTrue(r.counts().reconciles(), r.counts().toString());
+    assertEquals(Map.of("invalid_birth_year", 1L, "invalid_push_opt_in", 1L, "missing_user_id", 1L), r.counts().byReason());
+    assertEquals(1, r.counts().duplicates());
+    Row u1 = r.accepted().first();
+    assertEquals("2024-01-01 00:00:00.0", u1.getAs("install_time").toString(), "the earliest install is kept");
+    assertEquals(List.of("cooking", "travel"), u1.getList(u1.fieldIndex("interests")));
+  }
+}
