@@ -72,7 +72,14 @@ public final class PersonaClusterer {
   public Dataset<Row> apply(Dataset<Row> features) {
     List<Column> cols = new ArrayList<>(List.of(functions.col("*")));
     cols.addAll(inputColumns());
-    Dataset<Row> input = features.select(cols.toArray(Column[]::new));
+    // k-means|| samples per partition, so the same users in another partition layout (features
+    // computed in this run vs read back from Parquet) would give other clusters. Hash
+    // partitioning plus a sort fixes the layout for a given number of shuffle partitions.
+    int partitions = Integer.parseInt(features.sparkSession().conf().get("spark.sql.shuffle.partitions"));
+    Dataset<Row> input = features.select(cols.toArray(Column[]::new))
+        .repartition(partitions, col("user_id"))
+        .sortWithinPartitions("user_id")
+        .persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
     String[] names = config.features().stream().map(f -> "pf_" + f.name()).toArray(String[]::new);
     long users = input.count();
     int k = (int) Math.max(1, Math.min(config.k(), users));
@@ -97,9 +104,31 @@ public final class PersonaClusterer {
     Vector[] centers = kmeans.clusterCenters();
     UDF2<Vector, Integer, Double> distance = (v, c) -> Math.sqrt(Vectors.sqdist(v, centers[c]));
     return assigned
-        .withColumn(PERSONA_ID, functions.format_string("P%02d", col(CLUSTER).plus(1)))
+        .withColumn(PERSONA_ID, functions.element_at(functions.array(numberBySize(assigned, centers.length)),
+            col(CLUSTER).plus(1)))
         .withColumn(DISTANCE, functions.udf(distance, DataTypes.DoubleType).apply(col(SCALED), col(CLUSTER)))
         .drop(RAW, SCALED, CLUSTER);
+  }
+
+  /**
+   * Persona ids by cluster index: P01 is the largest cluster, ties broken by index, so the ids
+   * do not depend on the order in which k-means found the clusters.
+   */
+  private static Column[] numberBySize(Dataset<Row> assigned, int k) {
+    long[] sizes = new long[k];
+    for (Row r : assigned.groupBy(CLUSTER).count().collectAsList()) {
+      sizes[r.getInt(0)] = r.getLong(1);
+    }
+    Integer[] order = new Integer[k];
+    for (int i = 0; i < k; i++) {
+      order[i] = i;
+    }
+    java.util.Arrays.sort(order, (a, b) -> sizes[a] != sizes[b] ? Long.compare(sizes[b], sizes[a]) : Integer.compare(a, b));
+    Column[] ids = new Column[k];
+    for (int rank = 0; rank < k; rank++) {
+      ids[order[rank]] = functions.lit(String.format("P%02d", rank + 1));
+    }
+    return ids;
   }
 
   /**

@@ -67,6 +67,7 @@ public final class ContractValidator {
 
   private static final String MAPPED = "m__";
   private static final String KEEP = "_keep";
+  private static final String SRC = "_src";
   private static final Set<String> PARTITION_COLUMNS = Set.of("dt");
 
   private final SparkSession spark;
@@ -100,8 +101,14 @@ public final class ContractValidator {
     Dataset<Row> scoped = pruneLaterPartitions(raw, table);
     Dataset<Row> mapped = map(scoped, source, table);
     Dataset<Row> typed = convert(mapped, table);
+    List<Column> kept = new ArrayList<>();
+    table.columnNames().forEach(n -> kept.add(col(n)));
+    kept.addAll(List.of(col(KEEP), col(SourceReader.SOURCE_FILE), col(REASON), col(DETAIL),
+        // The source row as JSON is only needed, and only paid for, on quarantined rows.
+        functions.when(col(REASON).isNotNull(), functions.to_json(col(SRC))).as(RAW)));
     Dataset<Row> classified = typed.withColumn(REASON, reasonColumn(mapped, table))
         .withColumn(DETAIL, detailColumn(table))
+        .select(kept.toArray(Column[]::new))
         .persist(StorageLevel.MEMORY_AND_DISK());
 
     long read = scoped.count();
@@ -188,7 +195,7 @@ public final class ContractValidator {
 
     out.add(col(SourceReader.SOURCE_FILE));
     Column[] rawCols = sourceColumns.stream().map(n -> col(quote(n))).toArray(Column[]::new);
-    out.add(functions.to_json(functions.struct(rawCols)).as(RAW));
+    out.add(functions.struct(rawCols).as(SRC));
     return raw.select(out.toArray(Column[]::new));
   }
 
@@ -216,7 +223,7 @@ public final class ContractValidator {
     }
     out.add(col(KEEP));
     out.add(col(SourceReader.SOURCE_FILE));
-    out.add(col(RAW));
+    out.add(col(SRC));
     return mapped.select(out.toArray(Column[]::new));
   }
 
@@ -313,15 +320,24 @@ public final class ContractValidator {
     return expr(sql.toString());
   }
 
-  /** Keeps one row per dedup key, deterministically: the earliest, then by file and raw text. */
+  /**
+   * Keeps one row per dedup key, deterministically: the earliest, then by file and raw values.
+   *
+   * <p>Repeated keys are rare, so only the keys are shuffled to find them; the full rows of
+   * repeated keys alone go through the window (a full-row window over every event cost minutes).
+   */
   private static Dataset<Row> dedup(Dataset<Row> valid, Contract.Table table) {
     String key = table.dedupKey();
+    Dataset<Row> repeated = valid.where(col(key).isNotNull()).groupBy(col(key)).count()
+        .where(col("count").gt(1)).select(col(key));
+    Dataset<Row> single = valid.join(repeated, valid.col(key).eqNullSafe(repeated.col(key)), "left_anti");
     Column order = table == Contract.EVENTS ? col(Contract.EVENT_TIME) : col(Contract.INSTALL_TIME).asc_nulls_last();
     Column rank = functions.row_number().over(Window.partitionBy(col(key))
-        .orderBy(order, col(SourceReader.SOURCE_FILE), col(RAW)));
-    Dataset<Row> keyed = valid.where(col(key).isNotNull()).withColumn("_rank", rank).where(col("_rank").equalTo(1))
-        .drop("_rank");
-    return keyed.unionByName(valid.where(col(key).isNull()));
+        .orderBy(order, col(SourceReader.SOURCE_FILE), functions.to_json(functions.struct(
+            table.columnNames().stream().map(functions::col).toArray(Column[]::new)))));
+    Dataset<Row> firstOfRepeated = valid.join(repeated, key).withColumn("_rank", rank)
+        .where(col("_rank").equalTo(1)).drop("_rank");
+    return single.unionByName(firstOfRepeated);
   }
 
   private Dataset<Row> emptyAccepted(Contract.Table table) {

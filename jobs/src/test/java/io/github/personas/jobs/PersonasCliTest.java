@@ -1,0 +1,188 @@
+package io.github.personas.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.personas.pipeline.testing.Files;
+import io.github.personas.pipeline.testing.SparkTestSession;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PersonasCliTest {
+
+  @TempDir
+  static Path shared;
+
+  private static String generated;
+
+  /** Result of one CLI call. */
+  record Result(int code, String out, String err) {}
+
+  static Result cli(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = PersonasCli.run(new PrintWriter(out), new PrintWriter(err), args);
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  @BeforeAll
+  static void generateOnce() {
+    SparkTestSession.get(); // the CLI reuses the shared test session instead of starting another
+    generated = shared.resolve("gen").toString();
+    Result r = cli("generate", "--users", "300", "--days", "30", "--end-date", "2024-03-10", "--seed", "7",
+        "--out", generated);
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("Generated 300 users"), r.out());
+  }
+
+  private static List<List<Object>> duckdb(String sql) throws SQLException {
+    try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
+         Statement s = c.createStatement();
+         ResultSet rs = s.executeQuery(sql)) {
+      List<List<Object>> rows = new ArrayList<>();
+      int n = rs.getMetaData().getColumnCount();
+      while (rs.next()) {
+        List<Object> row = new ArrayList<>();
+        for (int i = 1; i <= n; i++) {
+          row.add(rs.getObject(i));
+        }
+        rows.add(row);
+      }
+      return rows;
+    }
+  }
+
+  private static String table(String out, String name) {
+    return "read_parquet('" + out + "/" + name + "/**/*.parquet', hive_partitioning = true)";
+  }
+
+  @Test
+  void runWritesEveryTableForItsDateAndDuckDbReadsThemBack() throws Exception {
+    String out = shared.resolve("out-run").toString();
+    Result r = cli("run", "--events", generated + "/events", "--profiles", generated + "/profiles",
+        "--date", "2024-03-10", "--output", out);
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("succeeded for 2024-03-10"), r.out());
+
+    for (String t : List.of("features", "segments", "personas", "segment_kpis", "quarantine")) {
+      List<List<Object>> dts = duckdb("SELECT DISTINCT CAST(dt AS VARCHAR) FROM " + table(out, t));
+      if (!t.equals("quarantine")) {
+        assertEquals(List.of(List.of("2024-03-10")), dts, t + " has the run date's partition");
+      }
+    }
+    assertEquals(300L, duckdb("SELECT count(*) FROM " + table(out, "features")).get(0).get(0));
+    assertEquals(300L, duckdb("SELECT count(DISTINCT user_id) FROM " + table(out, "segments")
+        + " WHERE rfm_segment IS NOT NULL AND persona_id IS NOT NULL").get(0).get(0));
+
+    // Every dimension partitions the same users: users and revenue per dimension sum to the totals.
+    double revenue = ((Number) duckdb("SELECT sum(monetary) FROM " + table(out, "features")).get(0).get(0)).doubleValue();
+    List<List<Object>> sums = duckdb("SELECT dimension, sum(users), sum(revenue), sum(share) FROM "
+        + table(out, "segment_kpis") + " GROUP BY dimension ORDER BY dimension");
+    assertEquals(2, sums.size(), "rfm_segment and persona_id");
+    for (List<Object> s : sums) {
+      assertEquals(300L, ((Number) s.get(1)).longValue(), "users of " + s.get(0));
+      assertEquals(revenue, ((Number) s.get(2)).doubleValue(), 1e-6, "revenue of " + s.get(0));
+      assertEquals(1.0, ((Number) s.get(3)).doubleValue(), 1e-9, "share of " + s.get(0));
+    }
+    List<List<Object>> personas = duckdb("SELECT sum(users), count(*) FROM " + table(out, "personas"));
+    assertEquals(300L, ((Number) personas.get(0).get(0)).longValue());
+    assertEquals(8L, personas.get(0).get(1));
+
+    String summary = java.nio.file.Files.readString(Path.of(out, "runs", "dt=2024-03-10", "summary.json"));
+    assertTrue(summary.contains("\"reconciles\" : true"), summary);
+    assertTrue(java.nio.file.Files.exists(Path.of(out, "segments", "dt=2024-03-10", "_SUCCESS")));
+  }
+
+  @Test
+  void stageCommandsOneByOneGiveTheSameTablesAsRun() throws Exception {
+    String out = shared.resolve("out-stages").toString();
+    String[] common = {"--events", generated + "/events", "--profiles", generated + "/profiles",
+        "--date", "2024-03-10", "--output", out};
+    for (String command : List.of("validate", "features", "segment", "report")) {
+      String[] args = new String[common.length + 1];
+      args[0] = command;
+      System.arraycopy(common, 0, args, 1, common.length);
+      Result r = cli(args);
+      assertEquals(0, r.code(), command + ": " + r.err());
+    }
+    String runOut = shared.resolve("out-run-compare").toString();
+    assertEquals(0, cli("run", "--events", generated + "/events", "--profiles", generated + "/profiles",
+        "--date", "2024-03-10", "--output", runOut).code());
+    String diff = "SELECT count(*) FROM (SELECT user_id, rfm_segment, persona_id FROM %s EXCEPT "
+        + "SELECT user_id, rfm_segment, persona_id FROM %s)";
+    assertEquals(0L, duckdb(String.format(diff, table(out, "segments"), table(runOut, "segments"))).get(0).get(0));
+    assertEquals(duckdb("SELECT count(*) FROM " + table(runOut, "segment_kpis")),
+        duckdb("SELECT count(*) FROM " + table(out, "segment_kpis")));
+  }
+
+  @Test
+  void helpTeachesCommandsExamplesAndExitCodes() {
+    Result r = cli("--help");
+    assertEquals(0, r.code());
+    for (String s : List.of("run", "validate", "features", "segment", "report", "generate", "Exit codes",
+        "data-quality gate", "Examples")) {
+      assertTrue(r.out().contains(s), "help mentions " + s + ":\n" + r.out());
+    }
+    Result run = cli("run", "--help");
+    assertEquals(0, run.code());
+    assertTrue(run.out().contains("--date") && run.out().contains("Examples"), run.out());
+  }
+
+  @Test
+  void malformedDateIsAUsageError() {
+    Result r = cli("run", "--date", "2024-13-01");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("YYYY-MM-DD"), r.err());
+  }
+
+  @Test
+  void missingDateIsAUsageError() {
+    Result r = cli("run");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("--date"), r.err());
+  }
+
+  @Test
+  void unknownConfigKeyIsAUsageErrorNamingTheKey() {
+    Path conf = Files.write(shared, "typo.conf", "personas.personas.kay = 3");
+    Result r = cli("run", "--config", conf.toString(), "--date", "2024-03-10");
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("personas.personas.kay"), r.err());
+  }
+
+  @Test
+  void missingInputPathIsAUsageErrorNamingPathAndKey() {
+    Result r = cli("validate", "--events", shared.resolve("absent").toString(), "--date", "2024-03-10",
+        "--output", shared.resolve("out-absent").toString());
+    assertEquals(2, r.code());
+    assertTrue(r.err().contains("absent") && r.err().contains("personas.input.events.path"), r.err());
+  }
+
+  @Test
+  void failedQualityGateExitsWithThreeAndNamesTheGate() throws Exception {
+    Path events = Files.write(shared, "bad/events.csv", "user_id,event_time,event_name",
+        "u1,2024-03-09 10:00:00,session_start", ",2024-03-09 10:00:00,session_start", "u2,never,session_start");
+    Path conf = Files.write(shared, "csv.conf", "personas.input.events.format = csv", "personas.input.profiles.path = \"\"",
+        "personas.quality.max_quarantine_share = 0.5");
+    String out = shared.resolve("out-gate").toString();
+    Result r = cli("run", "--config", conf.toString(), "--events", events.toString(), "--date", "2024-03-10",
+        "--output", out);
+    assertEquals(3, r.code(), r.err());
+    assertTrue(r.err().contains("personas.quality.max_quarantine_share") && r.err().contains("66.67%"), r.err());
+    assertTrue(!java.nio.file.Files.exists(Path.of(out, "features")), "nothing past the failing stage is written");
+    assertEquals(2L, duckdb("SELECT count(*) FROM " + table(out, "quarantine")).get(0).get(0));
+    String summary = java.nio.file.Files.readString(Path.of(out, "runs", "dt=2024-03-10", "summary.json"));
+    assertTrue(summary.contains("failed_quality_gate"), summary);
+  }
+}
