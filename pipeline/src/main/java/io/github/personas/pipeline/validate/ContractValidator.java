@@ -330,12 +330,14 @@ public final class ContractValidator {
     String key = table.dedupKey();
     Dataset<Row> repeated = valid.where(col(key).isNotNull()).groupBy(col(key)).count()
         .where(col("count").gt(1)).select(col(key));
-    Dataset<Row> single = valid.join(repeated, valid.col(key).eqNullSafe(repeated.col(key)), "left_anti");
+    // A join by column name: rows with a null key never match, so they all stay.
+    scala.collection.immutable.Seq<String> on = scala.jdk.javaapi.CollectionConverters.asScala(List.of(key)).toSeq();
+    Dataset<Row> single = valid.join(repeated, on, "left_anti");
     Column order = table == Contract.EVENTS ? col(Contract.EVENT_TIME) : col(Contract.INSTALL_TIME).asc_nulls_last();
     Column rank = functions.row_number().over(Window.partitionBy(col(key))
         .orderBy(order, col(SourceReader.SOURCE_FILE), functions.to_json(functions.struct(
             table.columnNames().stream().map(functions::col).toArray(Column[]::new)))));
-    Dataset<Row> firstOfRepeated = valid.join(repeated, key).withColumn("_rank", rank)
+    Dataset<Row> firstOfRepeated = valid.join(repeated, on).withColumn("_rank", rank)
         .where(col("_rank").equalTo(1)).drop("_rank");
     return single.unionByName(firstOfRepeated);
   }
