@@ -111,6 +111,10 @@ public final class ConfigLoader {
       throw ConfigException.of("personas.run.timezone = '%s' in %s is not an IANA time zone id (e.g. UTC, Europe/London).",
           timezone, origin);
     }
+    List<Integer> windows = c.getIntList("features.session_windows");
+    require(!windows.isEmpty() && windows.stream().allMatch(w -> w >= 1 && w <= 3650)
+            && windows.stream().distinct().count() == windows.size(),
+        "personas.features.session_windows must be distinct whole days within [1, 3650], got %s (%s)", windows, origin);
     SourceConfig events = source(c, "events", origin);
     if (!events.isPresent()) {
       throw ConfigException.of("personas.input.events.path is empty in %s: events are required (or pass --events).", origin);
@@ -145,7 +149,7 @@ public final class ConfigLoader {
         new PersonasConfig.Personas(k, c.getLong("personas.seed"), maxIter, features);
 
     List<String> dims = c.getStringList("report.dimensions");
-    return new PersonasConfig(origin, hash, timezone, events, profiles, c.getString("output.path"),
+    return new PersonasConfig(origin, hash, timezone, windows, events, profiles, c.getString("output.path"),
         files, quality, rfm, personas, dims);
   }
 

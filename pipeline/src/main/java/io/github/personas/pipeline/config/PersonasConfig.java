@@ -8,6 +8,7 @@ import java.util.List;
  * @param origin            where it was loaded from (for messages and the summary)
  * @param hash              SHA-256 of the resolved configuration, written to the run summary
  * @param timezone          IANA zone for time-of-day features
+ * @param sessionWindows    trailing windows in days of the sessions_<N>d features
  * @param events            the events source
  * @param profiles          the profiles source (may be absent)
  * @param outputPath        root folder of the output tables
@@ -21,6 +22,7 @@ public record PersonasConfig(
     String origin,
     String hash,
     String timezone,
+    List<Integer> sessionWindows,
     SourceConfig events,
     SourceConfig profiles,
     String outputPath,
@@ -31,6 +33,7 @@ public record PersonasConfig(
     List<String> reportDimensions) {
 
   public PersonasConfig {
+    sessionWindows = List.copyOf(sessionWindows);
     reportDimensions = List.copyOf(reportDimensions);
   }
 
@@ -76,6 +79,7 @@ public record PersonasConfig(
         origin,
         hash,
         timezone,
+        sessionWindows,
         eventsPath == null ? events : events.withPath(eventsPath),
         profilesPath == null ? profiles : profiles.withPath(profilesPath),
         output == null ? outputPath : output,

@@ -161,7 +161,7 @@ public final class NightlyRun {
   }
 
   private Dataset<Row> features(ValidationResult events, ValidationResult profiles) {
-    Dataset<Row> features = new FeatureBuilder(date, config.timezone())
+    Dataset<Row> features = new FeatureBuilder(date, config.timezone(), config.sessionWindows())
         .apply(events.accepted(), profiles.accepted())
         .persist(StorageLevel.MEMORY_AND_DISK());
     long users = features.count();

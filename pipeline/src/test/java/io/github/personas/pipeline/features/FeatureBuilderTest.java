@@ -1,105 +1,292 @@
 package io.github.personas.pipeline.features;
 
+import static io.github.personas.pipeline.testing.ContractRows.event;
+import static io.github.personas.pipeline.testing.ContractRows.profile;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.personas.pipeline.io.Contract;
+import io.github.personas.pipeline.testing.ContractRows;
 import io.github.personas.pipeline.testing.SparkTestSession;
 import java.sql.Timestamp;
 import java.time.LocalDate;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.Test;
 
+/** Hand-computed features for small inline event tables; run date D = 2024-03-10 (a Sunday). */
 class FeatureBuilderTest {
 
   private static final LocalDate D = LocalDate.parse("2024-03-10");
-  private static final StructType EVENTS = StructType.fromDDL(
-      "user_id string, event_time timestamp, event_name string, order_id string, revenue double,"
-          + " platform string, country string");
-  private static final StructType PROFILES = StructType.fromDDL(
-      "user_id string, install_time timestamp, country string");
 
   private final SparkSession spark = SparkTestSession.get();
 
-  private static Row ev(String user, String time, String name, String order, Double revenue) {
-    return RowFactory.create(user, Timestamp.valueOf(time), name, order, revenue, "ios", "GB");
+  private Map<String, Row> features(List<ContractRows> events, List<ContractRows> profiles, String tz) {
+    Dataset<Row> e = ContractRows.frame(spark, Contract.EVENTS, events);
+    Dataset<Row> p = ContractRows.frame(spark, Contract.PROFILES, profiles);
+    return new FeatureBuilder(D, tz).apply(e, p).collectAsList().stream()
+        .collect(Collectors.toMap(r -> r.getAs("user_id"), Function.identity()));
   }
 
-  private Map<String, Row> features(List<Row> events, List<Row> profiles) {
-    Dataset<Row> e = spark.createDataFrame(events, EVENTS);
-    Dataset<Row> p = spark.createDataFrame(profiles, PROFILES);
-    return new FeatureBuilder(D, "UTC").apply(e, p).collectAsList().stream()
-        .collect(Collectors.toMap(r -> r.getAs("user_id"), Function.identity()));
+  private Map<String, Row> features(List<ContractRows> events, List<ContractRows> profiles) {
+    return features(events, profiles, "UTC");
+  }
+
+  private Row one(ContractRows... events) {
+    return features(List.of(events), List.of()).get("u1");
+  }
+
+  private static double d(Row r, String c) {
+    return ((Number) r.getAs(c)).doubleValue();
+  }
+
+  private static long l(Row r, String c) {
+    return ((Number) r.getAs(c)).longValue();
   }
 
   @Test
   void rfmCountsOrdersNotLinesAndSubtractsRefunds() {
-    Map<String, Row> f = features(Arrays.asList(
+    Map<String, Row> f = features(List.of(
         // u1: order o1 has two lines (one order), o2 one line, then a refund of 5 on o2
-        ev("u1", "2024-03-01 10:00:00", "purchase", "o1", 10.0),
-        ev("u1", "2024-03-01 10:00:00", "purchase", "o1", 20.0),
-        ev("u1", "2024-03-05 12:00:00", "purchase", "o2", 15.0),
-        ev("u1", "2024-03-06 12:00:00", "refund", "o2", 5.0),
+        event("u1", "2024-03-01 10:00:00", "purchase").order("o1", 10),
+        event("u1", "2024-03-01 10:00:00", "purchase").order("o1", 20),
+        event("u1", "2024-03-05 12:00:00", "purchase").order("o2", 15),
+        event("u1", "2024-03-06 12:00:00", "refund").order("o2", 5),
         // u2: purchases without order ids are one order each; a negative purchase is a refund
-        ev("u2", "2024-03-10 23:59:59", "purchase", null, 7.0),
-        ev("u2", "2024-03-10 08:00:00", "purchase", null, 3.0),
-        ev("u2", "2024-03-09 08:00:00", "purchase", "x", -4.0)), List.of());
+        event("u2", "2024-03-10 23:59:59", "purchase").with("revenue", 7.0),
+        event("u2", "2024-03-10 08:00:00", "purchase").with("revenue", 3.0),
+        event("u2", "2024-03-09 08:00:00", "purchase").order("x", -4)), List.of());
     Row u1 = f.get("u1");
-    assertEquals(2L, (long) u1.getAs("frequency"));
-    assertEquals(40.0, (double) u1.getAs("monetary"), 1e-9);
-    assertEquals(22.5, (double) u1.getAs("avg_order_value"), 1e-9);
-    assertEquals(5, (int) u1.getAs("recency_days"), "last purchase 2024-03-05, run date 2024-03-10");
-    assertEquals(1L, (long) u1.getAs("refund_count"));
-    assertEquals(5.0, (double) u1.getAs("refund_amount"), 1e-9);
+    assertEquals(2, l(u1, "frequency"));
+    assertEquals(40.0, d(u1, "monetary"), 1e-9);
+    assertEquals(22.5, d(u1, "avg_order_value"), 1e-9);
+    assertEquals(5, l(u1, "recency_days"), "last purchase 2024-03-05, run date 2024-03-10");
+    assertEquals(1, l(u1, "refund_count"));
+    assertEquals(5.0, d(u1, "refund_amount"), 1e-9);
+    assertEquals("2024-03-01", u1.getAs("first_purchase_date").toString());
+    assertEquals("2024-03-05", u1.getAs("last_purchase_date").toString());
     Row u2 = f.get("u2");
-    assertEquals(2L, (long) u2.getAs("frequency"));
-    assertEquals(6.0, (double) u2.getAs("monetary"), 1e-9);
-    assertEquals(0, (int) u2.getAs("recency_days"));
+    assertEquals(2, l(u2, "frequency"));
+    assertEquals(6.0, d(u2, "monetary"), 1e-9);
+    assertEquals(0, l(u2, "recency_days"));
     assertTrue((boolean) u2.getAs("is_buyer"));
   }
 
   @Test
+  void aSingleEventGivesOneRowWithZerosAndNullRates() {
+    Row u = one(event("u1", "2024-03-08 10:00:00", "screen_view"));
+    assertEquals(0, l(u, "frequency"));
+    assertEquals(0.0, d(u, "monetary"));
+    assertEquals(2, l(u, "tenure_days"));
+    assertEquals(0, l(u, "sessions_30d"));
+    assertNull(u.getAs("recency_days"));
+    assertNull(u.getAs("days_since_last_session"));
+    assertNull(u.getAs("median_session_gap_days"));
+    assertNull(u.getAs("cart_to_purchase_rate"));
+    assertNull(u.getAs("message_open_rate"));
+    assertNull(u.getAs("night_purchase_share"));
+    assertEquals(0.0, d(u, "weekend_share"), 1e-9, "2024-03-08 is a Friday");
+  }
+
+  @Test
   void onlyRefundsMeansNoRecencyAndNegativeMonetary() {
-    Row u = features(List.of(ev("u1", "2024-03-02 10:00:00", "refund", "o9", 12.0)), List.of()).get("u1");
-    assertEquals(0L, (long) u.getAs("frequency"));
+    Row u = one(event("u1", "2024-03-02 10:00:00", "refund").order("o9", 12));
+    assertEquals(0, l(u, "frequency"));
     assertNull(u.getAs("recency_days"), "never purchased: recency is null, not 0");
     assertNull(u.getAs("avg_order_value"));
-    assertEquals(-12.0, (double) u.getAs("monetary"), 1e-9);
+    assertEquals(-12.0, d(u, "monetary"), 1e-9);
     assertFalse((boolean) u.getAs("is_buyer"));
   }
 
   @Test
-  void usersOnlyInProfilesStillGetARow() {
-    Map<String, Row> f = features(List.of(ev("u1", "2024-03-02 10:00:00", "session_start", null, null)),
-        List.of(RowFactory.create("u9", Timestamp.valueOf("2024-03-08 09:00:00"), "DE")));
-    assertEquals(2, f.size());
-    Row u9 = f.get("u9");
-    assertEquals(0L, (long) u9.getAs("frequency"));
-    assertEquals(2, (int) u9.getAs("days_since_install"));
-    assertEquals("DE", u9.getAs("country"));
-    assertEquals(0L, (long) u9.getAs("sessions_30d"));
+  void aRefundLargerThanThePurchasesMakesMonetaryNegativeButKeepsTheOrder() {
+    Row u = one(event("u1", "2024-03-02 10:00:00", "purchase").order("o1", 10),
+        event("u1", "2024-03-03 10:00:00", "refund").order("o1", 25));
+    assertEquals(1, l(u, "frequency"));
+    assertEquals(-15.0, d(u, "monetary"), 1e-9);
+    assertEquals(10.0, d(u, "avg_order_value"), 1e-9, "order value is what was bought");
+    assertEquals(8, l(u, "recency_days"));
+  }
+
+  @Test
+  void midnightOfTheRunDateCountsAndMidnightOfTheNextDayDoesNot() {
+    Row u = one(event("u1", "2024-03-10 00:00:00", "session_start"),
+        event("u1", "2024-03-10 00:00:00", "purchase").order("o1", 5),
+        event("u1", "2024-03-11 00:00:00", "purchase").order("o2", 500),
+        event("u1", "2024-03-11 00:00:00", "session_start"));
+    assertEquals(1, l(u, "frequency"), "the D+1 purchase is look-ahead");
+    assertEquals(5.0, d(u, "monetary"), 1e-9);
+    assertEquals(0, l(u, "recency_days"));
+    assertEquals(1, l(u, "sessions_7d"));
+    assertEquals("2024-03-10 00:00:00.0", u.getAs("last_seen").toString());
+  }
+
+  @Test
+  void sessionWindowsEndAtTheRunDateInclusive() {
+    Row u = one(event("u1", "2024-03-04 09:00:00", "session_start"), // D-6: inside 7 days
+        event("u1", "2024-03-03 09:00:00", "session_start"),         // D-7: outside 7 days
+        event("u1", "2024-02-10 09:00:00", "session_start"),         // D-29: inside 30 days
+        event("u1", "2024-02-09 09:00:00", "session_start"),         // D-30: outside 30 days
+        event("u1", "2023-12-12 09:00:00", "session_start"));        // D-89: inside 90 days
+    assertEquals(1, l(u, "sessions_7d"));
+    assertEquals(3, l(u, "sessions_30d"));
+    assertEquals(5, l(u, "sessions_90d"));
+    assertEquals(3, l(u, "active_days_30d"));
+    assertEquals(6, l(u, "days_since_last_session"));
+    assertEquals(0.4, d(u, "weekend_share"), 1e-9, "Sunday 03-03 and Saturday 02-10 of five sessions");
+  }
+
+  @Test
+  void medianSessionGapIsTheUsualIntervalBetweenSessions() {
+    Row odd = one(event("u1", "2024-03-01 12:00:00", "session_start").with("duration_s", 60.0),
+        event("u1", "2024-03-02 12:00:00", "session_start").with("duration_s", 120.0),
+        event("u1", "2024-03-04 12:00:00", "session_start"),
+        event("u1", "2024-03-08 12:00:00", "session_start").with("duration_s", 30.0));
+    assertEquals(2.0, d(odd, "median_session_gap_days"), 1e-9, "gaps 1, 2, 4 days");
+    assertEquals(70.0, d(odd, "avg_session_duration_s"), 1e-9, "sessions without a duration are left out");
+    assertEquals(210.0, d(odd, "total_session_duration_s_30d"), 1e-9);
+    Row even = one(event("u1", "2024-03-01 12:00:00", "session_start"),
+        event("u1", "2024-03-01 18:00:00", "session_start"),
+        event("u1", "2024-03-03 18:00:00", "session_start"));
+    assertEquals(1.125, d(even, "median_session_gap_days"), 1e-9, "gaps 0.25 and 2 days");
+  }
+
+  @Test
+  void funnelRatesUseTheLast30Days() {
+    Row u = one(event("u1", "2024-03-01 10:00:00", "product_view").with("category", "food"),
+        event("u1", "2024-03-01 10:01:00", "product_view").with("category", "food"),
+        event("u1", "2024-03-01 10:02:00", "add_to_cart").with("category", "food"),
+        event("u1", "2024-03-01 10:03:00", "add_to_cart").with("category", "toys"),
+        event("u1", "2024-03-01 10:04:00", "purchase").order("o1", 30).with("category", "food"),
+        event("u1", "2024-01-01 10:04:00", "purchase").order("o0", 100).with("category", "toys"),
+        event("u1", "2024-03-02 10:04:00", "refund").order("o1", 10));
+    assertEquals(2, l(u, "product_views_30d"));
+    assertEquals(2, l(u, "add_to_cart_30d"));
+    assertEquals(1, l(u, "purchases_30d"));
+    assertEquals(20.0, d(u, "revenue_30d"), 1e-9);
+    assertEquals(0.5, d(u, "cart_to_purchase_rate"), 1e-9);
+    assertEquals(2, l(u, "frequency"));
+  }
+
+  @Test
+  void topCategoryIsTheMostFrequentWithTiesToTheFirstName() {
+    Row u = one(event("u1", "2024-03-01 10:00:00", "product_view").with("category", "toys"),
+        event("u1", "2024-03-01 10:01:00", "product_view").with("category", "food"),
+        event("u1", "2024-03-01 10:02:00", "add_to_cart").with("category", "books"),
+        event("u1", "2024-03-01 10:02:00", "screen_view").with("category", "ignored"),
+        event("u1", "2024-03-01 10:03:00", "purchase").order("o1", 5).with("category", "food"),
+        event("u1", "2024-03-01 10:04:00", "purchase").order("o2", 5).with("category", "toys"));
+    assertEquals("food", u.getAs("top_category"), "food and toys both 2: food comes first");
+    assertEquals(0.4, d(u, "top_category_share"), 1e-9);
+    assertEquals(3, l(u, "distinct_categories"), "screen views do not count");
   }
 
   @Test
   void nightPurchaseShareUsesTheConfiguredTimeZone() {
-    List<Row> events = List.of(
-        ev("u1", "2024-03-01 21:30:00", "purchase", "o1", 1.0), // 22:30 in Berlin (UTC+1)
-        ev("u1", "2024-03-02 12:00:00", "purchase", "o2", 1.0));
-    Dataset<Row> e = spark.createDataFrame(events, EVENTS);
-    Dataset<Row> p = spark.createDataFrame(List.of(), PROFILES);
-    Row utc = new FeatureBuilder(D, "UTC").apply(e, p).first();
-    Row berlin = new FeatureBuilder(D, "Europe/Berlin").apply(e, p).first();
-    assertEquals(0.0, (double) utc.getAs("night_purchase_share"), 1e-9);
-    assertEquals(0.5, (double) berlin.getAs("night_purchase_share"), 1e-9);
+    List<ContractRows> events = List.of(
+        event("u1", "2024-03-01 21:30:00", "purchase").order("o1", 1), // 22:30 in Berlin (UTC+1)
+        event("u1", "2024-03-02 12:00:00", "purchase").order("o2", 1),
+        event("u1", "2024-03-02 03:30:00", "purchase").order("o3", 1), // 03:30 UTC, 04:30 Berlin
+        event("u1", "2024-03-02 04:00:00", "purchase").order("o4", 1)); // 04:00 UTC: day
+    assertEquals(0.25, d(features(events, List.of(), "UTC").get("u1"), "night_purchase_share"), 1e-9);
+    assertEquals(0.25, d(features(events, List.of(), "Europe/Berlin").get("u1"), "night_purchase_share"), 1e-9);
+    List<ContractRows> border = List.of(event("u1", "2024-03-01 21:30:00", "purchase").order("o1", 1));
+    assertEquals(0.0, d(features(border, List.of(), "UTC").get("u1"), "night_purchase_share"), 1e-9);
+    assertEquals(1.0, d(features(border, List.of(), "Europe/Berlin").get("u1"), "night_purchase_share"), 1e-9);
+  }
+
+  @Test
+  void messageRatesAndOptOut() {
+    Map<String, Row> f = features(List.of(
+        event("u1", "2024-03-01 10:00:00", "message_received").with("channel", "push"),
+        event("u1", "2024-03-02 10:00:00", "message_received").with("channel", "email"),
+        event("u1", "2024-03-02 10:05:00", "message_open").with("channel", "email"),
+        event("u1", "2024-03-02 10:06:00", "message_click").with("channel", "email"),
+        event("u1", "2024-01-02 10:00:00", "message_received").with("channel", "email"),
+        event("u2", "2024-03-02 10:00:00", "opt_out").with("channel", "sms")),
+        List.of(profile("u1").with("push_opt_in", true).with("email_opt_in", true).with("sms_opt_in", false),
+            profile("u3").with("push_opt_in", false).with("email_opt_in", false).with("sms_opt_in", false)));
+    Row u1 = f.get("u1");
+    assertEquals(2, l(u1, "messages_received_30d"));
+    assertEquals(0.5, d(u1, "message_open_rate"), 1e-9);
+    assertEquals(0.5, d(u1, "message_click_rate"), 1e-9);
+    assertTrue((boolean) u1.getAs("push_opt_in"));
+    assertFalse((boolean) u1.getAs("opted_out"));
+    assertTrue((boolean) f.get("u2").getAs("opted_out"), "an opt_out event");
+    assertTrue((boolean) f.get("u3").getAs("opted_out"), "no channel opted in");
+    assertNull(f.get("u2").getAs("message_open_rate"), "no messages received: null, not 0");
+  }
+
+  @Test
+  void technographicsAreTheMostRecentAndLatestVersionIsPerPlatform() {
+    Map<String, Row> f = features(List.of(
+        event("u1", "2024-03-01 10:00:00", "session_start").with("platform", "ios").with("app_version", "5.9.0")
+            .with("device_model", "iPhone12").with("os_version", "17.1"),
+        event("u1", "2024-03-05 10:00:00", "session_start").with("platform", "ios").with("app_version", "5.10.0")
+            .with("device_model", "iPhone15"),
+        event("u2", "2024-03-05 10:00:00", "session_start").with("platform", "ios").with("app_version", "5.9.0"),
+        event("u3", "2024-03-05 10:00:00", "session_start").with("platform", "android").with("app_version", "4.0"),
+        event("u3", "2024-03-06 10:00:00", "uninstall"),
+        event("u4", "2024-03-03 10:00:00", "uninstall"),
+        event("u4", "2024-03-05 10:00:00", "session_start")), List.of());
+    Row u1 = f.get("u1");
+    assertEquals("5.10.0", u1.getAs("app_version"));
+    assertEquals("iPhone15", u1.getAs("device_model"));
+    assertEquals("17.1", u1.getAs("os_version"), "the most recent event that has a value");
+    assertTrue((boolean) u1.getAs("on_latest_app_version"), "5.10.0 is newer than 5.9.0");
+    assertFalse((boolean) f.get("u2").getAs("on_latest_app_version"));
+    assertTrue((boolean) f.get("u3").getAs("on_latest_app_version"), "latest of android");
+    assertTrue((boolean) f.get("u3").getAs("uninstalled"));
+    assertFalse((boolean) f.get("u4").getAs("uninstalled"), "came back after uninstalling");
+    assertNull(f.get("u4").getAs("on_latest_app_version"));
+  }
+
+  @Test
+  void demographicsComeFromProfilesAndGeographyFallsBackToEvents() {
+    Map<String, Row> f = features(List.of(
+        event("u1", "2024-03-01 10:00:00", "session_start").with("country", "FR").with("city", "Paris"),
+        event("u2", "2024-03-01 10:00:00", "session_start").with("country", "FR").with("city", "Lyon")),
+        List.of(profile("u1").with("birth_year", 1990).with("gender", "female").with("country", "DE")
+            .with("language", "de").with("income_band", "high")
+            .with("interests", scala.jdk.javaapi.CollectionConverters.asScala(List.of("cooking")).toSeq())));
+    Row u1 = f.get("u1");
+    assertEquals(34, l(u1, "age"));
+    assertEquals("female", u1.getAs("gender"));
+    assertEquals("DE", u1.getAs("country"), "the profile wins");
+    assertEquals("Paris", u1.getAs("city"), "profile has no city: the most recent event's");
+    assertEquals(List.of("cooking"), u1.getList(u1.fieldIndex("interests")));
+    assertEquals("Lyon", f.get("u2").getAs("city"));
+    assertNull(f.get("u2").getAs("age"));
+  }
+
+  @Test
+  void usersOnlyInProfilesStillGetARow() {
+    Map<String, Row> f = features(List.of(event("u1", "2024-03-02 10:00:00", "session_start")),
+        List.of(profile("u9").with("install_time", Timestamp.valueOf("2024-03-08 09:00:00")).with("country", "DE")));
+    assertEquals(2, f.size());
+    Row u9 = f.get("u9");
+    assertEquals(0, l(u9, "frequency"));
+    assertEquals(2, l(u9, "days_since_install"));
+    assertEquals(2, l(u9, "tenure_days"));
+    assertEquals("DE", u9.getAs("country"));
+    assertEquals(0, l(u9, "sessions_30d"));
+    assertNull(u9.getAs("last_seen"));
+  }
+
+  @Test
+  void inputWithoutContractColumnsIsRejectedWithTheirNames() {
+    Dataset<Row> bad = spark.sql("SELECT 'u1' AS user_id");
+    Dataset<Row> p = ContractRows.frame(spark, Contract.PROFILES, List.of());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new FeatureBuilder(D, "UTC").apply(bad, p));
+    assertTrue(e.getMessage().contains("event_time") && e.getMessage().contains("ContractValidator"), e.getMessage());
   }
 }
