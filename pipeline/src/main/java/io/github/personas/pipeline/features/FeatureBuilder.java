@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
 
 /**
  * Per-user features as of the run date D: one row per user seen in events or profiles.
@@ -80,11 +81,16 @@ public final class FeatureBuilder {
     String pr = "personas_features_profiles_" + id;
     events.createOrReplaceTempView(ev);
     profiles.createOrReplaceTempView(pr);
+    String agg = "personas_features_users_" + id;
     try {
-      return spark.sql(sql(ev, pr));
+      // The per-user aggregate feeds both the result and the newest-version lookup; cached so
+      // the one pass over events is not run twice.
+      spark.sql(aggregateSql(ev)).persist(StorageLevel.MEMORY_AND_DISK()).createOrReplaceTempView(agg);
+      return spark.sql(deriveSql(ev, agg, pr));
     } finally {
       spark.catalog().dropTempView(ev);
       spark.catalog().dropTempView(pr);
+      spark.catalog().dropTempView(agg);
     }
   }
 
@@ -98,28 +104,35 @@ public final class FeatureBuilder {
     }
   }
 
-  private String sql(String ev, String pr) {
+  private String eventsCte(String ev) {
     String d = "DATE'" + runDate + "'";
     long endMicros = runDate.plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L;
-    StringJoiner windows = new StringJoiner(",\n");
-    StringJoiner windowCols = new StringJoiner(", ");
-    for (int w : sessionWindows) {
-      windows.add("count_if(event_name = 'session_start' AND event_date > date_sub(" + d + ", " + w + ")) AS sessions_" + w + "d");
-      windowCols.add("coalesce(a.sessions_" + w + "d, 0) AS sessions_" + w + "d");
-    }
     return """
-        WITH e AS (
+        e AS (
           SELECT *,
                  event_name = 'purchase' AND revenue >= 0 AS is_purchase,
                  event_name = 'refund' OR (event_name = 'purchase' AND revenue < 0) AS is_refund,
-                 %6$s AS is_app_event,
+                 %5$s AS is_app_event,
                  to_date(event_time) AS event_date,
                  to_date(event_time) > date_sub(%1$s, 30) AS in_30d,
                  from_utc_timestamp(event_time, '%2$s') AS local_time
           FROM %3$s
-          WHERE event_time < timestamp_micros(%5$dL)
-        ),
-        a AS (
+          WHERE event_time < timestamp_micros(%4$dL)
+        )""".formatted(d, timezone, ev, endMicros, APP_EVENT);
+  }
+
+  private String windowAggregates(String d) {
+    StringJoiner windows = new StringJoiner(",\n");
+    for (int w : sessionWindows) {
+      windows.add("count_if(event_name = 'session_start' AND event_date > date_sub(" + d + ", " + w + ")) AS sessions_" + w + "d");
+    }
+    return windows.toString();
+  }
+
+  /** One pass over events: everything per user that later columns derive from. */
+  private String aggregateSql(String ev) {
+    String d = "DATE'" + runDate + "'";
+    return "WITH " + eventsCte(ev) + "\n" + """
           SELECT user_id,
                  min(event_time) AS first_event,
                  max(event_time) AS last_seen,
@@ -130,7 +143,7 @@ public final class FeatureBuilder {
                  sum(CASE WHEN is_refund THEN abs(revenue) END) AS refund_amount,
                  to_date(min(CASE WHEN is_purchase THEN event_time END)) AS first_purchase_date,
                  to_date(max(CASE WHEN is_purchase THEN event_time END)) AS last_purchase_date,
-                 %4$s,
+                 %1$s,
                  size(collect_set(CASE WHEN is_app_event AND in_30d THEN event_date END)) AS active_days_30d,
                  max(CASE WHEN event_name = 'session_start' THEN event_date END) AS last_session_date,
                  array_sort(collect_list(CASE WHEN event_name = 'session_start' THEN event_time END)) AS session_times,
@@ -162,7 +175,17 @@ public final class FeatureBuilder {
                  max_by(city, CASE WHEN city IS NOT NULL THEN event_time END) AS event_city
           FROM e
           GROUP BY user_id
-        ),
+        """.formatted(windowAggregates(d));
+  }
+
+  /** Derives the features from the per-user aggregate, profiles and the category counts. */
+  private String deriveSql(String ev, String agg, String pr) {
+    String d = "DATE'" + runDate + "'";
+    StringJoiner windowCols = new StringJoiner(", ");
+    for (int w : sessionWindows) {
+      windowCols.add("coalesce(s.sessions_" + w + "d, 0) AS sessions_" + w + "d");
+    }
+    return "WITH " + eventsCte(ev) + ",\n" + """
         category_counts AS (
           SELECT user_id, category, count(*) AS n
           FROM e WHERE category IS NOT NULL AND %7$s
@@ -177,13 +200,13 @@ public final class FeatureBuilder {
         ),
         latest AS (
           SELECT platform, max(transform(split(app_version, '[.]'), x -> try_cast(x AS INT))) AS newest
-          FROM a WHERE app_version IS NOT NULL GROUP BY platform
+          FROM %10$s WHERE app_version IS NOT NULL GROUP BY platform
         ),
         g AS (
           SELECT a.*,
                  transform(slice(session_times, 2, greatest(size(session_times) - 1, 0)),
                    (t, i) -> (unix_micros(t) - unix_micros(element_at(session_times, i + 1))) / 86400000000D) AS gaps
-          FROM a
+          FROM %10$s a
         ),
         s AS (
           SELECT g.*, array_sort(gaps) AS sorted_gaps, size(gaps) AS n_gaps FROM g
@@ -248,7 +271,6 @@ public final class FeatureBuilder {
         FULL OUTER JOIN %9$s p ON s.user_id = p.user_id
         LEFT JOIN c ON c.user_id = coalesce(s.user_id, p.user_id)
         LEFT JOIN latest ON latest.platform <=> s.platform
-        """.formatted(d, timezone, ev, windows, endMicros, APP_EVENT, SHOPPING_EVENT, windowCols.toString()
-            .replace("a.", "s."), pr);
+        """.formatted(d, timezone, ev, "", 0L, APP_EVENT, SHOPPING_EVENT, windowCols.toString(), pr, agg);
   }
 }

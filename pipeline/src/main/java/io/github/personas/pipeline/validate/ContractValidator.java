@@ -129,9 +129,15 @@ public final class ContractValidator {
     long quarantined = byReason.values().stream().mapToLong(Long::longValue).sum();
 
     Dataset<Row> valid = classified.where(col(KEEP).and(col(REASON).isNull()));
-    Dataset<Row> accepted = dedup(valid, table).select(table.columnNames().stream().map(functions::col)
-        .toArray(Column[]::new));
-    long acceptedCount = accepted.count();
+    // Only the keys are shuffled to find repeats; most inputs have none, and then the rows
+    // pass as they are instead of going through a join in every later stage that reads them.
+    Dataset<Row> repeated = valid.where(col(table.dedupKey()).isNotNull()).groupBy(col(table.dedupKey())).count()
+        .where(col("count").gt(1)).persist(StorageLevel.MEMORY_AND_DISK());
+    boolean anyRepeated = !repeated.isEmpty();
+    Column[] contractColumns = table.columnNames().stream().map(functions::col).toArray(Column[]::new);
+    Dataset<Row> accepted = (anyRepeated ? dedup(valid, repeated.select(table.dedupKey()), table) : valid)
+        .select(contractColumns);
+    long acceptedCount = anyRepeated ? accepted.count() : passed;
     long duplicates = passed - acceptedCount;
 
     Dataset<Row> quarantine = classified.where(col(KEEP).and(col(REASON).isNotNull()))
@@ -265,19 +271,22 @@ public final class ContractValidator {
   }
 
   /** Ordered (reason, condition) pairs; the first condition that holds names the reason. */
-  private LinkedHashMap<String, String> rules(Contract.Table table) {
+  private LinkedHashMap<String, String> rules(Contract.Table table, Dataset<Row> mapped) {
     LinkedHashMap<String, String> rules = new LinkedHashMap<>();
     for (Contract.Column c : table.columns()) {
       if (c.required()) {
-        rules.put("missing_" + c.name(), quote(c.name()) + " IS NULL AND (" + quote(MAPPED + c.name())
-            + " IS NULL OR trim(CAST(" + quote(MAPPED + c.name()) + " AS STRING)) = '')");
+        String m = quote(MAPPED + c.name());
+        rules.put("missing_" + c.name(), quote(c.name()) + " IS NULL AND (" + m + " IS NULL"
+            + (isText(mapped, c) ? " OR trim(" + m + ") = '')" : ")"));
       }
     }
     for (Contract.Column c : table.columns()) {
-      if (c.kind() != Contract.Kind.STRING && c.kind() != Contract.Kind.STRING_ARRAY) {
+      // Only text can fail to convert: a Parquet timestamp or double is already its type, and
+      // checking it through a string cast cost a timestamp format per row.
+      if (c.kind() != Contract.Kind.STRING && c.kind() != Contract.Kind.STRING_ARRAY && isText(mapped, c)) {
         String prefix = c.kind() == Contract.Kind.TIMESTAMP ? "unparseable_" : "invalid_";
-        rules.put(prefix + c.name(), quote(MAPPED + c.name()) + " IS NOT NULL AND trim(CAST("
-            + quote(MAPPED + c.name()) + " AS STRING)) <> '' AND " + quote(c.name()) + " IS NULL");
+        String m = quote(MAPPED + c.name());
+        rules.put(prefix + c.name(), m + " IS NOT NULL AND trim(" + m + ") <> '' AND " + quote(c.name()) + " IS NULL");
       }
     }
     for (Contract.Column c : table.columns()) {
@@ -295,9 +304,13 @@ public final class ContractValidator {
     return rules;
   }
 
+  private static boolean isText(Dataset<Row> mapped, Contract.Column c) {
+    return mapped.schema().apply(MAPPED + c.name()).dataType() instanceof org.apache.spark.sql.types.StringType;
+  }
+
   private Column reasonColumn(Dataset<Row> mapped, Contract.Table table) {
     StringJoiner sql = new StringJoiner(" ", "CASE ", " END");
-    rules(table).forEach((reason, cond) -> sql.add("WHEN " + cond + " THEN '" + reason + "'"));
+    rules(table, mapped).forEach((reason, cond) -> sql.add("WHEN " + cond + " THEN '" + reason + "'"));
     return expr(sql.toString());
   }
 
@@ -323,13 +336,11 @@ public final class ContractValidator {
   /**
    * Keeps one row per dedup key, deterministically: the earliest, then by file and raw values.
    *
-   * <p>Repeated keys are rare, so only the keys are shuffled to find them; the full rows of
-   * repeated keys alone go through the window (a full-row window over every event cost minutes).
+   * <p>Only the full rows of repeated keys go through the window (a full-row window over
+   * every event cost minutes).
    */
-  private static Dataset<Row> dedup(Dataset<Row> valid, Contract.Table table) {
+  private static Dataset<Row> dedup(Dataset<Row> valid, Dataset<Row> repeated, Contract.Table table) {
     String key = table.dedupKey();
-    Dataset<Row> repeated = valid.where(col(key).isNotNull()).groupBy(col(key)).count()
-        .where(col("count").gt(1)).select(col(key));
     // A join by column name: rows with a null key never match, so they all stay.
     scala.collection.immutable.Seq<String> on = scala.jdk.javaapi.CollectionConverters.asScala(List.of(key)).toSeq();
     Dataset<Row> single = valid.join(repeated, on, "left_anti");
