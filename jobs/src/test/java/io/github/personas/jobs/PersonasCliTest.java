@@ -83,13 +83,14 @@ class PersonasCliTest {
     }
     assertEquals(300L, duckdb("SELECT count(*) FROM " + table(out, "features")).get(0).get(0));
     assertEquals(300L, duckdb("SELECT count(DISTINCT user_id) FROM " + table(out, "segments")
-        + " WHERE rfm_segment IS NOT NULL AND persona_id IS NOT NULL").get(0).get(0));
+        + " WHERE rfm_segment IS NOT NULL AND lifecycle_stage IS NOT NULL AND persona_id IS NOT NULL"
+        + " AND holdout IS NOT NULL").get(0).get(0));
 
     // Every dimension partitions the same users: users and revenue per dimension sum to the totals.
     double revenue = ((Number) duckdb("SELECT sum(monetary) FROM " + table(out, "features")).get(0).get(0)).doubleValue();
     List<List<Object>> sums = duckdb("SELECT dimension, sum(users), sum(revenue), sum(share) FROM "
         + table(out, "segment_kpis") + " GROUP BY dimension ORDER BY dimension");
-    assertEquals(2, sums.size(), "rfm_segment and persona_id");
+    assertEquals(3, sums.size(), "rfm_segment, lifecycle_stage and persona_id");
     for (List<Object> s : sums) {
       assertEquals(300L, ((Number) s.get(1)).longValue(), "users of " + s.get(0));
       assertEquals(revenue, ((Number) s.get(2)).doubleValue(), 1e-6, "revenue of " + s.get(0));
@@ -119,8 +120,8 @@ class PersonasCliTest {
     String runOut = shared.resolve("out-run-compare").toString();
     assertEquals(0, cli("run", "--events", generated + "/events", "--profiles", generated + "/profiles",
         "--date", "2024-03-10", "--output", runOut).code());
-    String diff = "SELECT count(*) FROM (SELECT user_id, rfm_segment, persona_id FROM %s EXCEPT "
-        + "SELECT user_id, rfm_segment, persona_id FROM %s)";
+    String diff = "SELECT count(*) FROM (SELECT user_id, rfm_segment, lifecycle_stage, persona_id, holdout FROM %s"
+        + " EXCEPT SELECT user_id, rfm_segment, lifecycle_stage, persona_id, holdout FROM %s)";
     assertEquals(0L, duckdb(String.format(diff, table(out, "segments"), table(runOut, "segments"))).get(0).get(0));
     assertEquals(duckdb("SELECT count(*) FROM " + table(runOut, "segment_kpis")),
         duckdb("SELECT count(*) FROM " + table(out, "segment_kpis")));

@@ -139,6 +139,16 @@ public final class ConfigLoader {
     }
     PersonasConfig.Rfm rfm = new PersonasConfig.Rfm(relErr, noPurchase, segmentRules);
 
+    List<NamedExpr> stages = namedList(c, "lifecycle.stages", "when", origin);
+    String otherwise = c.getString("lifecycle.otherwise");
+    require(stages.stream().noneMatch(r -> r.name().equals(otherwise)),
+        "personas.lifecycle.stages has a rule named like personas.lifecycle.otherwise ('%s') in %s", otherwise, origin);
+    PersonasConfig.Lifecycle lifecycle = new PersonasConfig.Lifecycle(otherwise, stages);
+    double holdoutShare = c.getDouble("holdout.share");
+    require(holdoutShare >= 0 && holdoutShare <= 0.5, "personas.holdout.share must be within [0, 0.5], got %s (%s)",
+        holdoutShare, origin);
+    PersonasConfig.Holdout holdout = new PersonasConfig.Holdout(holdoutShare, c.getString("holdout.salt"));
+
     int k = c.getInt("personas.k");
     require(k >= 2 && k <= 100, "personas.personas.k must be within [2, 100], got %s (%s)", k, origin);
     int maxIter = c.getInt("personas.max_iterations");
@@ -150,7 +160,7 @@ public final class ConfigLoader {
 
     List<String> dims = c.getStringList("report.dimensions");
     return new PersonasConfig(origin, hash, timezone, windows, events, profiles, c.getString("output.path"),
-        files, quality, rfm, personas, dims);
+        files, quality, rfm, lifecycle, holdout, personas, dims);
   }
 
   private static SourceConfig source(Config c, String name, String origin) {

@@ -15,6 +15,8 @@ import java.util.List;
  * @param filesPerPartition Parquet files written per table partition
  * @param quality           data-quality gates
  * @param rfm               RFM scoring and segment rules
+ * @param lifecycle         lifecycle stage rules
+ * @param holdout           control-group settings
  * @param personas          k-means persona settings
  * @param reportDimensions  segments columns that get KPI rows
  */
@@ -29,6 +31,8 @@ public record PersonasConfig(
     int filesPerPartition,
     Quality quality,
     Rfm rfm,
+    Lifecycle lifecycle,
+    Holdout holdout,
     Personas personas,
     List<String> reportDimensions) {
 
@@ -60,6 +64,26 @@ public record PersonasConfig(
   }
 
   /**
+   * Lifecycle stages: ordered rules over the features table, first match wins.
+   *
+   * @param otherwise stage of users no rule matches
+   * @param stages    the rules in priority order
+   */
+  public record Lifecycle(String otherwise, List<NamedExpr> stages) {
+    public Lifecycle {
+      stages = List.copyOf(stages);
+    }
+  }
+
+  /**
+   * Holdout (control) group drawn by a salted hash of user_id.
+   *
+   * @param share share of users in the holdout, 0..0.5
+   * @param salt  changes which users are drawn
+   */
+  public record Holdout(double share, String salt) {}
+
+  /**
    * K-means persona settings.
    *
    * @param k             number of clusters
@@ -86,6 +110,8 @@ public record PersonasConfig(
         filesPerPartition,
         quality,
         rfm,
+        lifecycle,
+        holdout,
         personas,
         reportDimensions);
   }

@@ -4,6 +4,9 @@ import io.github.personas.pipeline.config.PersonasConfig;
 import io.github.personas.pipeline.features.FeatureBuilder;
 import io.github.personas.pipeline.io.OutputWriter;
 import io.github.personas.pipeline.report.SegmentKpis;
+import io.github.personas.pipeline.io.Contract;
+import io.github.personas.pipeline.segment.HoldoutAssigner;
+import io.github.personas.pipeline.segment.LifecycleStager;
 import io.github.personas.pipeline.segment.PersonaClusterer;
 import io.github.personas.pipeline.segment.RfmScorer;
 import io.github.personas.pipeline.validate.ContractValidator;
@@ -82,9 +85,11 @@ public final class NightlyRun {
     EnumSet<Stage> todo = EnumSet.copyOf(stages);
     pinSessionTimeZone();
     RfmScorer rfm = new RfmScorer(config.rfm());
+    LifecycleStager lifecycle = new LifecycleStager(config.lifecycle());
     if (todo.contains(Stage.SEGMENT)) {
       // Checked before any data is read: a broken rule table should cost seconds, not a run.
       rfm.checkTable(spark);
+      lifecycle.checkRules(emptyFeatures());
     }
     String status = "succeeded";
     try {
@@ -105,7 +110,7 @@ public final class NightlyRun {
       if (todo.contains(Stage.SEGMENT)) {
         Dataset<Row> f = features != null ? features : out.read(OutputWriter.FEATURES);
         features = f;
-        segments = timed(Stage.SEGMENT, () -> segment(f, rfm));
+        segments = timed(Stage.SEGMENT, () -> segment(f, rfm, lifecycle));
       }
       if (todo.contains(Stage.REPORT)) {
         Dataset<Row> f = features != null ? features : out.read(OutputWriter.FEATURES);
@@ -174,14 +179,21 @@ public final class NightlyRun {
     return features;
   }
 
-  private Dataset<Row> segment(Dataset<Row> features, RfmScorer rfm) {
-    Dataset<Row> scored = rfm.apply(features);
+  private Dataset<Row> emptyFeatures() {
+    return new FeatureBuilder(date, config.timezone(), config.sessionWindows()).apply(
+        spark.createDataFrame(List.of(), ContractValidator.contractSchema(Contract.EVENTS)),
+        spark.createDataFrame(List.of(), ContractValidator.contractSchema(Contract.PROFILES)));
+  }
+
+  private Dataset<Row> segment(Dataset<Row> features, RfmScorer rfm, LifecycleStager lifecycle) {
+    Dataset<Row> scored = new HoldoutAssigner(config.holdout()).apply(lifecycle.apply(rfm.apply(features)));
     double[][] cuts = rfm.lastCutPoints();
     details.put("rfm_cut_points", Map.of("recency_days", cuts[0], "frequency", cuts[1], "monetary", cuts[2]));
     PersonaClusterer clusterer = new PersonaClusterer(config.personas());
     Dataset<Row> assigned = clusterer.apply(scored).persist(StorageLevel.MEMORY_AND_DISK());
     Dataset<Row> segments = assigned.select("user_id", RfmScorer.R_SCORE, RfmScorer.F_SCORE, RfmScorer.M_SCORE,
-        RfmScorer.RFM_SEGMENT, PersonaClusterer.PERSONA_ID, PersonaClusterer.DISTANCE);
+        RfmScorer.RFM_SEGMENT, LifecycleStager.LIFECYCLE_STAGE, PersonaClusterer.PERSONA_ID,
+        PersonaClusterer.DISTANCE, HoldoutAssigner.HOLDOUT);
     long users = segments.count();
     write(OutputWriter.SEGMENTS, segments, users);
     Dataset<Row> personas = clusterer.summary(assigned);

@@ -353,10 +353,15 @@ public final class ContractValidator {
     return single.unionByName(firstOfRepeated);
   }
 
-  private Dataset<Row> emptyAccepted(Contract.Table table) {
+  /** The schema of a contract table's accepted rows. */
+  public static org.apache.spark.sql.types.StructType contractSchema(Contract.Table table) {
     StringJoiner ddl = new StringJoiner(", ");
     table.columns().forEach(c -> ddl.add(quote(c.name()) + " " + c.kind().sqlType()));
-    return spark.createDataFrame(List.of(), org.apache.spark.sql.types.StructType.fromDDL(ddl.toString()));
+    return org.apache.spark.sql.types.StructType.fromDDL(ddl.toString());
+  }
+
+  private Dataset<Row> emptyAccepted(Contract.Table table) {
+    return spark.createDataFrame(List.of(), contractSchema(table));
   }
 
   private Dataset<Row> emptyQuarantine() {

@@ -5,7 +5,6 @@ import java.sql.Timestamp;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.StringJoiner;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -52,9 +51,7 @@ public final class ContractRows {
   }
 
   public static StructType schema(Contract.Table table) {
-    StringJoiner ddl = new StringJoiner(", ");
-    table.columns().forEach(c -> ddl.add("`" + c.name() + "` " + c.kind().sqlType()));
-    return StructType.fromDDL(ddl.toString());
+    return io.github.personas.pipeline.validate.ContractValidator.contractSchema(table);
   }
 
   /** A DataFrame of events or profiles from rows built here. */

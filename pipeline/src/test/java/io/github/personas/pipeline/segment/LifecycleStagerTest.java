@@ -1,0 +1,94 @@
+package io.github.personas.pipeline.segment;
+
+import static io.github.personas.pipeline.testing.ContractRows.event;
+import static io.github.personas.pipeline.testing.ContractRows.profile;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.personas.pipeline.config.ConfigException;
+import io.github.personas.pipeline.config.ConfigLoader;
+import io.github.personas.pipeline.config.NamedExpr;
+import io.github.personas.pipeline.config.PersonasConfig;
+import io.github.personas.pipeline.features.FeatureBuilder;
+import io.github.personas.pipeline.io.Contract;
+import io.github.personas.pipeline.testing.ContractRows;
+import io.github.personas.pipeline.testing.SparkTestSession;
+import java.sql.Timestamp;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+
+/** The shipped lifecycle table on hand-made users; run date 2024-03-10. */
+class LifecycleStagerTest {
+
+  private static final LocalDate D = LocalDate.parse("2024-03-10");
+  private final SparkSession spark = SparkTestSession.get();
+
+  private static String day(int daysBeforeD) {
+    return D.minusDays(daysBeforeD) + " 12:00:00";
+  }
+
+  private Dataset<Row> features(List<ContractRows> events, List<ContractRows> profiles) {
+    return new FeatureBuilder(D, "UTC").apply(ContractRows.frame(spark, Contract.EVENTS, events),
+        ContractRows.frame(spark, Contract.PROFILES, profiles));
+  }
+
+  @Test
+  void shippedStagesGiveEachKindOfUserItsStage() {
+    List<ContractRows> ev = new ArrayList<>();
+    ev.add(event("churned", day(40), "session_start"));
+    ev.add(event("churned", day(10), "uninstall"));
+    ev.add(event("dormant", day(50), "session_start"));
+    ev.add(event("dormant", day(40), "session_start"));
+    ev.add(event("dormant", day(30), "session_start"));
+    ev.add(event("new", day(3), "install"));
+    ev.add(event("new", day(3), "session_start"));
+    ev.add(event("low", day(20), "session_start"));
+    ev.add(event("low", day(1), "session_start"));
+    ev.add(event("low", day(1), "purchase").order("o1", 9.5));
+    for (int i = 0; i < 10; i++) {
+      ev.add(event("nonpayer", day(i * 3), "session_start"));
+      ev.add(event("power", day(i), "session_start").with("duration_s", 600.0));
+      ev.add(event("power", day(i) .replace("12:00", "18:00"), "session_start").with("duration_s", 600.0));
+      ev.add(event("power", day(i).replace("12:00", "20:00"), "session_start").with("duration_s", 600.0));
+    }
+    ev.add(event("habit", day(20), "session_start"));
+    ev.add(event("habit", day(2), "session_start"));
+    ev.add(event("casual", day(20), "session_start"));
+    ev.add(event("casual", day(12), "session_start"));
+    List<ContractRows> profiles = List.of(profile("never").with("install_time", Timestamp.valueOf(day(5))));
+    LifecycleStager stager = new LifecycleStager(ConfigLoader.defaults().lifecycle());
+    Map<String, String> stage = stager.apply(features(ev, profiles)).collectAsList().stream()
+        .collect(Collectors.toMap(r -> r.getAs("user_id"), r -> r.getAs(LifecycleStager.LIFECYCLE_STAGE)));
+    assertEquals(Map.of(
+        "never", "Never launched",
+        "churned", "Churned",
+        "dormant", "Dormant",
+        "new", "New",
+        "power", "Power user",
+        "low", "Converted low spender",
+        "nonpayer", "Active non-payer",
+        "habit", "Habit forming",
+        "casual", "Casual"), stage);
+  }
+
+  @Test
+  void aRuleOverAMissingColumnIsNamedBeforeAnyDataIsRead() {
+    LifecycleStager stager = new LifecycleStager(new PersonasConfig.Lifecycle("Other",
+        List.of(new NamedExpr("Whales", "lifetime_value > 1000"))));
+    ConfigException e = assertThrows(ConfigException.class, () -> stager.checkRules(features(List.of(), List.of())));
+    assertTrue(e.getMessage().contains("personas.lifecycle.stages[0] 'Whales'"), e.getMessage());
+  }
+
+  @Test
+  void shippedStagesResolveAgainstTheFeaturesTable() {
+    new LifecycleStager(ConfigLoader.defaults().lifecycle()).checkRules(features(List.of(), List.of()));
+  }
+}
