@@ -36,6 +36,7 @@ import picocli.CommandLine.Option;
         PersonasCli.SegmentCommand.class,
         PersonasCli.ReportCommand.class,
         GenerateCommand.class,
+        EvaluateCommand.class,
         CommandLine.HelpCommand.class},
     footerHeading = "%nExit codes:%n",
     footer = {
@@ -48,6 +49,7 @@ import picocli.CommandLine.Option;
         "  personas run --date 2026-11-22                       # built-in sample data, local Spark",
         "  personas run --config conf/examples/online-retail.conf --date 2011-12-09 --output /tmp/uci",
         "  personas generate --users 100000 --days 90 --out /tmp/synthetic",
+        "  personas evaluate --truth /tmp/synthetic/truth --date 2026-11-22 --output /tmp/out",
         "  personas help run"})
 public final class PersonasCli {
 

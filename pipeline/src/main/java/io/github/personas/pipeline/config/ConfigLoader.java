@@ -137,7 +137,9 @@ public final class ConfigLoader {
       require(!r.name().equals(noPurchase),
           "personas.rfm.segments rule '%s' has the name of rfm.no_purchase_segment (%s)", r.name(), origin);
     }
-    PersonasConfig.Rfm rfm = new PersonasConfig.Rfm(relErr, noPurchase, segmentRules);
+    PersonasConfig.CutPoints cuts = new PersonasConfig.CutPoints(
+        cutPoints(c, "recency_days", origin), cutPoints(c, "frequency", origin), cutPoints(c, "monetary", origin));
+    PersonasConfig.Rfm rfm = new PersonasConfig.Rfm(relErr, cuts, noPurchase, segmentRules);
 
     List<NamedExpr> stages = namedList(c, "lifecycle.stages", "when", origin);
     String otherwise = c.getString("lifecycle.otherwise");
@@ -149,18 +151,116 @@ public final class ConfigLoader {
         holdoutShare, origin);
     PersonasConfig.Holdout holdout = new PersonasConfig.Holdout(holdoutShare, c.getString("holdout.salt"));
 
-    int k = c.getInt("personas.k");
-    require(k >= 2 && k <= 100, "personas.personas.k must be within [2, 100], got %s (%s)", k, origin);
-    int maxIter = c.getInt("personas.max_iterations");
-    require(maxIter >= 1, "personas.personas.max_iterations must be at least 1, got %s (%s)", maxIter, origin);
-    List<NamedExpr> features = namedList(c, "personas.features", "expr", origin);
-    require(!features.isEmpty(), "personas.personas.features is empty in %s: give at least one clustering input", origin);
-    PersonasConfig.Personas personas =
-        new PersonasConfig.Personas(k, c.getLong("personas.seed"), maxIter, features);
+    PersonasConfig.Personas personas = personas(c, origin);
 
     List<String> dims = c.getStringList("report.dimensions");
     return new PersonasConfig(origin, hash, timezone, windows, events, profiles, c.getString("output.path"),
         files, quality, rfm, lifecycle, holdout, personas, dims);
+  }
+
+  private static List<Double> cutPoints(Config c, String measure, String origin) {
+    String key = "rfm.cut_points." + measure;
+    List<Double> points = c.getDoubleList(key);
+    require(points.isEmpty() || points.size() == 4,
+        "%s.%s in %s needs exactly 4 values (the bounds of scores 1..4) or [] for quantiles, got %s",
+        ROOT, key, origin, points);
+    for (int i = 1; i < points.size(); i++) {
+      require(points.get(i) > points.get(i - 1), "%s.%s in %s must be strictly ascending, got %s",
+          ROOT, key, origin, points);
+    }
+    return points;
+  }
+
+  private static PersonasConfig.Personas personas(Config c, String origin) {
+    int kMin = c.getInt("personas.k_min");
+    int kMax = c.getInt("personas.k_max");
+    require(kMin >= 2 && kMax <= 100 && kMin <= kMax,
+        "personas.personas.k_min and k_max must satisfy 2 <= k_min <= k_max <= 100, got k_min = %s, k_max = %s (%s)",
+        kMin, kMax, origin);
+    int maxIter = c.getInt("personas.max_iterations");
+    require(maxIter >= 1, "personas.personas.max_iterations must be at least 1, got %s (%s)", maxIter, origin);
+    int sample = c.getInt("personas.selection_sample_users");
+    require(sample >= 100, "personas.personas.selection_sample_users must be at least 100, got %s (%s)", sample, origin);
+    double tolerance = c.getDouble("personas.silhouette_tolerance");
+    require(tolerance >= 0 && tolerance < 1, "personas.personas.silhouette_tolerance must be within [0, 1), got %s (%s)",
+        tolerance, origin);
+    double minShare = c.getDouble("personas.min_share");
+    require(minShare >= 0 && minShare <= 0.5, "personas.personas.min_share must be within [0, 0.5], got %s (%s)",
+        minShare, origin);
+    double match = c.getDouble("personas.match_max_distance");
+    require(match >= 0, "personas.personas.match_max_distance must be at least 0, got %s (%s)", match, origin);
+
+    String path = "personas.features";
+    ConfigList list = c.getList(path);
+    List<PersonasConfig.ClusterInput> inputs = new ArrayList<>();
+    Set<String> names = new HashSet<>();
+    for (int i = 0; i < list.size(); i++) {
+      Config item = object(list.get(i), path, i, origin, Set.of("name", "expr", "transform"), Set.of("name", "expr"));
+      String name = item.getString("name").trim();
+      require(name.matches("[a-z][a-z0-9_]*"),
+          "%s.%s[%s] in %s: name '%s' must be snake_case (a-z, 0-9, _), it becomes a column name", ROOT, path, i,
+          origin, name);
+      require(names.add(name), "%s.%s in %s names '%s' twice; names must be unique", ROOT, path, origin, name);
+      String transform = item.hasPath("transform") ? item.getString("transform").trim() : "none";
+      PersonasConfig.Transform t;
+      try {
+        t = PersonasConfig.Transform.valueOf(transform.toUpperCase(java.util.Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw ConfigException.of("%s.%s[%s] '%s' in %s: transform '%s' is not one of none, log1p, sqrt", ROOT, path, i,
+            name, origin, transform);
+      }
+      String sql = item.getString("expr").trim();
+      require(!sql.isEmpty(), "%s.%s[%s] '%s' in %s has an empty expr", ROOT, path, i, name, origin);
+      inputs.add(new PersonasConfig.ClusterInput(name, sql, t));
+    }
+    require(!inputs.isEmpty(), "personas.personas.features is empty in %s: give at least one clustering input", origin);
+
+    double minZ = c.getDouble("personas.naming.min_z");
+    require(minZ >= 0, "personas.personas.naming.min_z must be at least 0, got %s (%s)", minZ, origin);
+    int maxAdj = c.getInt("personas.naming.max_adjectives");
+    require(maxAdj >= 0 && maxAdj <= 3, "personas.personas.naming.max_adjectives must be within [0, 3], got %s (%s)",
+        maxAdj, origin);
+    String vpath = "personas.naming.vocabulary";
+    ConfigList vlist = c.getList(vpath);
+    List<PersonasConfig.Word> words = new ArrayList<>();
+    Set<String> worded = new HashSet<>();
+    for (int i = 0; i < vlist.size(); i++) {
+      Config item = object(vlist.get(i), vpath, i, origin, Set.of("feature", "high", "low"), Set.of("feature"));
+      String feature = item.getString("feature").trim();
+      require(names.contains(feature), "%s.%s[%s] in %s names feature '%s', which is not a clustering input; inputs: %s",
+          ROOT, vpath, i, origin, feature, names);
+      require(worded.add(feature), "%s.%s in %s has words for '%s' twice", ROOT, vpath, origin, feature);
+      words.add(new PersonasConfig.Word(feature, item.hasPath("high") ? item.getString("high").trim() : "",
+          item.hasPath("low") ? item.getString("low").trim() : ""));
+    }
+    List<NamedExpr> descriptors = namedList(c, "personas.naming.descriptors", "expr", origin);
+    for (NamedExpr d : descriptors) {
+      require(d.name().matches("[a-z][a-z0-9_]*") && !names.contains(d.name()) && !d.name().startsWith("z_")
+              && !List.of("users", "share").contains(d.name()),
+          "%s.personas.naming.descriptors '%s' in %s: a descriptor name must be snake_case and differ from users,"
+              + " share, z_* and the clustering inputs", ROOT, d.name(), origin);
+    }
+    List<NamedExpr> nouns = namedList(c, "personas.naming.nouns", "when", origin);
+    List<NamedExpr> templates = namedList(c, "personas.naming.templates", "when", origin);
+    PersonasConfig.Naming naming = new PersonasConfig.Naming(minZ, maxAdj, words, descriptors, nouns,
+        c.getString("personas.naming.noun_otherwise").trim(), templates);
+    return new PersonasConfig.Personas(kMin, kMax, c.getLong("personas.seed"), maxIter, sample, tolerance, minShare,
+        match, inputs, naming);
+  }
+
+  private static Config object(ConfigValue v, String path, int i, String origin, Set<String> allowed,
+                               Set<String> required) {
+    require(v.valueType() == ConfigValueType.OBJECT,
+        "%s.%s[%s] in %s must be an object with keys %s", ROOT, path, i, origin, allowed);
+    for (String k : ((ConfigObject) v).keySet()) {
+      require(allowed.contains(k), "%s.%s[%s] in %s has unknown key '%s'; expected %s", ROOT, path, i, origin, k,
+          allowed);
+    }
+    Config item = ((ConfigObject) v).toConfig();
+    for (String k : required) {
+      require(item.hasPath(k), "%s.%s[%s] in %s needs %s", ROOT, path, i, origin, required);
+    }
+    return item;
   }
 
   private static SourceConfig source(Config c, String name, String origin) {

@@ -54,12 +54,37 @@ public record PersonasConfig(
    * RFM scoring and the ordered segment rule table.
    *
    * @param quantileRelativeError relative error of the buyers' quantiles (0 = exact)
+   * @param cutPoints             fixed cut points per measure; an empty list means quantiles
    * @param noPurchaseSegment     segment of users who never purchased
    * @param segments              ordered rules over r_score, f_score, m_score; first match wins
    */
-  public record Rfm(double quantileRelativeError, String noPurchaseSegment, List<NamedExpr> segments) {
+  public record Rfm(double quantileRelativeError, CutPoints cutPoints, String noPurchaseSegment,
+                    List<NamedExpr> segments) {
     public Rfm {
       segments = List.copyOf(segments);
+    }
+
+    /** Quantile scoring with {@code segments}. */
+    public Rfm(double quantileRelativeError, String noPurchaseSegment, List<NamedExpr> segments) {
+      this(quantileRelativeError, CutPoints.QUANTILES, noPurchaseSegment, segments);
+    }
+  }
+
+  /**
+   * Fixed RFM cut points: four ascending values per measure, or none for the buyers' quantiles.
+   *
+   * @param recencyDays upper bounds (inclusive, days) of R scores 5, 4, 3, 2
+   * @param frequency   upper bounds (inclusive, orders) of F scores 1, 2, 3, 4
+   * @param monetary    upper bounds (inclusive, currency) of M scores 1, 2, 3, 4
+   */
+  public record CutPoints(List<Double> recencyDays, List<Double> frequency, List<Double> monetary) {
+    /** No fixed cut points: every measure by quantiles. */
+    public static final CutPoints QUANTILES = new CutPoints(List.of(), List.of(), List.of());
+
+    public CutPoints {
+      recencyDays = List.copyOf(recencyDays);
+      frequency = List.copyOf(frequency);
+      monetary = List.copyOf(monetary);
     }
   }
 
@@ -86,16 +111,83 @@ public record PersonasConfig(
   /**
    * K-means persona settings.
    *
-   * @param k             number of clusters
-   * @param seed          k-means seed
-   * @param maxIterations k-means iteration cap
-   * @param features      clustering inputs as Spark SQL expressions over the features table
+   * @param kMin                 smallest candidate k
+   * @param kMax                 largest candidate k (equal to kMin to fix k)
+   * @param seed                 k-means seed
+   * @param maxIterations        k-means iteration cap
+   * @param selectionSampleUsers users sampled (by hash of user_id) to fit and score candidate k
+   * @param silhouetteTolerance  silhouette difference below which two candidates count as equal
+   * @param minShare             personas smaller than this share of users are merged, 0..0.5
+   * @param matchMaxDistance     largest centroid distance (standardised units) that keeps a
+   *                             previous persona's id and name
+   * @param features             clustering inputs
+   * @param naming               how personas are named
    */
-  public record Personas(int k, long seed, int maxIterations, List<NamedExpr> features) {
+  public record Personas(int kMin, int kMax, long seed, int maxIterations, int selectionSampleUsers,
+                         double silhouetteTolerance, double minShare, double matchMaxDistance,
+                         List<ClusterInput> features, Naming naming) {
     public Personas {
       features = List.copyOf(features);
     }
   }
+
+  /**
+   * One clustering input.
+   *
+   * @param name      its name in the personas table (centroid keys) and in naming rules
+   * @param sql       Spark SQL expression over the features table, natural units; null counts as 0
+   * @param transform applied before standardisation
+   */
+  public record ClusterInput(String name, String sql, Transform transform) {}
+
+  /** A monotone transform applied to a clustering input before standardisation. */
+  public enum Transform {
+    /** The value as it is. */
+    NONE,
+    /** Sign-preserving log1p: sign(x) * ln(1 + |x|); tames heavy-tailed counts and money. */
+    LOG1P,
+    /** Sign-preserving square root. */
+    SQRT;
+
+    /** Spark SQL applying this transform to the expression {@code x}. */
+    public String sql(String x) {
+      return switch (this) {
+        case NONE -> "(" + x + ")";
+        case LOG1P -> "(signum(" + x + ") * log1p(abs(" + x + ")))";
+        case SQRT -> "(signum(" + x + ") * sqrt(abs(" + x + ")))";
+      };
+    }
+  }
+
+  /**
+   * Persona naming: adjectives from distinguishing inputs, a noun from rules, whole-name templates.
+   *
+   * @param minZ          smallest |standardised difference| that makes an input distinguishing
+   * @param maxAdjectives at most this many adjectives per name
+   * @param vocabulary    the words for a high or low value of an input
+   * @param descriptors   per-persona aggregates over the features table, for nouns and templates
+   * @param nouns         ordered noun rules over the persona profile; first match wins
+   * @param nounOtherwise the noun when no rule matches
+   * @param templates     ordered whole-name rules; each claims at most one persona
+   */
+  public record Naming(double minZ, int maxAdjectives, List<Word> vocabulary, List<NamedExpr> descriptors,
+                       List<NamedExpr> nouns, String nounOtherwise, List<NamedExpr> templates) {
+    public Naming {
+      vocabulary = List.copyOf(vocabulary);
+      descriptors = List.copyOf(descriptors);
+      nouns = List.copyOf(nouns);
+      templates = List.copyOf(templates);
+    }
+  }
+
+  /**
+   * The words for one clustering input.
+   *
+   * @param feature the clustering input's name
+   * @param high    word when the persona is well above the population; "" for none
+   * @param low     word when the persona is well below the population; "" for none
+   */
+  public record Word(String feature, String high, String low) {}
 
   /** Copy with other input and output paths, as the CLI's options give them. */
   public PersonasConfig withPaths(String eventsPath, String profilesPath, String output) {

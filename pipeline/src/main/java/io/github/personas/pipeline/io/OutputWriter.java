@@ -26,6 +26,7 @@ public final class OutputWriter {
   public static final String QUARANTINE = "quarantine";
   public static final String RUNS = "runs";
   public static final String MODELS = "models";
+  public static final String K_SELECTION = "k_selection";
 
   private final SparkSession spark;
   private final String root;
@@ -52,6 +53,50 @@ public final class OutputWriter {
   /** Reads the run date's partition of {@code table}. */
   public Dataset<Row> read(String table) {
     return spark.read().parquet(partition(table));
+  }
+
+  /**
+   * The latest date before the run date with a complete ({@code _SUCCESS}) partition of
+   * {@code table}, if any: the previous run as far as this table is concerned.
+   */
+  public java.util.Optional<LocalDate> previousDate(String table) {
+    Path dir = new Path(root, table);
+    try {
+      FileSystem fs = dir.getFileSystem(spark.sparkContext().hadoopConfiguration());
+      if (!fs.exists(dir)) {
+        return java.util.Optional.empty();
+      }
+      LocalDate best = null;
+      for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(dir)) {
+        String name = st.getPath().getName();
+        if (!st.isDirectory() || !name.startsWith("dt=")) {
+          continue;
+        }
+        LocalDate d;
+        try {
+          d = LocalDate.parse(name.substring(3));
+        } catch (java.time.format.DateTimeParseException e) {
+          continue;
+        }
+        if (d.isBefore(date) && (best == null || d.isAfter(best)) && fs.exists(new Path(st.getPath(), "_SUCCESS"))) {
+          best = d;
+        }
+      }
+      return java.util.Optional.ofNullable(best);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("Cannot list " + dir, e);
+    }
+  }
+
+  /** Reads {@code table}'s partition of another date. */
+  public Dataset<Row> read(String table, LocalDate other) {
+    return spark.read().parquet(new Path(new Path(root, table), "dt=" + other).toString());
+  }
+
+  /** Every partition of {@code table} before the run date, with its {@code dt} column. */
+  public Dataset<Row> readBefore(String table) {
+    return spark.read().parquet(new Path(root, table).toString())
+        .where(org.apache.spark.sql.functions.col("dt").lt(org.apache.spark.sql.functions.lit(date.toString())));
   }
 
   /** Writes a small text file (summary.json) into the run date's partition of {@code table}. */

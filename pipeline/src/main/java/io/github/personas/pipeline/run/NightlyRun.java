@@ -89,7 +89,9 @@ public final class NightlyRun {
     if (todo.contains(Stage.SEGMENT)) {
       // Checked before any data is read: a broken rule table should cost seconds, not a run.
       rfm.checkTable(spark);
-      lifecycle.checkRules(emptyFeatures());
+      Dataset<Row> empty = emptyFeatures();
+      lifecycle.checkRules(empty);
+      new PersonaClusterer(config.personas()).checkConfig(empty);
     }
     String status = "succeeded";
     try {
@@ -190,26 +192,71 @@ public final class NightlyRun {
     double[][] cuts = rfm.lastCutPoints();
     details.put("rfm_cut_points", Map.of("recency_days", cuts[0], "frequency", cuts[1], "monetary", cuts[2]));
     PersonaClusterer clusterer = new PersonaClusterer(config.personas());
-    Dataset<Row> assigned = clusterer.apply(scored).persist(StorageLevel.MEMORY_AND_DISK());
+    PersonaClusterer.Result result = clusterer.apply(scored, previousPersonas());
+    Dataset<Row> assigned = result.assigned().persist(StorageLevel.MEMORY_AND_DISK());
     Dataset<Row> segments = assigned.select("user_id", RfmScorer.R_SCORE, RfmScorer.F_SCORE, RfmScorer.M_SCORE,
         RfmScorer.RFM_SEGMENT, LifecycleStager.LIFECYCLE_STAGE, PersonaClusterer.PERSONA_ID,
-        PersonaClusterer.DISTANCE, HoldoutAssigner.HOLDOUT);
+        PersonaClusterer.PERSONA_NAME, PersonaClusterer.DISTANCE, HoldoutAssigner.HOLDOUT);
     long users = segments.count();
     write(OutputWriter.SEGMENTS, segments, users);
-    Dataset<Row> personas = clusterer.summary(assigned);
-    List<Row> personaRows = personas.collectAsList();
-    write(OutputWriter.PERSONAS, personas, personaRows.size());
-    details.put("personas_k", personaRows.size());
-    if (clusterer.model() != null) {
+    List<Row> personaRows = result.personas().collectAsList();
+    write(OutputWriter.PERSONAS, result.personas(), personaRows.size());
+    write(OutputWriter.K_SELECTION, result.kSelection(), result.kSelection().count());
+    Map<String, Object> p = new LinkedHashMap<>();
+    p.put("k", result.choice().k());
+    p.put("silhouette", Double.isNaN(result.silhouette()) ? null : result.silhouette());
+    p.put("knee", result.choice().knee() > 0 ? result.choice().knee() : null);
+    p.put("reason", result.choice().reason());
+    p.put("personas", personaRows.size());
+    p.put("merged_small_clusters", result.merged());
+    p.put("matched_previous", result.matched());
+    Map<String, String> named = new LinkedHashMap<>();
+    for (Row r : personaRows) {
+      named.put(r.getString(0), r.getString(1));
+    }
+    p.put("names", named);
+    details.put("personas", p);
+    LOG.info("Personas: {}", result.choice().reason());
+    if (result.model() != null) {
       String modelPath = out.partition(OutputWriter.MODELS) + "/persona_model";
       try {
-        clusterer.model().write().overwrite().save(modelPath);
+        result.model().write().overwrite().save(modelPath);
       } catch (IOException e) {
         throw new java.io.UncheckedIOException("Cannot save the persona model to " + modelPath, e);
       }
       outputs.put("persona_model", modelPath);
     }
     return segments;
+  }
+
+  /** The latest earlier run's personas and k, for stable ids; none on a first run. */
+  private PersonaClusterer.Previous previousPersonas() {
+    java.util.Optional<LocalDate> prev = out.previousDate(OutputWriter.PERSONAS);
+    if (prev.isEmpty()) {
+      LOG.info("No earlier personas under {}: persona ids start at P01", config.outputPath());
+      return PersonaClusterer.Previous.NONE;
+    }
+    List<PersonaClusterer.PreviousPersona> personas = new ArrayList<>();
+    Dataset<Row> table = out.read(OutputWriter.PERSONAS, prev.get());
+    if (!List.of(table.columns()).containsAll(List.of("persona_name", "centroid_transformed"))) {
+      warnings.add("The personas of " + prev.get() + " predate stable ids (no centroid_transformed column);"
+          + " every persona gets a new id");
+    } else {
+      for (Row r : table.select("persona_id", "persona_name", "centroid_transformed").collectAsList()) {
+        personas.add(new PersonaClusterer.PreviousPersona(r.getString(0), r.getString(1),
+            scala.jdk.javaapi.CollectionConverters.asJava(r.<String, Double>getMap(2))));
+      }
+    }
+    int maxId = out.readBefore(OutputWriter.PERSONAS).select("persona_id").distinct().collectAsList().stream()
+        .mapToInt(r -> PersonaClusterer.idNumber(r.getString(0))).max().orElse(0);
+    int previousK = -1;
+    if (out.previousDate(OutputWriter.K_SELECTION).filter(prev.get()::equals).isPresent()) {
+      previousK = out.read(OutputWriter.K_SELECTION, prev.get()).where("chosen").select("k").collectAsList().stream()
+          .mapToInt(r -> r.getInt(0)).findFirst().orElse(-1);
+    }
+    LOG.info("Previous run {}: {} personas, k = {}, highest persona number so far {}", prev.get(), personas.size(),
+        previousK, maxId);
+    return new PersonaClusterer.Previous(prev.get().toString(), personas, previousK, maxId);
   }
 
   private Void report(Dataset<Row> features, Dataset<Row> segments) {

@@ -62,6 +62,11 @@ public record RunSummary(
     m.put("timings_s", timingsSeconds);
     m.put("details", details);
     m.put("warnings", warnings);
+    return toJson(m);
+  }
+
+  /** Pretty-printed JSON of plain maps, lists, strings and numbers. */
+  public static String toJson(Map<String, Object> m) {
     try {
       return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(m) + "\n";
     } catch (JsonProcessingException e) {

@@ -15,7 +15,7 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * R, F and M scores (1..5) by buyers' quintiles, and a named RFM segment per user.
+ * R, F and M scores (1..5) by buyers' quintiles or fixed cut points, and a named RFM segment per user.
  *
  * <p>Scores compare a value with the 20/40/60/80 % cut points, so identical values always get
  * the same score (a quantile rank would split ties). Recency is reversed: recent = 5. Users who
@@ -67,9 +67,28 @@ public final class RfmScorer {
    * @param features needs recency_days, frequency, monetary
    */
   public Dataset<Row> apply(Dataset<Row> features) {
-    Dataset<Row> buyers = features.where(col("frequency").gt(0));
-    double[][] cuts = buyers.stat().approxQuantile(
-        new String[] {"recency_days", "frequency", "monetary"}, PROBABILITIES, config.quantileRelativeError());
+    PersonasConfig.CutPoints fixed = config.cutPoints();
+    List<List<Double>> fixedCuts = List.of(fixed.recencyDays(), fixed.frequency(), fixed.monetary());
+    String[] measures = {"recency_days", "frequency", "monetary"};
+    double[][] cuts = new double[3][];
+    List<String> byQuantile = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      if (fixedCuts.get(i).isEmpty()) {
+        byQuantile.add(measures[i]);
+      } else {
+        cuts[i] = fixedCuts.get(i).stream().mapToDouble(Double::doubleValue).toArray();
+      }
+    }
+    if (!byQuantile.isEmpty()) {
+      // One pass over the buyers for all measures scored by quantiles.
+      double[][] q = features.where(col("frequency").gt(0)).stat().approxQuantile(
+          byQuantile.toArray(String[]::new), PROBABILITIES, config.quantileRelativeError());
+      for (int i = 0, j = 0; i < 3; i++) {
+        if (cuts[i] == null) {
+          cuts[i] = q[j++];
+        }
+      }
+    }
     lastCuts = cuts;
     String buyer = "frequency > 0";
     Dataset<Row> scored = features

@@ -32,9 +32,9 @@ class ConfigLoaderTest {
 
   @Test
   void userFileOverridesOnlyTheKeysItSets() {
-    File f = Files.write(dir, "my.conf", "personas.personas.k = 5", "personas.input.events.columns.user_id = \"CustomerID\"").toFile();
+    File f = Files.write(dir, "my.conf", "personas.personas.k_min = 5", "personas.input.events.columns.user_id = \"CustomerID\"").toFile();
     PersonasConfig c = ConfigLoader.load(f);
-    assertEquals(5, c.personas().k());
+    assertEquals(5, c.personas().kMin());
     assertEquals("CustomerID", c.events().columns().get("user_id"));
     assertEquals("parquet", c.events().format());
     assertNotEquals(ConfigLoader.defaults().hash(), c.hash());
@@ -49,8 +49,8 @@ class ConfigLoaderTest {
 
   @Test
   void wrongTypeNamesTheKey() {
-    ConfigException e = loadError("personas.personas.k = many");
-    assertTrue(e.getMessage().contains("personas.k"), e.getMessage());
+    ConfigException e = loadError("personas.personas.k_max = many");
+    assertTrue(e.getMessage().contains("personas.k_max"), e.getMessage());
   }
 
   @Test

@@ -1,0 +1,162 @@
+package io.github.personas.pipeline.segment;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.personas.pipeline.config.NamedExpr;
+import io.github.personas.pipeline.config.PersonasConfig;
+import io.github.personas.pipeline.testing.SparkTestSession;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.Test;
+
+class PersonaClustererTest {
+
+  private final SparkSession spark = SparkTestSession.get();
+
+  private static PersonasConfig.Personas config(int kMin, int kMax, double minShare) {
+    PersonasConfig.Naming naming = new PersonasConfig.Naming(0.5, 3,
+        List.of(new PersonasConfig.Word("x", "wide", "narrow"), new PersonasConfig.Word("y", "tall", "")),
+        List.of(new NamedExpr("buyer_share", "avg(CAST(buyer AS DOUBLE))")),
+        List.of(new NamedExpr("buyers", "buyer_share >= 0.5")),
+        "users",
+        List.of(new NamedExpr("Tall ones", "z_y >= 1")));
+    return new PersonasConfig.Personas(kMin, kMax, 7, 30, 10_000, 0.02, minShare, 1.0, List.of(
+        new PersonasConfig.ClusterInput("x", "x", PersonasConfig.Transform.NONE),
+        new PersonasConfig.ClusterInput("y", "y", PersonasConfig.Transform.NONE)), naming);
+  }
+
+  /**
+   * Three groups: A (60 users) at (0, 0), B (30 buyers) at (10, 0), C (10) at (0, 10), plus
+   * {@code extra} users far out at (10, 10); {@code shift} moves every point a little.
+   */
+  private Dataset<Row> users(double shift, int extra) {
+    List<Row> rows = new ArrayList<>();
+    int id = 0;
+    Object[][] groups = {{60, 0.0, 0.0, false}, {30, 10.0, 0.0, true}, {10, 0.0, 10.0, false}, {extra, 10.0, 10.0, false}};
+    for (Object[] g : groups) {
+      for (int i = 0; i < (int) g[0]; i++) {
+        double jitter = ((i * 37) % 11 - 5) / 10.0;
+        rows.add(RowFactory.create(String.format("u%03d", id++), (double) g[1] + jitter + shift,
+            (double) g[2] - jitter + shift, g[3]));
+      }
+    }
+    return spark.createDataFrame(rows, StructType.fromDDL("user_id string, x double, y double, buyer boolean"));
+  }
+
+  private static Map<String, String> personaOf(PersonaClusterer.Result r) {
+    return r.assigned().select("user_id", "persona_id").collectAsList().stream()
+        .collect(Collectors.toMap(x -> x.getString(0), x -> x.getString(1)));
+  }
+
+  private static List<PersonaClusterer.PreviousPersona> previous(PersonaClusterer.Result r) {
+    return r.personas().collectAsList().stream().map(p -> new PersonaClusterer.PreviousPersona(p.getString(0),
+        p.getString(1), scala.jdk.javaapi.CollectionConverters.asJava(p.<String, Double>getMap(6)))).toList();
+  }
+
+  @Test
+  void choosesTheNumberOfGroupsNamesThemAndNumbersThemBySize() {
+    PersonaClusterer.Result r = new PersonaClusterer(config(2, 5, 0.02)).apply(users(0, 0),
+        PersonaClusterer.Previous.NONE);
+    assertEquals(3, r.choice().k(), r.choice().reason());
+    assertTrue(r.silhouette() > 0.8, "well separated groups: silhouette " + r.silhouette());
+    assertEquals(4, r.kSelection().count(), "one curve row per candidate k = 2..5");
+    assertEquals(1, r.kSelection().where("chosen").count());
+
+    Map<String, Row> personas = r.personas().collectAsList().stream()
+        .collect(Collectors.toMap(p -> p.getString(0), p -> p));
+    assertEquals(3, personas.size());
+    // id, name, users: P01 the largest. A is low on x; B high on x and buys; C claimed by the template.
+    assertEquals("Narrow users", personas.get("P01").getString(1));
+    assertEquals(60L, personas.get("P01").getLong(3));
+    assertEquals("Wide buyers", personas.get("P02").getString(1));
+    assertEquals(30L, personas.get("P02").getLong(3));
+    assertEquals("Tall ones", personas.get("P03").getString(1));
+    assertEquals(0.1, personas.get("P03").getDouble(4), 1e-12);
+    // centroid in natural units
+    Map<String, Double> centroid = scala.jdk.javaapi.CollectionConverters.asJava(personas.get("P02").getMap(5));
+    assertEquals(10.0, centroid.get("x"), 0.3);
+    assertNull(personas.get("P01").get(8), "first run: no previous id");
+
+    Map<String, String> assigned = personaOf(r);
+    assertEquals("P01", assigned.get("u000"));
+    assertEquals("P02", assigned.get("u060"));
+    assertEquals("P03", assigned.get("u090"));
+    double maxDistance = r.assigned().agg(org.apache.spark.sql.functions.max("distance_to_centroid")).first().getDouble(0);
+    assertTrue(maxDistance < 1.0, "every user is near its centroid (standardised units): " + maxDistance);
+  }
+
+  @Test
+  void aSlightlyChangedNextDayKeepsIdsAndNamesAndANewGroupGetsTheNextId() {
+    PersonaClusterer clusterer = new PersonaClusterer(config(2, 5, 0.02));
+    PersonaClusterer.Result day1 = clusterer.apply(users(0, 0), PersonaClusterer.Previous.NONE);
+    PersonaClusterer.Result day2 = clusterer.apply(users(0.2, 0),
+        new PersonaClusterer.Previous("day1", previous(day1), day1.choice().k(), 3));
+    assertEquals(3, day2.matched());
+    assertEquals(personaOf(day1), personaOf(day2), "every user keeps their persona id");
+    assertEquals(day1.personas().select("persona_id", "persona_name").collectAsList(),
+        day2.personas().select("persona_id", "persona_name").collectAsList());
+    assertEquals("P02", day2.personas().where("persona_id = 'P02'").first().getString(8), "previous id recorded");
+
+    // Day 3: a new group of 12 users appears far from the others; ids so far went up to P07.
+    PersonaClusterer.Result day3 = clusterer.apply(users(0.2, 12),
+        new PersonaClusterer.Previous("day2", previous(day2), day2.choice().k(), 7));
+    Map<String, String> assigned = personaOf(day3);
+    assertEquals("P08", assigned.get("u100"), "the new group gets the next unused number");
+    assertEquals("P01", assigned.get("u000"));
+    assertEquals("P03", assigned.get("u090"));
+  }
+
+  @Test
+  void previousIdsAndNamesWinOverSizeOrderAndGeneratedNames() {
+    PersonaClusterer clusterer = new PersonaClusterer(config(2, 5, 0.02));
+    PersonaClusterer.Result day1 = clusterer.apply(users(0, 0), PersonaClusterer.Previous.NONE);
+    // Rename and renumber yesterday's personas as an older run might have: C became P01 "Gamma".
+    Map<String, String[]> rename = Map.of("P01", new String[] {"P05", "Alpha"}, "P02", new String[] {"P09", "Beta"},
+        "P03", new String[] {"P01", "Gamma"});
+    List<PersonaClusterer.PreviousPersona> renamed = previous(day1).stream()
+        .map(p -> new PersonaClusterer.PreviousPersona(rename.get(p.id())[0], rename.get(p.id())[1],
+            p.centroidTransformed()))
+        .toList();
+    PersonaClusterer.Result day2 = clusterer.apply(users(0.1, 0), new PersonaClusterer.Previous("day1", renamed, 3, 9));
+    Map<String, String> assigned = personaOf(day2);
+    assertEquals("P05", assigned.get("u000"));
+    assertEquals("P09", assigned.get("u060"));
+    assertEquals("P01", assigned.get("u090"));
+    assertEquals("Gamma", day2.personas().where("persona_id = 'P01'").first().getString(1));
+  }
+
+  @Test
+  void clustersBelowTheMinimumShareAreMergedIntoTheNearest() {
+    // k fixed at 4: the two far-out users form their own cluster, 2% of users, below 5%.
+    PersonaClusterer.Result r = new PersonaClusterer(config(4, 4, 0.05)).apply(users(0, 2),
+        PersonaClusterer.Previous.NONE);
+    assertEquals(4, r.choice().k());
+    assertEquals(1, r.merged());
+    assertEquals(3, r.personas().count());
+    assertEquals(102, r.personas().agg(org.apache.spark.sql.functions.sum("users")).first().getLong(0));
+    List<Integer> clusters = r.personas().collectAsList().stream()
+        .flatMap(p -> p.<Integer>getList(10).stream()).sorted().toList();
+    assertEquals(List.of(0, 1, 2, 3), clusters, "every k-means cluster belongs to exactly one persona");
+  }
+
+  @Test
+  void identicalUsersGiveOnePersona() {
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      rows.add(RowFactory.create("u" + i, 1.0, 2.0, false));
+    }
+    PersonaClusterer.Result r = new PersonaClusterer(config(2, 5, 0.02)).apply(spark.createDataFrame(rows,
+        StructType.fromDDL("user_id string, x double, y double, buyer boolean")), PersonaClusterer.Previous.NONE);
+    assertEquals(1, r.personas().count(), r.choice().reason());
+    assertEquals(20, r.assigned().where("persona_id = 'P01'").count());
+  }
+}
