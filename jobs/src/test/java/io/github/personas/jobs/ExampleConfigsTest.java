@@ -1,11 +1,14 @@
 package io.github.personas.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.github.personas.pipeline.config.ConfigLoader;
+import io.github.personas.pipeline.config.NamedExpr;
 import io.github.personas.pipeline.config.PersonasConfig;
 import io.github.personas.pipeline.io.Contract;
+import io.github.personas.pipeline.segment.RfmScorer;
 import io.github.personas.pipeline.testing.ContractRows;
 import io.github.personas.pipeline.testing.SparkTestSession;
 import io.github.personas.pipeline.validate.ContractValidator;
@@ -49,7 +52,7 @@ class ExampleConfigsTest {
    * plain SQL in DuckDB (another engine, no shared code), equal our features table.
    */
   @Test
-  void onlineRetailRfmMatchesPlainSqlForEveryCustomer() throws Exception {
+  void onlineRetailRfmMatchesPlainSqlAndEveryBuyerGetsExactlyOneSegment() throws Exception {
     PersonasConfig c = example("online-retail.conf");
     ValidationResult v = validated(c, "2011-12-09");
     String features = dir.resolve("features").toString();
@@ -92,6 +95,24 @@ class ExampleConfigsTest {
       assertEquals(4372, customers);
       assertEquals(customers, matching);
     }
+
+    // Every customer who bought gets exactly one RFM segment of the shipped rule table.
+    RfmScorer scorer = new RfmScorer(c.rfm());
+    scorer.checkTable(SparkTestSession.get());
+    java.util.List<String> names = c.rfm().segments().stream().map(NamedExpr::name).toList();
+    org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> scored =
+        scorer.apply(SparkTestSession.get().read().parquet(features)).cache();
+    long buyers = scored.where("frequency > 0").count();
+    long users = scored.count();
+    assertEquals(users, scored.select("user_id").distinct().count(), "one row per customer");
+    long segmented = scored.where("frequency > 0 AND r_score BETWEEN 1 AND 5 AND f_score BETWEEN 1 AND 5"
+        + " AND m_score BETWEEN 1 AND 5").where(org.apache.spark.sql.functions.col("rfm_segment")
+        .isin(names.toArray())).count();
+    System.out.printf("UCI Online Retail: %d of %d buyers in one of %d RFM segments; %d customers in all%n",
+        segmented, buyers, names.size(), users);
+    assertTrue(buyers > 4000, "buyers: " + buyers);
+    assertEquals(buyers, segmented);
+    assertEquals(users - buyers, scored.where("rfm_segment = 'Prospects'").count());
   }
 
   @Test

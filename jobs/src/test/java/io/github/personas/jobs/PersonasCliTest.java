@@ -96,12 +96,21 @@ class PersonasCliTest {
       assertEquals(revenue, ((Number) s.get(2)).doubleValue(), 1e-6, "revenue of " + s.get(0));
       assertEquals(1.0, ((Number) s.get(3)).doubleValue(), 1e-9, "share of " + s.get(0));
     }
-    List<List<Object>> personas = duckdb("SELECT sum(users), count(*) FROM " + table(out, "personas"));
+    List<List<Object>> personas = duckdb("SELECT sum(users), count(*), count(DISTINCT persona_name) FROM "
+        + table(out, "personas"));
     assertEquals(300L, ((Number) personas.get(0).get(0)).longValue());
-    assertEquals(8L, personas.get(0).get(1));
+    long k = ((Number) duckdb("SELECT k FROM " + table(out, "k_selection") + " WHERE chosen").get(0).get(0)).longValue();
+    long count = ((Number) personas.get(0).get(1)).longValue();
+    assertTrue(k >= 3 && k <= 12 && count >= 1 && count <= k, "k = " + k + ", personas = " + count);
+    assertEquals(count, ((Number) personas.get(0).get(2)).longValue(), "persona names are unique");
+    assertEquals(0L, duckdb("SELECT count(*) FROM " + table(out, "segments") + " s LEFT JOIN " + table(out, "personas")
+        + " p USING (persona_id) WHERE p.persona_name IS DISTINCT FROM s.persona_name").get(0).get(0),
+        "every user's persona name is the persona's");
 
     String summary = java.nio.file.Files.readString(Path.of(out, "runs", "dt=2024-03-10", "summary.json"));
     assertTrue(summary.contains("\"reconciles\" : true"), summary);
+    assertTrue(summary.contains("\"k\" : " + k) && summary.contains("\"silhouette\"")
+        && summary.contains("\"reason\""), summary);
     assertTrue(java.nio.file.Files.exists(Path.of(out, "segments", "dt=2024-03-10", "_SUCCESS")));
   }
 
@@ -125,6 +134,48 @@ class PersonasCliTest {
     assertEquals(0L, duckdb(String.format(diff, table(out, "segments"), table(runOut, "segments"))).get(0).get(0));
     assertEquals(duckdb("SELECT count(*) FROM " + table(runOut, "segment_kpis")),
         duckdb("SELECT count(*) FROM " + table(out, "segment_kpis")));
+  }
+
+  @Test
+  void twoConsecutiveDaysKeepPersonaIdsAndNames() throws Exception {
+    String out = shared.resolve("out-two-days").toString();
+    for (String date : List.of("2024-03-09", "2024-03-10")) {
+      Result r = cli("run", "--events", generated + "/events", "--profiles", generated + "/profiles",
+          "--date", date, "--output", out);
+      assertEquals(0, r.code(), date + ": " + r.err());
+    }
+    String personas = table(out, "personas");
+    List<List<Object>> day1 = duckdb("SELECT persona_id, persona_name FROM " + personas
+        + " WHERE dt = '2024-03-09' ORDER BY 1");
+    List<List<Object>> day2 = duckdb("SELECT persona_id, persona_name FROM " + personas
+        + " WHERE dt = '2024-03-10' ORDER BY 1");
+    assertEquals(day1, day2, "the same ids and names on both days");
+    assertEquals(0L, duckdb("SELECT count(*) FROM " + personas + " WHERE dt = '2024-03-10'"
+        + " AND previous_persona_id IS DISTINCT FROM persona_id").get(0).get(0), "every persona matched yesterday's");
+    List<List<Object>> kept = duckdb("SELECT avg(CASE WHEN a.persona_id = b.persona_id THEN 1.0 ELSE 0 END) FROM "
+        + table(out, "segments") + " a JOIN " + table(out, "segments") + " b USING (user_id)"
+        + " WHERE a.dt = '2024-03-09' AND b.dt = '2024-03-10'");
+    double share = ((Number) kept.get(0).get(0)).doubleValue();
+    assertTrue(share > 0.9, "users keeping their persona from one day to the next: " + share);
+  }
+
+  @Test
+  void evaluateReportsTheAdjustedRandIndexAgainstTheTruthAndGatesOnIt() throws Exception {
+    String out = shared.resolve("out-evaluate").toString();
+    assertEquals(0, cli("run", "--events", generated + "/events", "--profiles", generated + "/profiles",
+        "--date", "2024-03-10", "--output", out).code());
+    Result r = cli("evaluate", "--truth", generated + "/truth", "--date", "2024-03-10", "--output", out);
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("ARI persona_id") && r.out().contains("300 in both"), r.out());
+    String json = java.nio.file.Files.readString(Path.of(out, "runs", "dt=2024-03-10", "evaluation.json"));
+    assertTrue(json.contains("\"adjusted_rand_index\""), json);
+    Result gated = cli("evaluate", "--truth", generated + "/truth", "--date", "2024-03-10", "--output", out,
+        "--min-ari", "1.01");
+    assertEquals(3, gated.code(), gated.out());
+    assertTrue(gated.err().contains("below --min-ari"), gated.err());
+    Result missing = cli("evaluate", "--truth", generated + "/truth", "--date", "2024-01-01", "--output", out);
+    assertEquals(2, missing.code());
+    assertTrue(missing.err().contains("No segments for 2024-01-01"), missing.err());
   }
 
   @Test

@@ -184,6 +184,9 @@ public final class ConfigLoader {
     double tolerance = c.getDouble("personas.silhouette_tolerance");
     require(tolerance >= 0 && tolerance < 1, "personas.personas.silhouette_tolerance must be within [0, 1), got %s (%s)",
         tolerance, origin);
+    double changeGain = c.getDouble("personas.k_change_min_gain");
+    require(changeGain >= 0 && changeGain < 1, "personas.personas.k_change_min_gain must be within [0, 1), got %s (%s)",
+        changeGain, origin);
     double minShare = c.getDouble("personas.min_share");
     require(minShare >= 0 && minShare <= 0.5, "personas.personas.min_share must be within [0, 0.5], got %s (%s)",
         minShare, origin);
@@ -244,7 +247,7 @@ public final class ConfigLoader {
     List<NamedExpr> templates = namedList(c, "personas.naming.templates", "when", origin);
     PersonasConfig.Naming naming = new PersonasConfig.Naming(minZ, maxAdj, words, descriptors, nouns,
         c.getString("personas.naming.noun_otherwise").trim(), templates);
-    return new PersonasConfig.Personas(kMin, kMax, c.getLong("personas.seed"), maxIter, sample, tolerance, minShare,
+    return new PersonasConfig.Personas(kMin, kMax, c.getLong("personas.seed"), maxIter, sample, tolerance, changeGain, minShare,
         match, inputs, naming);
   }
 

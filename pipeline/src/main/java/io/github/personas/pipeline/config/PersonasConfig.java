@@ -117,6 +117,7 @@ public record PersonasConfig(
    * @param maxIterations        k-means iteration cap
    * @param selectionSampleUsers users sampled (by hash of user_id) to fit and score candidate k
    * @param silhouetteTolerance  silhouette difference below which two candidates count as equal
+   * @param kChangeMinGain       silhouette gain another k needs over the previous run's k to replace it
    * @param minShare             personas smaller than this share of users are merged, 0..0.5
    * @param matchMaxDistance     largest centroid distance (standardised units) that keeps a
    *                             previous persona's id and name
@@ -124,7 +125,7 @@ public record PersonasConfig(
    * @param naming               how personas are named
    */
   public record Personas(int kMin, int kMax, long seed, int maxIterations, int selectionSampleUsers,
-                         double silhouetteTolerance, double minShare, double matchMaxDistance,
+                         double silhouetteTolerance, double kChangeMinGain, double minShare, double matchMaxDistance,
                          List<ClusterInput> features, Naming naming) {
     public Personas {
       features = List.copyOf(features);

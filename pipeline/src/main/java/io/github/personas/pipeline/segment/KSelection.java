@@ -11,8 +11,9 @@ import java.util.OptionalInt;
  *
  * <p>Silhouette alone tends to reward a coarse split that is obvious but useless to a marketer
  * (buyers versus the rest); cost alone always falls with k. So candidates whose silhouette is
- * within a tolerance of the best are treated as equally good, and among them the previous run's k
- * wins (personas stay stable from night to night), else the one nearest the knee of the cost curve.
+ * within a tolerance of the best are treated as equally good, and among them the one nearest the
+ * knee of the cost curve wins. The previous run's k is kept unless another k beats its silhouette
+ * by more than a margin, so personas stay stable from night to night.
  */
 public final class KSelection {
 
@@ -78,9 +79,11 @@ public final class KSelection {
    *
    * @param curve      the candidates, at least one
    * @param tolerance  silhouette difference below which candidates count as equally good
+   * @param changeGain silhouette gain over the previous run's k that another k needs to replace it
+   *                   (hysteresis: k does not flip between two nearly equal values night after night)
    * @param previousK  the previous run's chosen k, or -1
    */
-  public static Choice choose(List<Candidate> curve, double tolerance, int previousK) {
+  public static Choice choose(List<Candidate> curve, double tolerance, double changeGain, int previousK) {
     if (curve.isEmpty()) {
       throw new IllegalArgumentException("No candidate k to choose from");
     }
@@ -100,11 +103,12 @@ public final class KSelection {
         near.add(c);
       }
     }
-    for (Candidate c : near) {
-      if (c.k() == previousK) {
+    double keep = Math.max(tolerance, changeGain);
+    for (Candidate c : scored) {
+      if (c.k() == previousK && c.silhouette() >= best.silhouette() - keep) {
         return new Choice(c.k(), knee, String.format(
             "k = %d, the previous run's k: its silhouette %.3f is within %.3f of the best (%.3f at k = %d)",
-            c.k(), c.silhouette(), tolerance, best.silhouette(), best.k()));
+            c.k(), c.silhouette(), keep, best.silhouette(), best.k()));
       }
     }
     if (knee > 0 && near.size() > 1) {

@@ -279,7 +279,7 @@ public final class PersonaClusterer {
       centers = new double[][] {new double[names.size()]};
       sizes = new long[] {users};
     } else {
-      choice = KSelection.choose(curve, config.silhouetteTolerance(), previous.k());
+      choice = KSelection.choose(curve, config.silhouetteTolerance(), config.kChangeMinGain(), previous.k());
       int k = choice.k();
       silhouette = curve.stream().filter(c -> c.k() == k).findFirst().orElseThrow().silhouette();
       model = new Pipeline().setStages(new PipelineStage[] {assembler, scaler, kmeans(k)}).fit(input);

@@ -78,6 +78,29 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void personaSettingsAreCheckedAtLoadNamingTheKey() {
+    assertTrue(loadError("personas.personas.k_min = 9", "personas.personas.k_max = 4").getMessage()
+        .contains("k_min = 9, k_max = 4"));
+    ConfigException transform = loadError("personas.personas.features = [ { name = f, expr = frequency, transform = log } ]");
+    assertTrue(transform.getMessage().contains("transform 'log'") && transform.getMessage().contains("features[0] 'f'"),
+        transform.getMessage());
+    ConfigException word = loadError("personas.personas.naming.vocabulary = [ { feature = nope, high = big } ]");
+    assertTrue(word.getMessage().contains("'nope'") && word.getMessage().contains("not a clustering input"),
+        word.getMessage());
+    ConfigException name = loadError("personas.personas.features = [ { name = \"Order Count\", expr = frequency } ]");
+    assertTrue(name.getMessage().contains("snake_case"), name.getMessage());
+  }
+
+  @Test
+  void fixedRfmCutPointsNeedFourAscendingValues() {
+    File ok = Files.write(dir, "cuts.conf", "personas.rfm.cut_points.recency_days = [7, 30, 90, 180]").toFile();
+    assertEquals(java.util.List.of(7.0, 30.0, 90.0, 180.0), ConfigLoader.load(ok).rfm().cutPoints().recencyDays());
+    assertTrue(ConfigLoader.load(ok).rfm().cutPoints().frequency().isEmpty(), "others stay quantiles");
+    assertTrue(loadError("personas.rfm.cut_points.frequency = [1, 2, 3]").getMessage().contains("exactly 4 values"));
+    assertTrue(loadError("personas.rfm.cut_points.monetary = [10, 5, 20, 30]").getMessage().contains("ascending"));
+  }
+
+  @Test
   void missingConfigFileIsAConfigError() {
     ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(dir.resolve("none.conf").toFile()));
     assertTrue(e.getMessage().contains("none.conf"), e.getMessage());

@@ -28,29 +28,30 @@ class KSelectionTest {
 
   @Test
   void amongNearBestSilhouettesTheKNearestTheKneeWins() {
-    KSelection.Choice choice = KSelection.choose(ELBOW, 0.02, -1);
+    KSelection.Choice choice = KSelection.choose(ELBOW, 0.02, 0, -1);
     assertEquals(4, choice.k(), choice.reason());
     assertTrue(choice.reason().contains("knee at k = 4"), choice.reason());
   }
 
   @Test
   void aClearlyBestSilhouetteWinsOverTheKnee() {
-    KSelection.Choice choice = KSelection.choose(ELBOW, 0.005, -1);
+    KSelection.Choice choice = KSelection.choose(ELBOW, 0.005, 0, -1);
     assertEquals(5, choice.k(), choice.reason());
     assertTrue(choice.reason().contains("best silhouette"), choice.reason());
   }
 
   @Test
   void thePreviousRunsKIsKeptWhenItIsNearlyAsGood() {
-    KSelection.Choice choice = KSelection.choose(ELBOW, 0.02, 5);
+    KSelection.Choice choice = KSelection.choose(ELBOW, 0.02, 0, 5);
     assertEquals(5, choice.k());
     assertTrue(choice.reason().contains("previous run"), choice.reason());
-    assertEquals(4, KSelection.choose(ELBOW, 0.02, 6).k(), "k = 6 is not nearly as good: the previous k loses");
+    assertEquals(4, KSelection.choose(ELBOW, 0.02, 0.05, 6).k(), "k = 6 is 0.09 worse: the previous k loses");
+    assertEquals(6, KSelection.choose(ELBOW, 0.02, 0.10, 6).k(), "k = 6 is kept unless beaten by more than 0.10");
   }
 
   @Test
   void withoutAnySilhouetteTheSmallestKIsTaken() {
-    KSelection.Choice choice = KSelection.choose(List.of(c(3, 0, Double.NaN), c(4, 0, Double.NaN)), 0.02, -1);
+    KSelection.Choice choice = KSelection.choose(List.of(c(3, 0, Double.NaN), c(4, 0, Double.NaN)), 0.02, 0, -1);
     assertEquals(3, choice.k());
   }
 }

@@ -29,7 +29,7 @@ class PersonaClustererTest {
         List.of(new NamedExpr("buyers", "buyer_share >= 0.5")),
         "users",
         List.of(new NamedExpr("Tall ones", "z_y >= 1")));
-    return new PersonasConfig.Personas(kMin, kMax, 7, 30, 10_000, 0.02, minShare, 1.0, List.of(
+    return new PersonasConfig.Personas(kMin, kMax, 7, 30, 10_000, 0.02, 0.05, minShare, 1.0, List.of(
         new PersonasConfig.ClusterInput("x", "x", PersonasConfig.Transform.NONE),
         new PersonasConfig.ClusterInput("y", "y", PersonasConfig.Transform.NONE)), naming);
   }
@@ -146,6 +146,20 @@ class PersonaClustererTest {
     List<Integer> clusters = r.personas().collectAsList().stream()
         .flatMap(p -> p.<Integer>getList(10).stream()).sorted().toList();
     assertEquals(List.of(0, 1, 2, 3), clusters, "every k-means cluster belongs to exactly one persona");
+  }
+
+  @Test
+  void aTemplateOverAMissingColumnIsAConfigErrorNamingTheTemplate() {
+    PersonasConfig.Personas good = config(2, 5, 0.02);
+    PersonasConfig.Naming naming = good.naming();
+    PersonasConfig.Personas bad = new PersonasConfig.Personas(2, 5, 7, 30, 10_000, 0.02, 0.05, 0.02, 1.0,
+        good.features(), new PersonasConfig.Naming(naming.minZ(), naming.maxAdjectives(), naming.vocabulary(),
+            naming.descriptors(), naming.nouns(), naming.nounOtherwise(),
+            List.of(new NamedExpr("Night owls", "z_night_share >= 1"))));
+    new PersonaClusterer(good).checkConfig(users(0, 0));
+    io.github.personas.pipeline.config.ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(
+        io.github.personas.pipeline.config.ConfigException.class, () -> new PersonaClusterer(bad).checkConfig(users(0, 0)));
+    assertTrue(e.getMessage().contains("personas.personas.naming.templates[0] 'Night owls'"), e.getMessage());
   }
 
   @Test
