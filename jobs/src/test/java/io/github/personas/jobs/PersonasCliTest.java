@@ -75,7 +75,8 @@ class PersonasCliTest {
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().contains("succeeded for 2024-03-10"), r.out());
 
-    for (String t : List.of("features", "segments", "personas", "segment_kpis", "quarantine")) {
+    for (String t : List.of("features", "segments", "personas", "segment_kpis", "quarantine", "k_selection",
+        "holdout_uplift", "segment_transitions", "segment_history")) {
       List<List<Object>> dts = duckdb("SELECT DISTINCT CAST(dt AS VARCHAR) FROM " + table(out, t));
       if (!t.equals("quarantine")) {
         assertEquals(List.of(List.of("2024-03-10")), dts, t + " has the run date's partition");
@@ -157,6 +158,20 @@ class PersonasCliTest {
         + " WHERE a.dt = '2024-03-09' AND b.dt = '2024-03-10'");
     double share = ((Number) kept.get(0).get(0)).doubleValue();
     assertTrue(share > 0.9, "users keeping their persona from one day to the next: " + share);
+
+    // Transitions: per dimension, row sums are yesterday's segment sizes, column sums today's.
+    String transitions = table(out, "segment_transitions") + " WHERE dt = '2024-03-10'";
+    for (String dim : List.of("rfm_segment", "lifecycle_stage", "persona_id")) {
+      for (String[] side : new String[][] {{"from_segment", "2024-03-09", "(new)"}, {"to_segment", "2024-03-10", "(gone)"}}) {
+        List<List<Object>> moved = duckdb("SELECT " + side[0] + ", sum(users) FROM " + transitions
+            + " AND dimension = '" + dim + "' AND " + side[0] + " <> '" + side[2] + "' GROUP BY 1 ORDER BY 1");
+        List<List<Object>> sizes = duckdb("SELECT coalesce(CAST(" + dim + " AS VARCHAR), '(none)'), count(*) FROM "
+            + table(out, "segments") + " WHERE dt = '" + side[1] + "' GROUP BY 1 ORDER BY 1");
+        assertEquals(sizes.toString(), moved.toString(), dim + " " + side[0]);
+      }
+    }
+    assertEquals(2L, duckdb("SELECT count(DISTINCT run_date) FROM " + table(out, "segment_history")
+        + " WHERE dt = '2024-03-10'").get(0).get(0), "history holds both runs");
   }
 
   @Test
@@ -211,6 +226,18 @@ class PersonasCliTest {
     Result r = cli("run", "--config", conf.toString(), "--date", "2024-03-10");
     assertEquals(2, r.code());
     assertTrue(r.err().contains("personas.personas.kay"), r.err());
+  }
+
+  @Test
+  void anRfmTableWithAGapFailsAtStartWithExitTwoNamingTheCell() {
+    Path conf = Files.write(shared, "gap.conf", "personas.rfm.segments = [ { name = Recent, when = \"r_score >= 2\" } ]");
+    String out = shared.resolve("out-gap").toString();
+    Result r = cli("run", "--config", conf.toString(), "--date", "2024-03-10", "--events", generated + "/events",
+        "--output", out);
+    assertEquals(2, r.code(), r.err());
+    assertTrue(r.err().contains("personas.rfm.segments") && r.err().contains("r_score=1, f_score=1, m_score=1"),
+        r.err());
+    assertTrue(!java.nio.file.Files.exists(Path.of(out, "quarantine")), "fails before any input is read");
   }
 
   @Test

@@ -154,8 +154,14 @@ public final class ConfigLoader {
     PersonasConfig.Personas personas = personas(c, origin);
 
     List<String> dims = c.getStringList("report.dimensions");
+    require(!dims.isEmpty() && dims.stream().distinct().count() == dims.size(),
+        "personas.report.dimensions must list at least one column, each once, got %s (%s)", dims, origin);
+    double alpha = c.getDouble("report.significance_level");
+    require(alpha > 0 && alpha < 1, "personas.report.significance_level must be within (0, 1), got %s (%s)", alpha,
+        origin);
+    PersonasConfig.Report report = new PersonasConfig.Report(dims, alpha, c.getStringList("report.dormant_stages"));
     return new PersonasConfig(origin, hash, timezone, windows, events, profiles, c.getString("output.path"),
-        files, quality, rfm, lifecycle, holdout, personas, dims);
+        files, quality, rfm, lifecycle, holdout, personas, report);
   }
 
   private static List<Double> cutPoints(Config c, String measure, String origin) {

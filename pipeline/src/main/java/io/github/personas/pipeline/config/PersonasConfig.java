@@ -18,7 +18,7 @@ import java.util.List;
  * @param lifecycle         lifecycle stage rules
  * @param holdout           control-group settings
  * @param personas          k-means persona settings
- * @param reportDimensions  segments columns that get KPI rows
+ * @param report            KPI report settings
  */
 public record PersonasConfig(
     String origin,
@@ -34,11 +34,10 @@ public record PersonasConfig(
     Lifecycle lifecycle,
     Holdout holdout,
     Personas personas,
-    List<String> reportDimensions) {
+    Report report) {
 
   public PersonasConfig {
     sessionWindows = List.copyOf(sessionWindows);
-    reportDimensions = List.copyOf(reportDimensions);
   }
 
   /**
@@ -190,6 +189,20 @@ public record PersonasConfig(
    */
   public record Word(String feature, String high, String low) {}
 
+  /**
+   * KPI report settings.
+   *
+   * @param dimensions        columns of the segments or features tables that get KPI rows
+   * @param significanceLevel a p-value below this is flagged significant
+   * @param dormantStages     lifecycle stages that count as dormant in dormant_share
+   */
+  public record Report(List<String> dimensions, double significanceLevel, List<String> dormantStages) {
+    public Report {
+      dimensions = List.copyOf(dimensions);
+      dormantStages = List.copyOf(dormantStages);
+    }
+  }
+
   /** Copy with other input and output paths, as the CLI's options give them. */
   public PersonasConfig withPaths(String eventsPath, String profilesPath, String output) {
     return new PersonasConfig(
@@ -206,6 +219,6 @@ public record PersonasConfig(
         lifecycle,
         holdout,
         personas,
-        reportDimensions);
+        report);
   }
 }

@@ -145,6 +145,8 @@ public final class FeatureBuilder {
                  to_date(max(CASE WHEN is_purchase THEN event_time END)) AS last_purchase_date,
                  %1$s,
                  size(collect_set(CASE WHEN is_app_event AND in_30d THEN event_date END)) AS active_days_30d,
+                 size(collect_set(CASE WHEN is_app_event AND NOT in_30d AND event_date > date_sub(%2$s, 60)
+                   THEN event_date END)) AS active_days_prev_30d,
                  max(CASE WHEN event_name = 'session_start' THEN event_date END) AS last_session_date,
                  array_sort(collect_list(CASE WHEN event_name = 'session_start' THEN event_time END)) AS session_times,
                  avg(CASE WHEN event_name = 'session_start' THEN duration_s END) AS avg_session_duration_s,
@@ -175,7 +177,7 @@ public final class FeatureBuilder {
                  max_by(city, CASE WHEN city IS NOT NULL THEN event_time END) AS event_city
           FROM e
           GROUP BY user_id
-        """.formatted(windowAggregates(d));
+        """.formatted(windowAggregates(d), d);
   }
 
   /** Derives the features from the per-user aggregate, profiles and the category counts. */
@@ -226,6 +228,7 @@ public final class FeatureBuilder {
                coalesce(s.refund_amount, 0D) AS refund_amount,
                %8$s,
                coalesce(s.active_days_30d, 0) AS active_days_30d,
+               coalesce(s.active_days_prev_30d, 0) AS active_days_prev_30d,
                datediff(%1$s, s.last_session_date) AS days_since_last_session,
                CASE WHEN s.n_gaps = 0 THEN NULL
                     WHEN s.n_gaps %% 2 = 1 THEN element_at(s.sorted_gaps, CAST((s.n_gaps + 1) DIV 2 AS INT))

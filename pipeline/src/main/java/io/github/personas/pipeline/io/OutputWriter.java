@@ -27,6 +27,9 @@ public final class OutputWriter {
   public static final String RUNS = "runs";
   public static final String MODELS = "models";
   public static final String K_SELECTION = "k_selection";
+  public static final String HOLDOUT_UPLIFT = "holdout_uplift";
+  public static final String SEGMENT_TRANSITIONS = "segment_transitions";
+  public static final String SEGMENT_HISTORY = "segment_history";
 
   private final SparkSession spark;
   private final String root;

@@ -2,74 +2,246 @@ package io.github.personas.pipeline.report;
 
 import static org.apache.spark.sql.functions.col;
 
+import io.github.personas.pipeline.config.ConfigException;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
 
 /**
- * KPIs per (dimension, segment): one row for each segment of each configured dimension.
+ * KPIs per (dimension, segment) with their lift over the population and a significance test of
+ * the segment against everyone else, plus the holdout uplift per segment.
  *
- * <p>Every dimension partitions the same users, so per dimension {@code users} and
- * {@code revenue} sum to the population totals.
+ * <p>All dimensions and the holdout split are aggregated in one Spark job into additive
+ * {@link Moments}; the tests run on the driver over those few rows. Every dimension partitions the
+ * same users, so per dimension {@code users} and {@code revenue} sum to the population totals.
  */
 public final class SegmentKpis {
 
   public static final String DIMENSION = "dimension";
   public static final String SEGMENT = "segment";
+  /** Segment value of users whose dimension is null. */
+  public static final String NONE = "(none)";
+  /** Dimension and segment of the whole population in holdout_uplift. */
+  public static final String ALL = "(all)";
+
+  private static final String HOLDOUT = "holdout";
+  private static final String IN_HOLDOUT = "kpi_in_holdout";
+
+  /**
+   * The tables of one report.
+   *
+   * @param kpis          segment_kpis: one row per (dimension, segment)
+   * @param holdoutUplift holdout_uplift: one row per (dimension, segment, kpi), plus the population
+   * @param population    the population's users, buyers, revenue and KPI values, for the summary
+   */
+  public record Result(Dataset<Row> kpis, Dataset<Row> holdoutUplift, Map<String, Object> population) {}
 
   private final List<String> dimensions;
+  private final List<Kpi> kpis;
+  private final double alpha;
 
-  /** @param dimensions columns of the segments table to report on, e.g. rfm_segment */
-  public SegmentKpis(List<String> dimensions) {
+  /**
+   * @param dimensions columns to report on, e.g. rfm_segment, lifecycle_stage, persona_name
+   * @param kpis       the KPIs, see {@link Kpi#defaults}
+   * @param alpha      significance level of the tests, e.g. 0.05
+   */
+  public SegmentKpis(List<String> dimensions, List<Kpi> kpis, double alpha) {
     if (dimensions.isEmpty()) {
       throw new IllegalArgumentException("At least one report dimension is needed");
     }
+    if (!(alpha > 0 && alpha < 1)) {
+      throw new IllegalArgumentException(String.format("alpha must be within (0, 1), got %s", alpha));
+    }
     this.dimensions = List.copyOf(dimensions);
+    this.kpis = List.copyOf(kpis);
+    this.alpha = alpha;
   }
 
   /**
-   * @param segmented one row per user with the dimensions plus is_buyer, frequency, monetary,
-   *                  sessions_30d and recency_days
+   * @param users one row per user with the dimensions, holdout, is_buyer, frequency, monetary and
+   *              the columns the KPIs read (docs/outputs.md)
    */
-  public Dataset<Row> apply(Dataset<Row> segmented) {
+  public Result apply(Dataset<Row> users) {
+    List<String> columns = List.of(users.columns());
     for (String d : dimensions) {
-      if (!List.of(segmented.columns()).contains(d)) {
-        throw new io.github.personas.pipeline.config.ConfigException(String.format(
-            "personas.report.dimensions names '%s', which is not a column of the segments; available: %s",
-            d, List.of(segmented.columns())));
+      if (!columns.contains(d)) {
+        throw new ConfigException(String.format(
+            "personas.report.dimensions names '%s', which is not a column of the segments or features; available: %s",
+            d, columns));
       }
     }
-    long total = segmented.count();
-    List<Dataset<Row>> parts = new ArrayList<>();
+    List<Column> pairs = new ArrayList<>();
     for (String d : dimensions) {
-      parts.add(segmented.groupBy(functions.coalesce(col(d).cast("string"), functions.lit("(none)")).as(SEGMENT))
-          .agg(
-              functions.count(functions.lit(1)).as("users"),
-              functions.sum(functions.when(col("is_buyer"), 1).otherwise(0)).cast("long").as("buyers"),
-              functions.sum(col("frequency")).cast("long").as("orders"),
-              functions.sum(col("monetary")).as("revenue"),
-              functions.avg(col("sessions_30d")).as("sessions_per_user_30d"),
-              functions.avg(col("recency_days")).as("mean_recency_days"))
-          .select(
-              functions.lit(d).as(DIMENSION),
-              col(SEGMENT),
-              col("users"),
-              col("users").divide(functions.lit((double) Math.max(total, 1))).as("share"),
-              col("buyers"),
-              col("buyers").divide(col("users")).as("conversion_rate"),
-              col("revenue"),
-              col("revenue").divide(col("users")).as("arpu"),
-              functions.when(col("orders").gt(0), col("revenue").divide(col("orders"))).as("avg_order_value"),
-              functions.when(col("buyers").gt(0), col("orders").divide(col("buyers"))).as("orders_per_buyer"),
-              col("sessions_per_user_30d"),
-              col("mean_recency_days")));
+      pairs.add(functions.struct(functions.lit(d).as(DIMENSION),
+          functions.coalesce(col(d).cast("string"), functions.lit(NONE)).as(SEGMENT)));
     }
-    Dataset<Row> all = parts.get(0);
-    for (int i = 1; i < parts.size(); i++) {
-      all = all.unionByName(parts.get(i));
+    List<Column> aggs = new ArrayList<>();
+    aggs.add(functions.sum(functions.when(col("is_buyer"), 1).otherwise(0)).cast("long").as("buyers"));
+    aggs.add(functions.sum(col("monetary")).as("revenue"));
+    aggs.add(functions.sum(col("frequency")).cast("long").as("orders"));
+    for (int i = 0; i < kpis.size(); i++) {
+      Kpi k = kpis.get(i);
+      Column v = functions.when(functions.coalesce(functions.expr(k.appliesSql()).cast("boolean"), functions.lit(false)),
+          functions.expr(k.valueSql()).cast(DataTypes.DoubleType));
+      aggs.add(functions.count(v).as("n" + i));
+      aggs.add(functions.coalesce(functions.sum(v), functions.lit(0.0)).as("s" + i));
+      aggs.add(functions.coalesce(functions.sum(v.multiply(v)), functions.lit(0.0)).as("q" + i));
     }
-    return all.orderBy(col(DIMENSION), col("users").desc(), col(SEGMENT));
+    List<Row> rows = users
+        .select(functions.explode(functions.array(pairs.toArray(Column[]::new))).as("d"),
+            functions.coalesce(col(HOLDOUT), functions.lit(false)).as(IN_HOLDOUT), col("*"))
+        .groupBy(col("d." + DIMENSION).as(DIMENSION), col("d." + SEGMENT).as(SEGMENT), col(IN_HOLDOUT))
+        .agg(functions.count(functions.lit(1)).as("users"), aggs.toArray(Column[]::new))
+        .collectAsList();
+
+    // group key -> [treated, holdout] stats
+    Map<List<String>, Group[]> groups = new LinkedHashMap<>();
+    for (Row r : rows) {
+      List<String> key = List.of(r.getString(0), r.getString(1));
+      Group g = Group.of(r, kpis.size());
+      groups.computeIfAbsent(key, x -> new Group[] {Group.empty(kpis.size()), Group.empty(kpis.size())})
+          [r.getBoolean(2) ? 1 : 0] = g;
+    }
+    Group[] population = {Group.empty(kpis.size()), Group.empty(kpis.size())};
+    groups.forEach((key, g) -> {
+      if (key.get(0).equals(dimensions.get(0))) {
+        population[0] = population[0].plus(g[0]);
+        population[1] = population[1].plus(g[1]);
+      }
+    });
+    Group all = population[0].plus(population[1]);
+
+    SparkSession spark = users.sparkSession();
+    List<Row> kpiRows = new ArrayList<>();
+    List<Map.Entry<List<String>, Group[]>> ordered = new ArrayList<>(groups.entrySet());
+    ordered.sort(Comparator.<Map.Entry<List<String>, Group[]>, String>comparing(e -> e.getKey().get(0))
+        .thenComparing(e -> -e.getValue()[0].plus(e.getValue()[1]).users)
+        .thenComparing(e -> e.getKey().get(1)));
+    List<Row> upliftRows = new ArrayList<>();
+    for (Map.Entry<List<String>, Group[]> e : ordered) {
+      Group seg = e.getValue()[0].plus(e.getValue()[1]);
+      Group rest = all.minus(seg);
+      List<Object> v = new ArrayList<>(List.of(e.getKey().get(0), e.getKey().get(1), seg.users,
+          all.users == 0 ? 0.0 : (double) seg.users / all.users, seg.buyers, seg.revenue));
+      for (int i = 0; i < kpis.size(); i++) {
+        Kpi k = kpis.get(i);
+        double value = seg.moments[i].mean();
+        double pop = all.moments[i].mean();
+        Double p = test(k, seg.moments[i], rest.moments[i]);
+        v.add(finite(value));
+        v.add(finite(pop == 0 ? Double.NaN : value / pop));
+        v.add(p);
+        v.add(p != null && p < alpha);
+      }
+      kpiRows.add(RowFactory.create(v.toArray()));
+      upliftRows.addAll(uplift(e.getKey().get(0), e.getKey().get(1), e.getValue()));
+    }
+    upliftRows.addAll(0, uplift(ALL, ALL, population));
+
+    Map<String, Object> headline = new LinkedHashMap<>();
+    headline.put("users", all.users);
+    headline.put("buyers", all.buyers);
+    headline.put("revenue", all.revenue);
+    headline.put("orders", all.orders);
+    headline.put("holdout_users", population[1].users);
+    for (int i = 0; i < kpis.size(); i++) {
+      headline.put(kpis.get(i).name(), finite(all.moments[i].mean()));
+    }
+    return new Result(spark.createDataFrame(kpiRows, kpiSchema()), spark.createDataFrame(upliftRows, UPLIFT_SCHEMA),
+        headline);
+  }
+
+  /** Schema of holdout_uplift. */
+  public static final StructType UPLIFT_SCHEMA = StructType.fromDDL(
+      "dimension string, segment string, kpi string, treated_users bigint, holdout_users bigint,"
+          + " treated_value double, holdout_value double, difference double, relative_uplift double,"
+          + " p_value double, significant boolean");
+
+  /** Schema of segment_kpis for these KPIs. */
+  public StructType kpiSchema() {
+    List<StructField> fields = new ArrayList<>(List.of(
+        DataTypes.createStructField(DIMENSION, DataTypes.StringType, false),
+        DataTypes.createStructField(SEGMENT, DataTypes.StringType, false),
+        DataTypes.createStructField("users", DataTypes.LongType, false),
+        DataTypes.createStructField("share", DataTypes.DoubleType, false),
+        DataTypes.createStructField("buyers", DataTypes.LongType, false),
+        DataTypes.createStructField("revenue", DataTypes.DoubleType, false)));
+    for (Kpi k : kpis) {
+      fields.add(DataTypes.createStructField(k.name(), DataTypes.DoubleType, true));
+      fields.add(DataTypes.createStructField(k.name() + "_lift", DataTypes.DoubleType, true));
+      fields.add(DataTypes.createStructField(k.name() + "_p_value", DataTypes.DoubleType, true));
+      fields.add(DataTypes.createStructField(k.name() + "_significant", DataTypes.BooleanType, false));
+    }
+    return DataTypes.createStructType(fields);
+  }
+
+  private List<Row> uplift(String dimension, String segment, Group[] split) {
+    List<Row> out = new ArrayList<>();
+    Group treated = split[0];
+    Group holdout = split[1];
+    for (int i = 0; i < kpis.size(); i++) {
+      Kpi k = kpis.get(i);
+      double t = treated.moments[i].mean();
+      double h = holdout.moments[i].mean();
+      Double p = test(k, treated.moments[i], holdout.moments[i]);
+      out.add(RowFactory.create(dimension, segment, k.name(), treated.users, holdout.users, finite(t), finite(h),
+          finite(t - h), finite(h == 0 ? Double.NaN : (t - h) / Math.abs(h)), p, p != null && p < alpha));
+    }
+    return out;
+  }
+
+  private static Double test(Kpi k, Moments a, Moments b) {
+    return k.rate()
+        ? SignificanceTests.twoProportions(Math.round(a.sum()), a.n(), Math.round(b.sum()), b.n())
+        : SignificanceTests.welch(a, b);
+  }
+
+  private static Double finite(double v) {
+    return Double.isFinite(v) ? v : null;
+  }
+
+  /** Additive totals of one group of users. */
+  private record Group(long users, long buyers, double revenue, long orders, Moments[] moments) {
+    static Group empty(int kpis) {
+      Moments[] m = new Moments[kpis];
+      java.util.Arrays.fill(m, Moments.EMPTY);
+      return new Group(0, 0, 0, 0, m);
+    }
+
+    static Group of(Row r, int kpis) {
+      Moments[] m = new Moments[kpis];
+      for (int i = 0; i < kpis; i++) {
+        m[i] = new Moments(r.getLong(7 + 3 * i), r.getDouble(8 + 3 * i), r.getDouble(9 + 3 * i));
+      }
+      return new Group(r.getLong(3), r.getLong(4), r.isNullAt(5) ? 0 : r.getDouble(5), r.isNullAt(6) ? 0 : r.getLong(6), m);
+    }
+
+    Group plus(Group o) {
+      Moments[] m = new Moments[moments.length];
+      for (int i = 0; i < m.length; i++) {
+        m[i] = new Moments(moments[i].n() + o.moments[i].n(), moments[i].sum() + o.moments[i].sum(),
+            moments[i].sumSq() + o.moments[i].sumSq());
+      }
+      return new Group(users + o.users, buyers + o.buyers, revenue + o.revenue, orders + o.orders, m);
+    }
+
+    Group minus(Group o) {
+      Moments[] m = new Moments[moments.length];
+      for (int i = 0; i < m.length; i++) {
+        m[i] = moments[i].minus(o.moments[i]);
+      }
+      return new Group(users - o.users, buyers - o.buyers, revenue - o.revenue, orders - o.orders, m);
+    }
   }
 }

@@ -3,7 +3,9 @@ package io.github.personas.pipeline.run;
 import io.github.personas.pipeline.config.PersonasConfig;
 import io.github.personas.pipeline.features.FeatureBuilder;
 import io.github.personas.pipeline.io.OutputWriter;
+import io.github.personas.pipeline.report.Kpi;
 import io.github.personas.pipeline.report.SegmentKpis;
+import io.github.personas.pipeline.report.SegmentTransitions;
 import io.github.personas.pipeline.io.Contract;
 import io.github.personas.pipeline.segment.HoldoutAssigner;
 import io.github.personas.pipeline.segment.LifecycleStager;
@@ -260,11 +262,72 @@ public final class NightlyRun {
   }
 
   private Void report(Dataset<Row> features, Dataset<Row> segments) {
-    Dataset<Row> joined = segments.join(features.select("user_id", "is_buyer", "frequency", "monetary",
-        "sessions_30d", "recency_days"), "user_id");
-    Dataset<Row> kpis = new SegmentKpis(config.reportDimensions()).apply(joined).persist(StorageLevel.MEMORY_AND_DISK());
-    write(OutputWriter.SEGMENT_KPIS, kpis, kpis.count());
+    PersonasConfig.Report rc = config.report();
+    Dataset<Row> users = reportUsers(segments, features).persist(StorageLevel.MEMORY_AND_DISK());
+    SegmentKpis.Result r = new SegmentKpis(rc.dimensions(), Kpi.defaults(rc.dormantStages()), rc.significanceLevel())
+        .apply(users);
+    write(OutputWriter.SEGMENT_KPIS, r.kpis(), r.kpis().count());
+    write(OutputWriter.HOLDOUT_UPLIFT, r.holdoutUplift(), r.holdoutUplift().count());
+    details.put("kpis", r.population());
+
+    java.util.Optional<LocalDate> prev = out.previousDate(OutputWriter.SEGMENTS);
+    Dataset<Row> previous = null;
+    if (prev.isPresent()) {
+      try {
+        previous = reportUsers(out.read(OutputWriter.SEGMENTS, prev.get()), out.read(OutputWriter.FEATURES, prev.get()));
+        List<String> missing = rc.dimensions().stream().filter(d -> !List.of(previousColumns(prev.get())).contains(d))
+            .toList();
+        if (!missing.isEmpty()) {
+          warnings.add("The run of " + prev.get() + " has no column " + missing + ": no transitions from it");
+          previous = null;
+        }
+      } catch (Exception e) {
+        warnings.add("Cannot read the previous run " + prev.get() + " for transitions: "
+            + (e.getMessage() == null ? e : e.getMessage().lines().findFirst().orElse("")));
+        previous = null;
+      }
+    }
+    Dataset<Row> transitions = new SegmentTransitions(rc.dimensions()).apply(users, previous,
+        previous == null ? null : prev.get().toString());
+    write(OutputWriter.SEGMENT_TRANSITIONS, transitions.persist(StorageLevel.MEMORY_AND_DISK()), transitions.count());
+
+    Dataset<Row> history = history(r.kpis());
+    write(OutputWriter.SEGMENT_HISTORY, history, history.count());
+    users.unpersist();
     return null;
+  }
+
+  private String[] previousColumns(LocalDate d) {
+    List<String> cols = new ArrayList<>(List.of(out.read(OutputWriter.SEGMENTS, d).columns()));
+    cols.addAll(List.of(out.read(OutputWriter.FEATURES, d).columns()));
+    return cols.toArray(String[]::new);
+  }
+
+  /** Segments with the features the KPIs and profile dimensions need, one row per user. */
+  private static Dataset<Row> reportUsers(Dataset<Row> segments, Dataset<Row> features) {
+    List<String> segmentCols = List.of(segments.columns());
+    List<org.apache.spark.sql.Column> cols = new ArrayList<>();
+    cols.add(features.col("user_id"));
+    for (String c : features.columns()) {
+      if (!segmentCols.contains(c)) {
+        cols.add(features.col(c));
+      }
+    }
+    return segments.join(features.select(cols.toArray(org.apache.spark.sql.Column[]::new)), "user_id");
+  }
+
+  /** Size and headline KPIs of every segment on every date so far, for trend charts. */
+  private Dataset<Row> history(Dataset<Row> todayKpis) {
+    String[] cols = {"dimension", "segment", "users", "share", "conversion_rate", "arpu", "revenue"};
+    Dataset<Row> today = todayKpis.withColumn("run_date", org.apache.spark.sql.functions.lit(date.toString()))
+        .select("run_date", cols);
+    if (out.previousDate(OutputWriter.SEGMENT_KPIS).isEmpty()) {
+      return today;
+    }
+    Dataset<Row> all = out.readBefore(OutputWriter.SEGMENT_KPIS);
+    Dataset<Row> earlier = all.withColumn("run_date", all.col("dt").cast("string"))
+        .select("run_date", cols);
+    return earlier.unionByName(today).orderBy("run_date", "dimension", "segment");
   }
 
   private void write(String table, Dataset<Row> df, long rows) {

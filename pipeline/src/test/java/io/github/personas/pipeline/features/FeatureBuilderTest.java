@@ -140,6 +140,7 @@ class FeatureBuilderTest {
     assertEquals(3, l(u, "sessions_30d"));
     assertEquals(5, l(u, "sessions_90d"));
     assertEquals(3, l(u, "active_days_30d"));
+    assertEquals(1, l(u, "active_days_prev_30d"), "D-30 is in the 30 days before; D-89 is not");
     assertEquals(6, l(u, "days_since_last_session"));
     assertEquals(0.4, d(u, "weekend_share"), 1e-9, "Sunday 03-03 and Saturday 02-10 of five sessions");
   }
