@@ -253,8 +253,23 @@ public final class ConfigLoader {
     List<NamedExpr> templates = namedList(c, "personas.naming.templates", "when", origin);
     PersonasConfig.Naming naming = new PersonasConfig.Naming(minZ, maxAdj, words, descriptors, nouns,
         c.getString("personas.naming.noun_otherwise").trim(), templates);
-    return new PersonasConfig.Personas(kMin, kMax, c.getLong("personas.seed"), maxIter, sample, tolerance, changeGain, minShare,
-        match, inputs, naming);
+    String ppath = "personas.playbook";
+    ConfigList plist = c.getList(ppath);
+    Set<String> playKeys = Set.of("when", "goal", "channel", "strategy");
+    List<PersonasConfig.Play> plays = new ArrayList<>();
+    for (int i = 0; i < plist.size(); i++) {
+      Config item = object(plist.get(i), ppath, i, origin, playKeys, playKeys);
+      plays.add(new PersonasConfig.Play(item.getString("when"), item.getString("goal"), item.getString("channel"),
+          item.getString("strategy")));
+    }
+    Config other = c.getConfig("personas.playbook_otherwise");
+    for (String k : List.of("goal", "channel", "strategy")) {
+      require(other.hasPath(k), "%s.personas.playbook_otherwise in %s needs %s", ROOT, origin, k);
+    }
+    PersonasConfig.Play otherwise = new PersonasConfig.Play("true", other.getString("goal"),
+        other.getString("channel"), other.getString("strategy"));
+    return new PersonasConfig.Personas(kMin, kMax, c.getLong("personas.seed"), maxIter, sample, tolerance, changeGain,
+        minShare, match, inputs, naming, plays, otherwise);
   }
 
   private static Config object(ConfigValue v, String path, int i, String origin, Set<String> allowed,

@@ -122,14 +122,27 @@ public record PersonasConfig(
    *                             previous persona's id and name
    * @param features             clustering inputs
    * @param naming               how personas are named
+   * @param playbook             goal, channel and strategy rules over the persona profile; first match wins
+   * @param playbookOtherwise    the play of personas no rule matches (its {@code when} is unused)
    */
   public record Personas(int kMin, int kMax, long seed, int maxIterations, int selectionSampleUsers,
                          double silhouetteTolerance, double kChangeMinGain, double minShare, double matchMaxDistance,
-                         List<ClusterInput> features, Naming naming) {
+                         List<ClusterInput> features, Naming naming, List<Play> playbook, Play playbookOtherwise) {
     public Personas {
       features = List.copyOf(features);
+      playbook = List.copyOf(playbook);
     }
   }
+
+  /**
+   * One engagement play of the playbook.
+   *
+   * @param when     Spark SQL condition over the persona profile
+   * @param goal     what the marketer wants from these users
+   * @param channel  the recommended channel (push, email, sms, in_app...)
+   * @param strategy the engagement strategy in a sentence
+   */
+  public record Play(String when, String goal, String channel, String strategy) {}
 
   /**
    * One clustering input.

@@ -107,6 +107,8 @@ public final class OutputWriter {
     Path path = new Path(partition(table), fileName);
     try {
       FileSystem fs = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
+      // No .crc side files beside report.html and summary.json on a local disk.
+      fs.setWriteChecksum(false);
       try (OutputStream out = fs.create(path, true)) {
         out.write(text.getBytes(StandardCharsets.UTF_8));
       }

@@ -4,6 +4,8 @@ import io.github.personas.pipeline.config.PersonasConfig;
 import io.github.personas.pipeline.features.FeatureBuilder;
 import io.github.personas.pipeline.io.OutputWriter;
 import io.github.personas.pipeline.report.Kpi;
+import io.github.personas.pipeline.report.ReportData;
+import io.github.personas.pipeline.report.RunReport;
 import io.github.personas.pipeline.report.SegmentKpis;
 import io.github.personas.pipeline.report.SegmentTransitions;
 import io.github.personas.pipeline.io.Contract;
@@ -291,10 +293,63 @@ public final class NightlyRun {
         previous == null ? null : prev.get().toString());
     write(OutputWriter.SEGMENT_TRANSITIONS, transitions.persist(StorageLevel.MEMORY_AND_DISK()), transitions.count());
 
-    Dataset<Row> history = history(r.kpis());
+    Dataset<Row> history = history(r.kpis()).persist(StorageLevel.MEMORY_AND_DISK());
     write(OutputWriter.SEGMENT_HISTORY, history, history.count());
     users.unpersist();
+
+    ReportData data = reportData(r, transitions, history);
+    RunReport report = new RunReport(data);
+    outputs.put("report.md", out.writeText(OutputWriter.RUNS, "report.md", report.markdown()));
+    outputs.put("report.html", out.writeText(OutputWriter.RUNS, "report.html", report.html()));
     return null;
+  }
+
+  /** The small, driver-side view of this run's tables that report.md and report.html show. */
+  private ReportData reportData(SegmentKpis.Result r, Dataset<Row> transitions, Dataset<Row> history) {
+    List<ReportData.SegmentRow> segments = new ArrayList<>();
+    for (Row k : r.kpis().collectAsList()) {
+      segments.add(new ReportData.SegmentRow(k.getAs("dimension"), k.getAs("segment"), k.<Long>getAs("users"),
+          k.<Double>getAs("share"), k.getAs("conversion_rate"), k.getAs("conversion_rate_lift"),
+          k.<Boolean>getAs("conversion_rate_significant"), k.getAs("arpu"), k.getAs("arpu_lift"),
+          k.<Boolean>getAs("arpu_significant"), k.getAs("active_rate_30d")));
+    }
+    List<ReportData.PersonaCard> cards = new ArrayList<>();
+    for (Row p : out.read(OutputWriter.PERSONAS).orderBy("persona_id").collectAsList()) {
+      List<String> traits = new ArrayList<>(p.<String>getList(p.fieldIndex("traits")));
+      traits.add(String.format("Goal: %s. Channel: %s. %s.", p.getAs("goal"), p.getAs("channel"), p.getAs("strategy")));
+      cards.add(new ReportData.PersonaCard(p.getAs("persona_id"), p.getAs("persona_name"), p.<Long>getAs("users"),
+          p.<Double>getAs("share"), traits));
+    }
+    List<ReportData.KPoint> curve = new ArrayList<>();
+    String reason = "";
+    for (Row k : out.read(OutputWriter.K_SELECTION).orderBy("k").collectAsList()) {
+      curve.add(new ReportData.KPoint(k.<Integer>getAs("k"), k.<Double>getAs("cost"), k.<Double>getAs("silhouette"),
+          k.<Boolean>getAs("chosen")));
+      reason = k.getAs("reason");
+    }
+    List<ReportData.Transition> moves = new ArrayList<>();
+    for (Row t : transitions.where("dimension = 'persona_id' AND previous_date IS NOT NULL").collectAsList()) {
+      moves.add(new ReportData.Transition(t.getAs("from_segment"), t.getAs("to_segment"), t.<Long>getAs("users")));
+    }
+    List<ReportData.HistoryPoint> trend = new ArrayList<>();
+    for (Row h : history.where("dimension = 'persona_id'").orderBy("run_date", "segment").collectAsList()) {
+      trend.add(new ReportData.HistoryPoint(h.getAs("run_date"), h.getAs("segment"), h.<Long>getAs("users")));
+    }
+    List<ReportData.QualityRow> quality = new ArrayList<>();
+    for (SourceCounts c : new SourceCounts[] {eventCounts, profileCounts}) {
+      if (c == null || c.read() == 0) {
+        continue;
+      }
+      String source = c == eventCounts ? "events" : "profiles";
+      quality.add(new ReportData.QualityRow(source, "read", c.read()));
+      quality.add(new ReportData.QualityRow(source, "accepted", c.accepted()));
+      c.byReasonSorted().forEach((reasonCode, n) -> quality.add(
+          new ReportData.QualityRow(source, "quarantined: " + reasonCode, n)));
+      quality.add(new ReportData.QualityRow(source, "duplicates", c.duplicates()));
+      quality.add(new ReportData.QualityRow(source, "filtered", c.filtered()));
+    }
+    return new ReportData(date.toString(), version(), r.population(), segments, cards, curve, reason, moves, trend,
+        quality);
   }
 
   private String[] previousColumns(LocalDate d) {

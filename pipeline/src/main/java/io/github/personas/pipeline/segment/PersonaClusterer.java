@@ -5,6 +5,7 @@ import static org.apache.spark.sql.functions.col;
 import io.github.personas.pipeline.config.ConfigException;
 import io.github.personas.pipeline.config.NamedExpr;
 import io.github.personas.pipeline.config.PersonasConfig;
+import io.github.personas.pipeline.report.Traits;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -71,11 +72,13 @@ public final class PersonaClusterer {
       "persona_id string, persona_name string, adjectives array<string>, users bigint, share double,"
           + " centroid map<string,double>, centroid_transformed map<string,double>,"
           + " top_features array<struct<feature:string,z:double,value:double,population:double>>,"
-          + " previous_persona_id string, match_distance double, kmeans_clusters array<int>");
+          + " previous_persona_id string, match_distance double, kmeans_clusters array<int>,"
+          + " traits array<string>, goal string, channel string, strategy string");
 
   /** Schema of the k_selection table. */
   public static final StructType K_SELECTION_SCHEMA = StructType.fromDDL(
-      "k int, clusters_found int, cost double, silhouette double, knee boolean, chosen boolean, sample_users bigint");
+      "k int, clusters_found int, cost double, silhouette double, knee boolean, chosen boolean, sample_users bigint,"
+          + " reason string");
 
   /**
    * A persona of an earlier run, as read back from its personas table.
@@ -159,6 +162,15 @@ public final class PersonaClusterer {
     Dataset<Row> profile = profileShape(featuresSchema, aggs);
     new RuleTable(base + "naming.nouns", nonEmpty(config.naming().nouns())).checkResolves(profile);
     new RuleTable(base + "naming.templates", nonEmpty(config.naming().templates())).checkResolves(profile);
+    new RuleTable(base + "playbook", nonEmpty(playRules())).checkResolves(profile);
+  }
+
+  private List<NamedExpr> playRules() {
+    List<NamedExpr> rules = new ArrayList<>();
+    for (int i = 0; i < config.playbook().size(); i++) {
+      rules.add(new NamedExpr(config.playbook().get(i).goal(), config.playbook().get(i).when()));
+    }
+    return rules;
   }
 
   private static List<NamedExpr> nonEmpty(List<NamedExpr> rules) {
@@ -432,9 +444,19 @@ public final class PersonaClusterer {
           clusters.add(c);
         }
       }
+      List<String> traits = new ArrayList<>();
+      for (int i = 0; i < d && traits.size() < 4; i++) {
+        int j = order[i];
+        if (Math.abs(z[g][j]) >= config.naming().minZ()) {
+          traits.add(Traits.describe(names.get(j), naturalMean[g][j], population[j]));
+        }
+      }
+      Object playIndex = ruleHits.get(g).get(1 + templates.size());
+      PersonasConfig.Play play = playIndex == null ? config.playbookOtherwise()
+          : config.playbook().get((Integer) playIndex);
       personaRows.add(RowFactory.create(ids[g], personaNames[g], scalaSeq(adj), groupUsers[g],
           (double) groupUsers[g] / users, scalaMap(centroid), scalaMap(centroidT), scalaSeq(top), previousIds[g],
-          matchDistance[g], scalaSeq(clusters)));
+          matchDistance[g], scalaSeq(clusters), scalaSeq(traits), play.goal(), play.channel(), play.strategy()));
       LOG.info("Persona {} '{}': {} users ({}%), {}", ids[g], personaNames[g], groupUsers[g],
           String.format("%.1f", 100.0 * groupUsers[g] / users),
           previousIds[g] == null ? "new" : String.format("matched %s at distance %.3f", previousIds[g], matchDistance[g]));
@@ -462,7 +484,7 @@ public final class PersonaClusterer {
     List<Row> curveRows = new ArrayList<>();
     for (KSelection.Candidate c : curve) {
       curveRows.add(RowFactory.create(c.k(), c.found(), c.cost(), c.silhouette(), c.k() == choice.knee(),
-          c.k() == choice.k(), sampleUsers));
+          c.k() == choice.k(), sampleUsers, choice.reason()));
     }
     Dataset<Row> kSelection = spark.createDataFrame(curveRows, K_SELECTION_SCHEMA);
     return new Result(assigned, personas, kSelection, choice, silhouette, model, matched, merge.merged);
@@ -480,6 +502,8 @@ public final class PersonaClusterer {
     for (NamedExpr t : config.naming().templates()) {
       cols.add(functions.coalesce(functions.expr(t.sql()).cast(DataTypes.BooleanType), functions.lit(false)));
     }
+    cols.add(config.playbook().isEmpty() ? functions.lit(null).cast(DataTypes.IntegerType)
+        : new RuleTable("personas.personas.playbook", playRules()).firstMatchIndex());
     return cols;
   }
 

@@ -22,6 +22,10 @@ class PersonaClustererTest {
 
   private final SparkSession spark = SparkTestSession.get();
 
+  private static final List<PersonasConfig.Play> PLAYBOOK = List.of(
+      new PersonasConfig.Play("buyer_share >= 0.5", "Grow order value", "email", "Loyalty rewards"));
+  private static final PersonasConfig.Play OTHERWISE = new PersonasConfig.Play("true", "Build the habit", "push", "Tips");
+
   private static PersonasConfig.Personas config(int kMin, int kMax, double minShare) {
     PersonasConfig.Naming naming = new PersonasConfig.Naming(0.5, 3,
         List.of(new PersonasConfig.Word("x", "wide", "narrow"), new PersonasConfig.Word("y", "tall", "")),
@@ -31,7 +35,7 @@ class PersonaClustererTest {
         List.of(new NamedExpr("Tall ones", "z_y >= 1")));
     return new PersonasConfig.Personas(kMin, kMax, 7, 30, 10_000, 0.02, 0.05, minShare, 1.0, List.of(
         new PersonasConfig.ClusterInput("x", "x", PersonasConfig.Transform.NONE),
-        new PersonasConfig.ClusterInput("y", "y", PersonasConfig.Transform.NONE)), naming);
+        new PersonasConfig.ClusterInput("y", "y", PersonasConfig.Transform.NONE)), naming, PLAYBOOK, OTHERWISE);
   }
 
   /**
@@ -85,6 +89,12 @@ class PersonaClustererTest {
     Map<String, Double> centroid = scala.jdk.javaapi.CollectionConverters.asJava(personas.get("P02").getMap(5));
     assertEquals(10.0, centroid.get("x"), 0.3);
     assertNull(personas.get("P01").get(8), "first run: no previous id");
+    // The playbook: buyers get the upsell play, the others the default one; traits in words with numbers.
+    assertEquals("Grow order value", personas.get("P02").getAs("goal"));
+    assertEquals("email", personas.get("P02").getAs("channel"));
+    assertEquals("Build the habit", personas.get("P01").getAs("goal"));
+    List<String> traits = personas.get("P02").getList(personas.get("P02").fieldIndex("traits"));
+    assertTrue(traits.get(0).startsWith("x: 3.3× the average user ("), traits.toString());
 
     Map<String, String> assigned = personaOf(r);
     assertEquals("P01", assigned.get("u000"));
@@ -155,7 +165,7 @@ class PersonaClustererTest {
     PersonasConfig.Personas bad = new PersonasConfig.Personas(2, 5, 7, 30, 10_000, 0.02, 0.05, 0.02, 1.0,
         good.features(), new PersonasConfig.Naming(naming.minZ(), naming.maxAdjectives(), naming.vocabulary(),
             naming.descriptors(), naming.nouns(), naming.nounOtherwise(),
-            List.of(new NamedExpr("Night owls", "z_night_share >= 1"))));
+            List.of(new NamedExpr("Night owls", "z_night_share >= 1"))), PLAYBOOK, OTHERWISE);
     new PersonaClusterer(good).checkConfig(users(0, 0));
     io.github.personas.pipeline.config.ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(
         io.github.personas.pipeline.config.ConfigException.class, () -> new PersonaClusterer(bad).checkConfig(users(0, 0)));

@@ -1,0 +1,104 @@
+package io.github.personas.pipeline.report;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything the human report shows, already small and on the driver: plain values, so the
+ * report can be rendered (and golden-tested) without Spark.
+ *
+ * @param runDate     the run date
+ * @param version     the personas version
+ * @param headline    population figures by name (users, buyers, revenue, conversion_rate, ...)
+ * @param segments    KPI rows of every dimension
+ * @param personas    one card per persona
+ * @param kSelection  the k-selection curve
+ * @param kReason     why the chosen k won
+ * @param transitions persona moves since the previous run (empty on a first run)
+ * @param history     persona sizes per earlier and this run date
+ * @param quality     where the input rows went
+ */
+public record ReportData(String runDate, String version, Map<String, Object> headline, List<SegmentRow> segments,
+                         List<PersonaCard> personas, List<KPoint> kSelection, String kReason,
+                         List<Transition> transitions, List<HistoryPoint> history, List<QualityRow> quality) {
+
+  public ReportData {
+    segments = List.copyOf(segments);
+    personas = List.copyOf(personas);
+    kSelection = List.copyOf(kSelection);
+    transitions = List.copyOf(transitions);
+    history = List.copyOf(history);
+    quality = List.copyOf(quality);
+  }
+
+  /**
+   * Headline KPIs of one segment, with lifts and significance flags.
+   *
+   * @param dimension      the dimension
+   * @param segment        the segment
+   * @param users          users
+   * @param share          users / all users
+   * @param conversionRate buyers / users
+   * @param conversionLift conversion rate / the population's
+   * @param conversionSignificant whether the conversion rate differs significantly from the rest
+   * @param arpu           revenue per user
+   * @param arpuLift       ARPU / the population's
+   * @param arpuSignificant whether ARPU differs significantly from the rest
+   * @param activeRate30d  share of users active in 30 days
+   */
+  public record SegmentRow(String dimension, String segment, long users, double share, Double conversionRate,
+                           Double conversionLift, boolean conversionSignificant, Double arpu, Double arpuLift,
+                           boolean arpuSignificant, Double activeRate30d) {}
+
+  /**
+   * A persona as a person reads it.
+   *
+   * @param id     persona_id
+   * @param name   persona_name
+   * @param users  users
+   * @param share  users / all users
+   * @param traits defining traits in words with numbers, most distinguishing first
+   */
+  public record PersonaCard(String id, String name, long users, double share, List<String> traits) {
+    public PersonaCard {
+      traits = List.copyOf(traits);
+    }
+  }
+
+  /**
+   * One candidate k.
+   *
+   * @param k          clusters
+   * @param cost       within-cluster sum of squares on the sample
+   * @param silhouette silhouette on the sample (NaN if undefined)
+   * @param chosen     the run's k
+   */
+  public record KPoint(int k, double cost, double silhouette, boolean chosen) {}
+
+  /**
+   * Users moving between personas.
+   *
+   * @param from  the previous run's persona, or (new)
+   * @param to    this run's persona, or (gone)
+   * @param users users
+   */
+  public record Transition(String from, String to, long users) {}
+
+  /**
+   * A persona's size on a run date.
+   *
+   * @param runDate the run date
+   * @param segment the persona id
+   * @param users   users
+   */
+  public record HistoryPoint(String runDate, String segment, long users) {}
+
+  /**
+   * One line of the data-quality summary.
+   *
+   * @param source   events or profiles
+   * @param what     read, accepted, quarantined: reason, duplicates, filtered
+   * @param rows     rows
+   */
+  public record QualityRow(String source, String what, long rows) {}
+}
