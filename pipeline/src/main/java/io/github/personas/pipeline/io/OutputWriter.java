@@ -14,10 +14,16 @@ import org.apache.spark.sql.SparkSession;
 /**
  * Writes output tables as Hive-style date partitions: {@code <root>/<table>/dt=<date>/}.
  *
- * <p>Rewriting a date replaces only that date's folder. Spark's committer leaves a
- * {@code _SUCCESS} marker in each written partition.
+ * <p>After {@link #beginStaging()}, every write goes to {@code <root>/_staging/dt=<date>-<id>/<table>}
+ * and {@link #publish} moves each table into its partition with one rename, so readers never see
+ * a partial date: a partition is either the previous complete one or the new complete one, each
+ * with a {@code _SUCCESS} marker. Rewriting a date replaces only that date's partitions. What a
+ * crashed run left in staging is removed by the next run of the same date.
  */
 public final class OutputWriter {
+
+  private static final org.apache.logging.log4j.Logger LOG =
+      org.apache.logging.log4j.LogManager.getLogger(OutputWriter.class);
 
   public static final String FEATURES = "features";
   public static final String SEGMENTS = "segments";
@@ -30,11 +36,17 @@ public final class OutputWriter {
   public static final String HOLDOUT_UPLIFT = "holdout_uplift";
   public static final String SEGMENT_TRANSITIONS = "segment_transitions";
   public static final String SEGMENT_HISTORY = "segment_history";
+  /** Folder under the root where a run writes before it publishes. */
+  public static final String STAGING = "_staging";
+  private static final String TRASH = "_trash";
+  private static final String SUCCESS = "_SUCCESS";
 
   private final SparkSession spark;
   private final String root;
   private final LocalDate date;
   private final int filesPerPartition;
+  private Path staging;
+  private final java.util.LinkedHashSet<String> staged = new java.util.LinkedHashSet<>();
 
   public OutputWriter(SparkSession spark, String root, LocalDate date, int filesPerPartition) {
     this.spark = spark;
@@ -43,19 +55,122 @@ public final class OutputWriter {
     this.filesPerPartition = filesPerPartition;
   }
 
-  /** Folder of {@code table}'s partition for the run date. */
+  /** Folder of {@code table}'s partition for the run date: where it is (or will be) published. */
   public String partition(String table) {
     return new Path(new Path(root, table), "dt=" + date).toString();
   }
 
-  /** Writes {@code df} as the run date's partition of {@code table}, replacing it. */
-  public void write(String table, Dataset<Row> df) {
-    df.coalesce(filesPerPartition).write().mode(SaveMode.Overwrite).parquet(partition(table));
+  /**
+   * From now on writes go to a fresh staging folder until {@link #publish}. Staging folders that
+   * earlier runs of this date left (a killed JVM) are deleted first.
+   */
+  public void beginStaging() {
+    Path stagingRoot = new Path(root, STAGING);
+    try {
+      FileSystem fs = fs(stagingRoot);
+      if (fs.exists(stagingRoot)) {
+        for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(stagingRoot)) {
+          if (st.getPath().getName().startsWith("dt=" + date + "-")) {
+            LOG.warn("Removing {}, left by an earlier run of {} that did not finish", st.getPath(), date);
+            fs.delete(st.getPath(), true);
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("Cannot clean " + stagingRoot, e);
+    }
+    staging = new Path(stagingRoot, "dt=" + date + "-" + java.util.UUID.randomUUID());
+    staged.clear();
   }
 
-  /** Reads the run date's partition of {@code table}. */
+  /** Where {@code table} is written now: its staging folder, or its partition when not staging. */
+  public String writePath(String table) {
+    staged.add(table);
+    return staging == null ? partition(table) : new Path(staging, table).toString();
+  }
+
+  /** Writes {@code df} as the run date's partition of {@code table}, replacing it. */
+  public void write(String table, Dataset<Row> df) {
+    df.coalesce(filesPerPartition).write().mode(SaveMode.Overwrite).parquet(writePath(table));
+  }
+
+  /** Reads the run date's partition of {@code table}: this run's staged version if it wrote one. */
   public Dataset<Row> read(String table) {
-    return spark.read().parquet(partition(table));
+    String path = staging != null && staged.contains(table) ? new Path(staging, table).toString() : partition(table);
+    return spark.read().parquet(path);
+  }
+
+  /**
+   * Publishes staged tables: each table's staged folder replaces its date partition by a rename
+   * (the old partition is moved aside first, then deleted), with a {@code _SUCCESS} marker.
+   *
+   * @param tables the tables to publish, or null for all staged ones; the rest are discarded
+   * @return the published partitions
+   */
+  public java.util.List<String> publish(java.util.Collection<String> tables) {
+    if (staging == null) {
+      return java.util.List.of();
+    }
+    java.util.List<String> published = new java.util.ArrayList<>();
+    Path trash = new Path(new Path(root, TRASH), staging.getName());
+    try {
+      FileSystem fs = fs(staging);
+      // runs/ (summary.json and its _SUCCESS) goes last: a sensor waiting on it sees every table.
+      java.util.List<String> order = new java.util.ArrayList<>(staged);
+      if (order.remove(RUNS)) {
+        order.add(RUNS);
+      }
+      for (String table : order) {
+        if (tables != null && !tables.contains(table)) {
+          continue;
+        }
+        Path src = new Path(staging, table);
+        if (!fs.exists(src)) {
+          continue;
+        }
+        if (!fs.exists(new Path(src, SUCCESS))) {
+          fs.create(new Path(src, SUCCESS), true).close();
+        }
+        Path dst = new Path(partition(table));
+        fs.mkdirs(dst.getParent());
+        if (fs.exists(dst)) {
+          fs.mkdirs(trash);
+          if (!fs.rename(dst, new Path(trash, table))) {
+            throw new IOException("rename " + dst + " to " + new Path(trash, table) + " failed");
+          }
+        }
+        if (!fs.rename(src, dst)) {
+          throw new IOException("rename " + src + " to " + dst + " failed");
+        }
+        published.add(dst.toString());
+      }
+      fs.delete(trash, true);
+      fs.delete(staging, true);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("Cannot publish " + staging + " under " + root, e);
+    }
+    LOG.info("Published {} partitions for {} under {}", published.size(), date, root);
+    staging = null;
+    staged.clear();
+    return published;
+  }
+
+  /** Discards everything staged: nothing of this run is published. */
+  public void abandon() {
+    if (staging == null) {
+      return;
+    }
+    try {
+      fs(staging).delete(staging, true);
+    } catch (IOException e) {
+      LOG.warn("Cannot delete {}: {}", staging, e.getMessage());
+    }
+    staging = null;
+    staged.clear();
+  }
+
+  private FileSystem fs(Path p) throws IOException {
+    return p.getFileSystem(spark.sparkContext().hadoopConfiguration());
   }
 
   /**
@@ -102,9 +217,14 @@ public final class OutputWriter {
         .where(org.apache.spark.sql.functions.col("dt").lt(org.apache.spark.sql.functions.lit(date.toString())));
   }
 
-  /** Writes a small text file (summary.json) into the run date's partition of {@code table}. */
+  /**
+   * Writes a small text file (summary.json, report.html) into the run date's partition of
+   * {@code table} (staged like the tables).
+   *
+   * @return where the file is once published
+   */
   public String writeText(String table, String fileName, String text) {
-    Path path = new Path(partition(table), fileName);
+    Path path = new Path(writePath(table), fileName);
     try {
       FileSystem fs = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
       // No .crc side files beside report.html and summary.json on a local disk.
@@ -115,6 +235,6 @@ public final class OutputWriter {
     } catch (IOException e) {
       throw new java.io.UncheckedIOException("Cannot write " + path, e);
     }
-    return path.toString();
+    return new Path(partition(table), fileName).toString();
   }
 }

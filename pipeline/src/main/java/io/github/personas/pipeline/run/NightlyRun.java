@@ -98,6 +98,7 @@ public final class NightlyRun {
       new PersonaClusterer(config.personas()).checkConfig(empty);
     }
     String status = "succeeded";
+    out.beginStaging();
     try {
       Dataset<Row> features = null;
       ValidationResult events = null;
@@ -127,9 +128,16 @@ public final class NightlyRun {
       status = "failed_quality_gate";
       warnings.add(e.getMessage());
       writeSummary(todo, status);
+      // Only the evidence is published: the quarantined rows and the summary naming the gate.
+      out.publish(List.of(OutputWriter.QUARANTINE, OutputWriter.RUNS));
+      throw e;
+    } catch (RuntimeException | Error e) {
+      out.abandon();
       throw e;
     }
-    return writeSummary(todo, status);
+    RunSummary summary = writeSummary(todo, status);
+    out.publish(null);
+    return summary;
   }
 
   private ValidationResult[] validate() {
@@ -222,13 +230,13 @@ public final class NightlyRun {
     details.put("personas", p);
     LOG.info("Personas: {}", result.choice().reason());
     if (result.model() != null) {
-      String modelPath = out.partition(OutputWriter.MODELS) + "/persona_model";
+      String modelPath = out.writePath(OutputWriter.MODELS) + "/persona_model";
       try {
         result.model().write().overwrite().save(modelPath);
       } catch (IOException e) {
         throw new java.io.UncheckedIOException("Cannot save the persona model to " + modelPath, e);
       }
-      outputs.put("persona_model", modelPath);
+      outputs.put("persona_model", out.partition(OutputWriter.MODELS) + "/persona_model");
     }
     return segments;
   }
