@@ -33,18 +33,22 @@ abstract class PipelineCommand implements Callable<Integer> {
     return PersonasCli.EXIT_OK;
   }
 
+  private static String suppressed(io.github.personas.pipeline.validate.SourceCounts c) {
+    return c.suppressed() == 0 ? "" : String.format(" + suppressed %,d", c.suppressed());
+  }
+
   private void print(RunSummary s) {
     var out = parent.out();
     out.printf("personas %s: %s for %s%n", s.version(), s.status(), s.runDate());
     if (s.events() != null) {
-      out.printf("  events:   read %,d = accepted %,d + quarantined %,d + duplicates %,d + filtered %,d%n",
+      out.printf("  events:   read %,d = accepted %,d + quarantined %,d + duplicates %,d + filtered %,d%s%n",
           s.events().read(), s.events().accepted(), s.events().quarantined(), s.events().duplicates(),
-          s.events().filtered());
+          s.events().filtered(), suppressed(s.events()));
     }
     if (s.profiles() != null && s.profiles().read() > 0) {
-      out.printf("  profiles: read %,d = accepted %,d + quarantined %,d + duplicates %,d + filtered %,d%n",
+      out.printf("  profiles: read %,d = accepted %,d + quarantined %,d + duplicates %,d + filtered %,d%s%n",
           s.profiles().read(), s.profiles().accepted(), s.profiles().quarantined(), s.profiles().duplicates(),
-          s.profiles().filtered());
+          s.profiles().filtered(), suppressed(s.profiles()));
     }
     for (Map.Entry<String, Long> e : s.tableRows().entrySet()) {
       out.printf("  %-13s %,10d rows  %s%n", e.getKey(), e.getValue(), s.outputs().get(e.getKey()));

@@ -37,7 +37,7 @@ public final class ConfigLoader {
   private static final String ROOT = "personas";
   private static final Set<String> FORMATS = Set.of("parquet", "csv", "json", "text");
   /** Maps whose keys are the user's own (reader options, column mappings). */
-  private static final Set<String> FREE_FORM_SUFFIXES = Set.of("options", "columns");
+  private static final Set<String> FREE_FORM_SUFFIXES = Set.of("options", "columns", "personal_columns");
 
   private ConfigLoader() {}
 
@@ -160,8 +160,18 @@ public final class ConfigLoader {
     require(alpha > 0 && alpha < 1, "personas.report.significance_level must be within (0, 1), got %s (%s)", alpha,
         origin);
     PersonasConfig.Report report = new PersonasConfig.Report(dims, alpha, c.getStringList("report.dormant_stages"));
+    String suppressionFormat = c.getString("privacy.suppression_format").toLowerCase(java.util.Locale.ROOT);
+    require(Set.of("text", "csv", "parquet").contains(suppressionFormat),
+        "personas.privacy.suppression_format = '%s' in %s is not one of text, csv, parquet", suppressionFormat, origin);
+    PersonasConfig.Privacy privacy = new PersonasConfig.Privacy(c.getString("privacy.salt"),
+        c.getString("privacy.suppression_list"), suppressionFormat);
+    boolean anyPersonal = !events.personalColumns().isEmpty() || !profiles.personalColumns().isEmpty();
+    require(!anyPersonal || !privacy.salt().isBlank(),
+        "personas.privacy.salt is empty in %s but personal columns are hashed: set a secret salt (e.g. from the"
+            + " environment: salt = ${?PERSONAS_PII_SALT}), or the hashes of e-mail addresses can be reversed by"
+            + " hashing a list of addresses", origin);
     return new PersonasConfig(origin, hash, timezone, windows, events, profiles, c.getString("output.path"),
-        files, quality, rfm, lifecycle, holdout, personas, report);
+        files, quality, rfm, lifecycle, holdout, personas, report, privacy);
   }
 
   private static List<Double> cutPoints(Config c, String measure, String origin) {
@@ -299,7 +309,15 @@ public final class ConfigLoader {
         stringMap(c.getObject(base + ".options"), key + ".options", origin),
         c.getString(base + ".filter"),
         stringMap(c.getObject(base + ".columns"), key + ".columns", origin),
-        key);
+        key,
+        personal(stringMap(c.getObject(base + ".personal_columns"), key + ".personal_columns", origin),
+            key + ".personal_columns", origin));
+  }
+
+  private static Map<String, String> personal(Map<String, String> columns, String key, String origin) {
+    columns.forEach((column, action) -> require(action.equals("hash") || action.equals("drop"),
+        "%s.%s = '%s' in %s: a personal column is either hash (salted SHA-256) or drop", key, column, action, origin));
+    return columns;
   }
 
   private static Map<String, String> stringMap(ConfigObject obj, String key, String origin) {

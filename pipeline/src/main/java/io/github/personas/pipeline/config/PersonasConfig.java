@@ -19,6 +19,7 @@ import java.util.List;
  * @param holdout           control-group settings
  * @param personas          k-means persona settings
  * @param report            KPI report settings
+ * @param privacy           personal-data settings: hashing salt and suppression list
  */
 public record PersonasConfig(
     String origin,
@@ -34,7 +35,8 @@ public record PersonasConfig(
     Lifecycle lifecycle,
     Holdout holdout,
     Personas personas,
-    Report report) {
+    Report report,
+    Privacy privacy) {
 
   public PersonasConfig {
     sessionWindows = List.copyOf(sessionWindows);
@@ -216,6 +218,23 @@ public record PersonasConfig(
     }
   }
 
+  /**
+   * Personal data.
+   *
+   * @param salt            secret mixed into the hash of personal columns (sha2-256 of salt and value)
+   * @param suppressionList users to leave out of every output of the run; a file or folder, "" for none
+   * @param suppressionFormat format of the suppression list: text (one user_id per line), csv or parquet
+   */
+  public record Privacy(String salt, String suppressionList, String suppressionFormat) {
+    /** No suppression list. */
+    public static final Privacy NONE = new Privacy("", "", "text");
+
+    /** True when a suppression list is configured. */
+    public boolean suppresses() {
+      return suppressionList != null && !suppressionList.isBlank();
+    }
+  }
+
   /** Copy with other input and output paths, as the CLI's options give them. */
   public PersonasConfig withPaths(String eventsPath, String profilesPath, String output) {
     return new PersonasConfig(
@@ -232,6 +251,7 @@ public record PersonasConfig(
         lifecycle,
         holdout,
         personas,
-        report);
+        report,
+        privacy);
   }
 }

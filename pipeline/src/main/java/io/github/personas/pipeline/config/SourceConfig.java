@@ -12,6 +12,8 @@ import java.util.Map;
  * @param filter   Spark SQL predicate over source columns; empty keeps every row
  * @param columns  contract column name to Spark SQL expression over source columns
  * @param configKey the config key this source came from, for error messages
+ * @param personalColumns source column name to {@code hash} or {@code drop}: personal data that is
+ *                 replaced by a salted hash, or removed, right after reading
  */
 public record SourceConfig(
     String name,
@@ -20,11 +22,19 @@ public record SourceConfig(
     Map<String, String> options,
     String filter,
     Map<String, String> columns,
-    String configKey) {
+    String configKey,
+    Map<String, String> personalColumns) {
 
   public SourceConfig {
     options = Map.copyOf(options);
     columns = Map.copyOf(columns);
+    personalColumns = Map.copyOf(personalColumns);
+  }
+
+  /** A source without personal columns. */
+  public SourceConfig(String name, String path, String format, Map<String, String> options, String filter,
+                      Map<String, String> columns, String configKey) {
+    this(name, path, format, options, filter, columns, configKey, Map.of());
   }
 
   /** True when a path is configured. */
@@ -34,6 +44,6 @@ public record SourceConfig(
 
   /** Copy with another path (the CLI's --events / --profiles). */
   public SourceConfig withPath(String newPath) {
-    return new SourceConfig(name, newPath, format, options, filter, columns, configKey);
+    return new SourceConfig(name, newPath, format, options, filter, columns, configKey, personalColumns);
   }
 }

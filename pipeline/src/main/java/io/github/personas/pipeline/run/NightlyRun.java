@@ -141,7 +141,7 @@ public final class NightlyRun {
   }
 
   private ValidationResult[] validate() {
-    ContractValidator validator = new ContractValidator(spark, date);
+    ContractValidator validator = new ContractValidator(spark, date, config.privacy());
     ValidationResult events = validator.events(config.events());
     ValidationResult profiles = validator.profiles(config.profiles());
     eventCounts = events.counts();

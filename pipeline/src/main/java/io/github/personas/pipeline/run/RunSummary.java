@@ -84,6 +84,7 @@ public record RunSummary(
     m.put("accepted", c.accepted());
     m.put("quarantined", c.quarantined());
     m.put("duplicates", c.duplicates());
+    m.put("suppressed", c.suppressed());
     m.put("quarantined_by_reason", c.byReasonSorted());
     m.put("reconciles", c.reconciles());
     return m;

@@ -70,16 +70,91 @@ public final class ContractValidator {
   private static final String SRC = "_src";
   private static final Set<String> PARTITION_COLUMNS = Set.of("dt");
 
+  private static final String SUPPRESSED = "_suppressed";
+
   private final SparkSession spark;
   private final LocalDate runDate;
+  private final io.github.personas.pipeline.config.PersonasConfig.Privacy privacy;
+  private Dataset<Row> suppressedUsers;
 
   /**
    * @param spark   the session
    * @param runDate the logical run date; events after its end (UTC) are quarantined
    */
   public ContractValidator(SparkSession spark, LocalDate runDate) {
+    this(spark, runDate, io.github.personas.pipeline.config.PersonasConfig.Privacy.NONE);
+  }
+
+  /**
+   * @param spark   the session
+   * @param runDate the logical run date; events after its end (UTC) are quarantined
+   * @param privacy the hashing salt and the suppression list
+   */
+  public ContractValidator(SparkSession spark, LocalDate runDate,
+                           io.github.personas.pipeline.config.PersonasConfig.Privacy privacy) {
     this.spark = spark;
     this.runDate = runDate;
+    this.privacy = privacy;
+  }
+
+  /** The distinct user ids of the suppression list, read once; null without a list. */
+  private Dataset<Row> suppressedUsers() {
+    if (!privacy.suppresses()) {
+      return null;
+    }
+    if (suppressedUsers == null) {
+      String path = privacy.suppressionList();
+      Dataset<Row> list;
+      try {
+        list = switch (privacy.suppressionFormat()) {
+          case "text" -> spark.read().text(path).select(functions.trim(col("value")).as("user_id"));
+          case "csv" -> spark.read().option("header", "true").csv(path);
+          default -> spark.read().parquet(path);
+        };
+      } catch (Exception e) {
+        throw io.github.personas.pipeline.config.ConfigException.of(
+            "Cannot read personas.privacy.suppression_list %s as %s: %s", path, privacy.suppressionFormat(),
+            e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse(""));
+      }
+      if (!List.of(list.columns()).contains("user_id")) {
+        throw io.github.personas.pipeline.config.ConfigException.of(
+            "personas.privacy.suppression_list %s has no user_id column; columns: %s", path, List.of(list.columns()));
+      }
+      Dataset<Row> ids = list.select(col("user_id").cast("string").as("user_id"))
+          .where(col("user_id").isNotNull().and(col("user_id").notEqual(lit(""))));
+      if (!privacy.salt().isBlank()) {
+        // The list holds the ids people asked about (raw); where user_id is a hashed personal
+        // column the events carry the hash, so both forms are matched.
+        ids = ids.unionByName(ids.select(
+            functions.sha2(functions.concat(lit(privacy.salt()), col("user_id")), 256).as("user_id")));
+      }
+      suppressedUsers = ids.distinct().withColumn(SUPPRESSED, lit(true)).persist(StorageLevel.MEMORY_AND_DISK());
+      LOG.info("Suppression list {}: {} ids (raw and, with a salt, hashed)", path, suppressedUsers.count());
+    }
+    return suppressedUsers;
+  }
+
+  /**
+   * Replaces personal source columns by their salted hash, or removes their values, before
+   * anything else sees them.
+   */
+  private Dataset<Row> protect(Dataset<Row> raw, SourceConfig source) {
+    Dataset<Row> out = raw;
+    for (Map.Entry<String, String> e : new java.util.TreeMap<>(source.personalColumns()).entrySet()) {
+      String column = e.getKey();
+      if (!List.of(raw.columns()).contains(column)) {
+        throw io.github.personas.pipeline.config.ConfigException.of(
+            "%s.personal_columns names '%s', which is not a column of %s; columns: %s", source.configKey(), column,
+            source.path(), List.of(raw.columns()));
+      }
+      Column value = col(quote(column));
+      Column replaced = e.getValue().equals("hash")
+          ? functions.when(value.isNotNull(),
+              functions.sha2(functions.concat(lit(privacy.salt()), value.cast("string")), 256))
+          : lit(null).cast("string");
+      out = out.withColumn(column, replaced);
+    }
+    return out;
   }
 
   /** Reads and validates the events source. */
@@ -98,12 +173,17 @@ public final class ContractValidator {
 
   /** Validates an already loaded raw table (the tests feed inline rows this way). */
   public ValidationResult validate(Dataset<Row> raw, SourceConfig source, Contract.Table table) {
-    Dataset<Row> scoped = pruneLaterPartitions(raw, table);
+    Dataset<Row> scoped = pruneLaterPartitions(protect(raw, source), table);
     Dataset<Row> mapped = map(scoped, source, table);
     Dataset<Row> typed = convert(mapped, table);
+    Dataset<Row> suppressed = suppressedUsers();
+    typed = suppressed == null ? typed.withColumn(SUPPRESSED, lit(false))
+        : typed.join(functions.broadcast(suppressed), typed.col("user_id").equalTo(suppressed.col("user_id")), "left_outer")
+            .drop(suppressed.col("user_id"))
+            .withColumn(SUPPRESSED, functions.coalesce(col(SUPPRESSED), lit(false)));
     List<Column> kept = new ArrayList<>();
     table.columnNames().forEach(n -> kept.add(col(n)));
-    kept.addAll(List.of(col(KEEP), col(SourceReader.SOURCE_FILE), col(REASON), col(DETAIL),
+    kept.addAll(List.of(col(KEEP), col(SUPPRESSED), col(SourceReader.SOURCE_FILE), col(REASON), col(DETAIL),
         // The source row as JSON is only needed, and only paid for, on quarantined rows.
         functions.when(col(REASON).isNotNull(), functions.to_json(col(SRC))).as(RAW)));
     Dataset<Row> classified = typed.withColumn(REASON, reasonColumn(mapped, table))
@@ -115,11 +195,14 @@ public final class ContractValidator {
     Map<String, Long> byReason = new HashMap<>();
     long filtered = 0;
     long passed = 0;
-    for (Row r : classified.groupBy(col(KEEP), col(REASON)).count().collectAsList()) {
+    long suppressedRows = 0;
+    for (Row r : classified.groupBy(col(KEEP), col(REASON), col(SUPPRESSED)).count().collectAsList()) {
       boolean keep = r.getBoolean(0);
-      long n = r.getLong(2);
+      long n = r.getLong(3);
       if (!keep) {
         filtered += n;
+      } else if (r.getBoolean(2)) {
+        suppressedRows += n;
       } else if (r.isNullAt(1)) {
         passed += n;
       } else {
@@ -128,7 +211,7 @@ public final class ContractValidator {
     }
     long quarantined = byReason.values().stream().mapToLong(Long::longValue).sum();
 
-    Dataset<Row> valid = classified.where(col(KEEP).and(col(REASON).isNull()));
+    Dataset<Row> valid = classified.where(col(KEEP).and(col(REASON).isNull()).and(functions.not(col(SUPPRESSED))));
     // Only the keys are shuffled to find repeats; most inputs have none, and then the rows
     // pass as they are instead of going through a join in every later stage that reads them.
     Dataset<Row> repeated = valid.where(col(table.dedupKey()).isNotNull()).groupBy(col(table.dedupKey())).count()
@@ -140,13 +223,13 @@ public final class ContractValidator {
     long acceptedCount = anyRepeated ? accepted.count() : passed;
     long duplicates = passed - acceptedCount;
 
-    Dataset<Row> quarantine = classified.where(col(KEEP).and(col(REASON).isNotNull()))
+    Dataset<Row> quarantine = classified.where(col(KEEP).and(col(REASON).isNotNull()).and(functions.not(col(SUPPRESSED))))
         .select(lit(table.name()).as(SOURCE), col(SourceReader.SOURCE_FILE).as(SOURCE_FILE),
             col(REASON), col(DETAIL), col(RAW));
     SourceCounts counts = new SourceCounts(table.name(), read, filtered, acceptedCount, quarantined,
-        duplicates, byReason);
-    LOG.info("{}: read {} rows, accepted {}, quarantined {} {}, duplicates {}, filtered {}",
-        table.name(), read, acceptedCount, quarantined, counts.byReasonSorted(), duplicates, filtered);
+        duplicates, byReason, suppressedRows);
+    LOG.info("{}: read {} rows, accepted {}, quarantined {} {}, duplicates {}, filtered {}, suppressed {}",
+        table.name(), read, acceptedCount, quarantined, counts.byReasonSorted(), duplicates, filtered, suppressedRows);
     return new ValidationResult(accepted, quarantine, counts);
   }
 

@@ -13,13 +13,20 @@ import java.util.TreeMap;
  * @param quarantined  rows written to the quarantine table
  * @param duplicates   rows dropped because their dedup key was already accepted
  * @param byReason     quarantined rows per reason code
+ * @param suppressed   rows of users on the suppression list, removed before anything is written
  */
 public record SourceCounts(
     String source, long read, long filtered, long accepted, long quarantined, long duplicates,
-    Map<String, Long> byReason) {
+    Map<String, Long> byReason, long suppressed) {
 
   public SourceCounts {
     byReason = Map.copyOf(byReason);
+  }
+
+  /** Counts without suppressed rows. */
+  public SourceCounts(String source, long read, long filtered, long accepted, long quarantined, long duplicates,
+                      Map<String, Long> byReason) {
+    this(source, read, filtered, accepted, quarantined, duplicates, byReason, 0);
   }
 
   /** Counts of a source that was not configured. */
@@ -27,9 +34,9 @@ public record SourceCounts(
     return new SourceCounts(source, 0, 0, 0, 0, 0, Map.of());
   }
 
-  /** read = filtered + accepted + quarantined + duplicates. */
+  /** read = filtered + accepted + quarantined + duplicates + suppressed. */
   public boolean reconciles() {
-    return read == filtered + accepted + quarantined + duplicates;
+    return read == filtered + accepted + quarantined + duplicates + suppressed;
   }
 
   /** The reasons sorted by name, for stable summaries. */

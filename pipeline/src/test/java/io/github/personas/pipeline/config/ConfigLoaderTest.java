@@ -92,6 +92,19 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void personalColumnsNeedAnActionAndASalt() {
+    ConfigException action = loadError("personas.input.events.personal_columns { email = encrypt }",
+        "personas.privacy.salt = s");
+    assertTrue(action.getMessage().contains("personas.input.events.personal_columns.email")
+        && action.getMessage().contains("hash") && action.getMessage().contains("drop"), action.getMessage());
+    ConfigException salt = loadError("personas.input.events.personal_columns { email = hash }");
+    assertTrue(salt.getMessage().contains("personas.privacy.salt"), salt.getMessage());
+    File ok = Files.write(dir, "pii.conf", "personas.input.events.personal_columns { email = hash, ip = drop }",
+        "personas.privacy.salt = s3cret").toFile();
+    assertEquals(java.util.Map.of("email", "hash", "ip", "drop"), ConfigLoader.load(ok).events().personalColumns());
+  }
+
+  @Test
   void fixedRfmCutPointsNeedFourAscendingValues() {
     File ok = Files.write(dir, "cuts.conf", "personas.rfm.cut_points.recency_days = [7, 30, 90, 180]").toFile();
     assertEquals(java.util.List.of(7.0, 30.0, 90.0, 180.0), ConfigLoader.load(ok).rfm().cutPoints().recencyDays());
