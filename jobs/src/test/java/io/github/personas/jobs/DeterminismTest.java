@@ -1,16 +1,12 @@
 package io.github.personas.jobs;
 
+import static io.github.personas.jobs.CliTesting.cli;
+import static io.github.personas.jobs.CliTesting.count;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.personas.pipeline.testing.SparkTestSession;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,25 +16,6 @@ class DeterminismTest {
 
   @TempDir
   Path dir;
-
-  private static int cli(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code = PersonasCli.run(new PrintWriter(out), new PrintWriter(err), args);
-    if (code != 0) {
-      System.err.println(out + "\n" + err);
-    }
-    return code;
-  }
-
-  private static long count(String sql) throws Exception {
-    try (Connection c = DriverManager.getConnection("jdbc:duckdb:");
-         Statement s = c.createStatement();
-         ResultSet rs = s.executeQuery(sql)) {
-      rs.next();
-      return rs.getLong(1);
-    }
-  }
 
   private static long difference(Path a, Path b, String table, String columns) throws Exception {
     String x = "(SELECT " + columns + " FROM read_parquet('" + a + "/" + table + "/*/*.parquet'))";
