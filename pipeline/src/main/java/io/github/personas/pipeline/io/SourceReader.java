@@ -33,7 +33,9 @@ public final class SourceReader {
     checkPath(spark, source);
     DataFrameReader reader = spark.read().format(source.format());
     if (source.format().equals("csv")) {
-      reader = reader.option("header", "true").option("mode", "PERMISSIVE");
+      // enforceSchema=false checks every file's header against the columns: without it Spark
+      // reads a second file with other column names position by position, silently misaligned.
+      reader = reader.option("header", "true").option("mode", "PERMISSIVE").option("enforceSchema", "false");
     }
     reader = reader.options(source.options());
     Dataset<Row> df;

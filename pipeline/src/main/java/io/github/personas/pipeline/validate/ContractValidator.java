@@ -191,12 +191,14 @@ public final class ContractValidator {
         .select(kept.toArray(Column[]::new))
         .persist(StorageLevel.MEMORY_AND_DISK());
 
-    long read = scoped.count();
+    long read = readable(scoped::count, source);
+    List<Row> classes = readable(() -> classified.groupBy(col(KEEP), col(REASON), col(SUPPRESSED)).count()
+        .collectAsList(), source);
     Map<String, Long> byReason = new HashMap<>();
     long filtered = 0;
     long passed = 0;
     long suppressedRows = 0;
-    for (Row r : classified.groupBy(col(KEEP), col(REASON), col(SUPPRESSED)).count().collectAsList()) {
+    for (Row r : classes) {
       boolean keep = r.getBoolean(0);
       long n = r.getLong(3);
       if (!keep) {
@@ -231,6 +233,31 @@ public final class ContractValidator {
     LOG.info("{}: read {} rows, accepted {}, quarantined {} {}, duplicates {}, filtered {}, suppressed {}",
         table.name(), read, acceptedCount, quarantined, counts.byReasonSorted(), duplicates, filtered, suppressedRows);
     return new ValidationResult(accepted, quarantine, counts);
+  }
+
+  /**
+   * Runs the first action over a source, turning a file Spark cannot read (a CSV whose header
+   * differs from the folder's other files, a corrupt Parquet footer) into an error that names the
+   * file and the source instead of a stack trace.
+   */
+  private static <T> T readable(java.util.function.Supplier<T> action, SourceConfig source) {
+    try {
+      return action.get();
+    } catch (Exception e) {
+      Throwable t = e;
+      while (t != null && !(t.getMessage() != null && t.getMessage().contains("FAILED_READ_FILE"))) {
+        t = t.getCause();
+      }
+      if (t == null) {
+        throw e;
+      }
+      String file = t.getMessage().lines().findFirst().orElse("");
+      Throwable cause = t.getCause() != null ? t.getCause() : t;
+      String why = cause.getMessage() == null ? cause.toString() : cause.getMessage().lines().findFirst().orElse("");
+      throw new io.github.personas.pipeline.config.ConfigException(String.format(
+          "%s: %s %s. The files of one source must share one header (the same columns in the same order);"
+              + " move files of another layout to their own source or folder.", source.configKey(), file, why), e);
+    }
   }
 
   private ValidationResult validate(SourceConfig source, Contract.Table table) {

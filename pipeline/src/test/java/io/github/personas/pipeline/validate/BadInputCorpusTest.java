@@ -1,0 +1,147 @@
+package io.github.personas.pipeline.validate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.personas.pipeline.config.ConfigException;
+import io.github.personas.pipeline.config.SourceConfig;
+import io.github.personas.pipeline.testing.SparkTestSession;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * A corpus of bad inputs, each with its expected outcome: where every row goes (accepted,
+ * quarantined by reason, duplicates), reconciled against the rows read, or the clear error a
+ * person gets. Cases beyond one input file (k-means on identical users, fewer users than k, one
+ * user) are in PersonaClustererTest; gates on empty input in PersonasCliTest.
+ */
+class BadInputCorpusTest {
+
+  private static final LocalDate D = LocalDate.parse("2024-03-10");
+  private static final String H = "event_id,user_id,event_time,event_name,order_id,revenue";
+  private static final String OK = "e1,u1,2024-03-09 10:00:00,session_start,,";
+
+  @TempDir
+  Path dir;
+
+  /**
+   * One case.
+   *
+   * @param name        what is wrong
+   * @param files       file name to content (bytes, so invalid UTF-8 can be written)
+   * @param profiles    true when the files are profiles, not events
+   * @param read        rows read
+   * @param accepted    rows accepted
+   * @param duplicates  rows dropped as duplicates
+   * @param reasons     quarantined rows per reason
+   * @param error       for a configuration error: a fragment of its message; null otherwise
+   */
+  record Case(String name, Map<String, byte[]> files, boolean profiles, long read, long accepted, long duplicates,
+              Map<String, Long> reasons, String error) {
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+
+  private static Map<String, byte[]> csv(String... lines) {
+    return Map.of("events.csv", (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static Case rows(String name, Map<String, byte[]> files, long read, long accepted, long duplicates,
+                           Map<String, Long> reasons) {
+    return new Case(name, files, false, read, accepted, duplicates, reasons, null);
+  }
+
+  static Stream<Case> corpus() {
+    Map<String, byte[]> twoSchemas = new LinkedHashMap<>();
+    twoSchemas.put("a.csv", (H + "\n" + OK + "\n").getBytes(StandardCharsets.UTF_8));
+    twoSchemas.put("b.csv", ("user_id,event_name,event_time\nu2,session_start,2024-03-09 11:00:00\n")
+        .getBytes(StandardCharsets.UTF_8));
+    byte[] invalidUtf8 = (H + "\ne1,u\u00ff1,2024-03-09 10:00:00,session_start,,\n").getBytes(StandardCharsets.ISO_8859_1);
+    String longName = "x".repeat(100_000);
+    return Stream.of(
+        new Case("empty file", Map.of("events.csv", new byte[0]), false, 0, 0, 0, Map.of(), "user_id"),
+        rows("header only", csv(H), 0, 0, 0, Map.of()),
+        new Case("missing required column", csv("event_id,user_id,event_name", "e1,u1,session_start"), false, 0, 0, 0,
+            Map.of(), "event_time"),
+        rows("wrong types", csv(H, OK, "e2,u1,2024-03-09 10:00:00,purchase,o1,twelve"), 2, 1, 0,
+            Map.of("invalid_revenue", 1L)),
+        rows("nulls in required columns", csv(H, OK, "e2,,2024-03-09 10:00:00,session_start,,",
+            "e3,u1,,session_start,,", "e4,u1,2024-03-09 10:00:00,,,"), 4, 1, 0,
+            Map.of("missing_user_id", 1L, "missing_event_time", 1L, "missing_event_name", 1L)),
+        rows("unparseable timestamp", csv(H, OK, "e2,u1,yesterday,session_start,,"), 2, 1, 0,
+            Map.of("unparseable_event_time", 1L)),
+        rows("future timestamp", csv(H, OK, "e2,u1,2024-03-11 00:00:00,session_start,,"), 2, 1, 0,
+            Map.of("event_after_run_date", 1L)),
+        rows("negative revenue on a purchase is a refund", csv(H, OK, "e2,u1,2024-03-09 10:00:00,purchase,o1,-5.0"),
+            2, 2, 0, Map.of()),
+        rows("NaN and infinite revenue", csv(H, OK, "e2,u1,2024-03-09 10:00:00,purchase,o1,NaN",
+            "e3,u1,2024-03-09 10:00:00,purchase,o2,Infinity"), 3, 1, 0, Map.of("non_finite_revenue", 2L)),
+        rows("purchase without revenue", csv(H, OK, "e2,u1,2024-03-09 10:00:00,purchase,o1,"), 2, 1, 0,
+            Map.of("purchase_without_revenue", 1L)),
+        rows("duplicate event ids", csv(H, OK, OK, OK), 3, 1, 2, Map.of()),
+        rows("unknown event names are custom events", csv(H, OK, "e2,u1,2024-03-09 10:00:00,played_level_3,,"),
+            2, 2, 0, Map.of()),
+        rows("very long strings", csv(H, OK, "e2,u1,2024-03-09 10:00:00," + longName + ",,"), 2, 2, 0, Map.of()),
+        rows("invalid UTF-8", Map.of("events.csv", invalidUtf8), 1, 1, 0, Map.of()),
+        // Spark would read b.csv position by position under a.csv's header: a clear error instead.
+        new Case("files with differing schemas in one folder", twoSchemas, false, 0, 0, 0, Map.of(), "b.csv"),
+        new Case("duplicate profiles", Map.of("profiles.csv", ("user_id,birth_year\nu1,1980\nu1,1980\nu2,1990\n")
+            .getBytes(StandardCharsets.UTF_8)), true, 3, 2, 1, Map.of(), null),
+        new Case("profiles with wrong types", Map.of("profiles.csv", ("user_id,birth_year\nu1,nineteen\n")
+            .getBytes(StandardCharsets.UTF_8)), true, 1, 0, 0, Map.of("invalid_birth_year", 1L), null),
+        rows("epoch millis are timestamps", csv(H, "e1,u1,1709978400000,session_start,,"), 1, 1, 0, Map.of()));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("corpus")
+  void everyRowIsAccountedForOrTheErrorIsClear(Case c) throws Exception {
+    Path folder = dir.resolve("input");
+    Files.createDirectories(folder);
+    for (Map.Entry<String, byte[]> f : c.files().entrySet()) {
+      Files.write(folder.resolve(f.getKey()), f.getValue());
+    }
+    String source = c.profiles() ? "profiles" : "events";
+    SourceConfig config = new SourceConfig(source, folder.toString(), "csv", Map.of("header", "true"), "", Map.of(),
+        "personas.input." + source);
+    ContractValidator validator = new ContractValidator(SparkTestSession.get(), D);
+    if (c.error() != null) {
+      ConfigException e = assertThrows(ConfigException.class,
+          () -> (c.profiles() ? validator.profiles(config) : validator.events(config)).counts());
+      assertTrue(e.getMessage().contains(c.error()) && e.getMessage().contains("personas.input." + source),
+          e.getMessage());
+      return;
+    }
+    ValidationResult r = c.profiles() ? validator.profiles(config) : validator.events(config);
+    SourceCounts n = r.counts();
+    assertTrue(n.reconciles(), n.toString());
+    assertEquals(c.read(), n.read(), "read: " + n);
+    assertEquals(c.accepted(), n.accepted(), "accepted: " + n);
+    assertEquals(c.duplicates(), n.duplicates(), "duplicates: " + n);
+    assertEquals(c.reasons(), n.byReason(), "quarantined by reason: " + n);
+    assertEquals(c.accepted(), r.accepted().count(), "accepted rows are there");
+    assertEquals(n.quarantined(), r.quarantine().count(), "quarantined rows are there");
+    for (var q : r.quarantine().collectAsList()) {
+      assertTrue(q.<String>getAs("detail") == null || q.<String>getAs("detail").length() <= 200, "detail is short");
+    }
+  }
+
+  @org.junit.jupiter.api.Test
+  void theCorpusHasAtLeastTwentyCasesWithTheOnesInOtherTests() {
+    // 18 here + identical users, fewer users than k and a single user (PersonaClustererTest) +
+    // empty accepted input failing the gate (PersonasCliTest).
+    assertTrue(corpus().count() + 4 >= 20);
+    assertEquals(List.of(), corpus().map(Case::name).filter(n -> n.isBlank()).toList());
+  }
+}
