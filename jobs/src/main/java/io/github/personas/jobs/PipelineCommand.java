@@ -4,6 +4,7 @@ import io.github.personas.pipeline.config.PersonasConfig;
 import io.github.personas.pipeline.run.NightlyRun;
 import io.github.personas.pipeline.run.RunSummary;
 import io.github.personas.pipeline.run.Stage;
+import io.github.personas.pipeline.validate.SourceCounts;
 import java.util.EnumSet;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -33,22 +34,21 @@ abstract class PipelineCommand implements Callable<Integer> {
     return PersonasCli.EXIT_OK;
   }
 
-  private static String suppressed(io.github.personas.pipeline.validate.SourceCounts c) {
-    return c.suppressed() == 0 ? "" : String.format(" + suppressed %,d", c.suppressed());
+  /** "read = accepted + quarantined + ..." for one source; suppressed only when there were any. */
+  private static String reconciliation(String label, SourceCounts c) {
+    String suppressed = c.suppressed() == 0 ? "" : String.format(" + suppressed %,d", c.suppressed());
+    return String.format("  %-9s read %,d = accepted %,d + quarantined %,d + duplicates %,d + filtered %,d%s",
+        label + ":", c.read(), c.accepted(), c.quarantined(), c.duplicates(), c.filtered(), suppressed);
   }
 
   private void print(RunSummary s) {
     var out = parent.out();
     out.printf("personas %s: %s for %s%n", s.version(), s.status(), s.runDate());
     if (s.events() != null) {
-      out.printf("  events:   read %,d = accepted %,d + quarantined %,d + duplicates %,d + filtered %,d%s%n",
-          s.events().read(), s.events().accepted(), s.events().quarantined(), s.events().duplicates(),
-          s.events().filtered(), suppressed(s.events()));
+      out.println(reconciliation("events", s.events()));
     }
     if (s.profiles() != null && s.profiles().read() > 0) {
-      out.printf("  profiles: read %,d = accepted %,d + quarantined %,d + duplicates %,d + filtered %,d%s%n",
-          s.profiles().read(), s.profiles().accepted(), s.profiles().quarantined(), s.profiles().duplicates(),
-          s.profiles().filtered(), suppressed(s.profiles()));
+      out.println(reconciliation("profiles", s.profiles()));
     }
     for (Map.Entry<String, Long> e : s.tableRows().entrySet()) {
       out.printf("  %-13s %,10d rows  %s%n", e.getKey(), e.getValue(), s.outputs().get(e.getKey()));

@@ -285,8 +285,8 @@ public final class NightlyRun {
     if (prev.isPresent()) {
       try {
         previous = reportUsers(out.read(OutputWriter.SEGMENTS, prev.get()), out.read(OutputWriter.FEATURES, prev.get()));
-        List<String> missing = rc.dimensions().stream().filter(d -> !List.of(previousColumns(prev.get())).contains(d))
-            .toList();
+        List<String> previousColumns = List.of(previous.columns());
+        List<String> missing = rc.dimensions().stream().filter(d -> !previousColumns.contains(d)).toList();
         if (!missing.isEmpty()) {
           warnings.add("The run of " + prev.get() + " has no column " + missing + ": no transitions from it");
           previous = null;
@@ -358,12 +358,6 @@ public final class NightlyRun {
     }
     return new ReportData(date.toString(), version(), r.population(), segments, cards, curve, reason, moves, trend,
         quality);
-  }
-
-  private String[] previousColumns(LocalDate d) {
-    List<String> cols = new ArrayList<>(List.of(out.read(OutputWriter.SEGMENTS, d).columns()));
-    cols.addAll(List.of(out.read(OutputWriter.FEATURES, d).columns()));
-    return cols.toArray(String[]::new);
   }
 
   /** Segments with the features the KPIs and profile dimensions need, one row per user. */

@@ -153,13 +153,11 @@ public final class PersonaClusterer {
       checkSql(featuresSchema, base + "features[" + i + "] '" + f.name() + "'", f.sql(), false);
     }
     List<NamedExpr> descriptors = config.naming().descriptors();
-    List<Column> aggs = new ArrayList<>();
     for (int i = 0; i < descriptors.size(); i++) {
       NamedExpr d = descriptors.get(i);
       checkSql(featuresSchema, base + "naming.descriptors[" + i + "] '" + d.name() + "'", d.sql(), true);
-      aggs.add(functions.expr(d.sql()).as(d.name()));
     }
-    Dataset<Row> profile = profileShape(featuresSchema, aggs);
+    Dataset<Row> profile = profileShape(featuresSchema);
     new RuleTable(base + "naming.nouns", nonEmpty(config.naming().nouns())).checkResolves(profile);
     new RuleTable(base + "naming.templates", nonEmpty(config.naming().templates())).checkResolves(profile);
     new RuleTable(base + "playbook", nonEmpty(playRules())).checkResolves(profile);
@@ -192,7 +190,7 @@ public final class PersonaClusterer {
   }
 
   /** An empty persona profile with the columns naming rules may use. */
-  private Dataset<Row> profileShape(Dataset<Row> features, List<Column> descriptorAggs) {
+  private Dataset<Row> profileShape(Dataset<Row> features) {
     List<Column> aggs = new ArrayList<>();
     aggs.add(functions.count(functions.lit(1)).as("users"));
     aggs.add(functions.lit(0.0).as("share"));
@@ -200,7 +198,7 @@ public final class PersonaClusterer {
       aggs.add(functions.avg(functions.expr(f.sql()).cast(DataTypes.DoubleType)).as(f.name()));
       aggs.add(functions.lit(0.0).as("z_" + f.name()));
     }
-    aggs.addAll(descriptorAggs);
+    aggs.addAll(descriptorAggs());
     return features.limit(0).agg(aggs.get(0), aggs.subList(1, aggs.size()).toArray(Column[]::new));
   }
 
@@ -225,13 +223,13 @@ public final class PersonaClusterer {
     // computed in this run vs read back from Parquet, another number of cores or of shuffle
     // partitions) would give other clusters. Hash partitioning into a number of partitions that
     // depends only on the number of users, plus a sort, fixes the layout.
-    long featureUsers = features.count();
-    int partitions = (int) Math.max(1, Math.min(2000, (featureUsers + USERS_PER_PARTITION - 1) / USERS_PER_PARTITION));
+    // Projection and repartitioning keep every row, so this is also the number of users in input.
+    long users = features.count();
+    int partitions = (int) Math.max(1, Math.min(2000, (users + USERS_PER_PARTITION - 1) / USERS_PER_PARTITION));
     Dataset<Row> input = natural.select(withT.toArray(Column[]::new))
         .repartition(partitions, col("user_id"))
         .sortWithinPartitions("user_id")
         .persist(StorageLevel.MEMORY_AND_DISK());
-    long users = input.count();
     if (users == 0) {
       KSelection.Choice none = new KSelection.Choice(0, -1, "no users: no personas");
       Dataset<Row> empty = input.withColumn(PERSONA_ID, functions.lit(null).cast(DataTypes.StringType))
@@ -314,9 +312,7 @@ public final class PersonaClusterer {
       aggs.add(functions.avg(col(NATURAL_PREFIX + n)).as("n_" + n));
       aggs.add(functions.avg(col(TRANSFORMED_PREFIX + n)).as("t_" + n));
     }
-    for (NamedExpr d : config.naming().descriptors()) {
-      aggs.add(functions.expr(d.sql()).as(d.name()));
-    }
+    aggs.addAll(descriptorAggs());
     List<Row> stats = grouped.groupBy(GROUP).agg(functions.count(functions.lit(1)).as("users"),
         aggs.toArray(Column[]::new)).orderBy(GROUP).collectAsList();
 
@@ -337,7 +333,7 @@ public final class PersonaClusterer {
         population[j] += naturalMean[g][j] * groupUsers[g] / users;
       }
     }
-    StructType profileSchema = profileShape(input, descriptorAggs()).schema();
+    StructType profileSchema = profileShape(input).schema();
     for (Row r : stats) {
       int g = r.getInt(0);
       List<Object> values = new ArrayList<>();
@@ -609,15 +605,17 @@ public final class PersonaClusterer {
           + " every persona gets a new id", previous.date());
       return 0;
     }
+    double[][] prevScaled = new double[prev.size()][names.size()];
+    for (int p = 0; p < prev.size(); p++) {
+      for (int j = 0; j < names.size(); j++) {
+        double t = prev.get(p).centroidTransformed().get(names.get(j));
+        prevScaled[p][j] = sigma[j] > 0 ? (t - mu[j]) / sigma[j] : 0.0;
+      }
+    }
     double[][] cost = new double[centers.length][prev.size()];
     for (int g = 0; g < centers.length; g++) {
       for (int p = 0; p < prev.size(); p++) {
-        double[] scaled = new double[names.size()];
-        for (int j = 0; j < names.size(); j++) {
-          double t = prev.get(p).centroidTransformed().get(names.get(j));
-          scaled[j] = sigma[j] > 0 ? (t - mu[j]) / sigma[j] : 0.0;
-        }
-        cost[g][p] = Math.sqrt(sqdist(centers[g], scaled));
+        cost[g][p] = Math.sqrt(sqdist(centers[g], prevScaled[p]));
       }
     }
     int[] assignment = OptimalAssignment.solve(cost);

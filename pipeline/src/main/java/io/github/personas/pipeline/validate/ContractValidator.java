@@ -112,12 +112,12 @@ public final class ContractValidator {
           default -> spark.read().parquet(path);
         };
       } catch (Exception e) {
-        throw io.github.personas.pipeline.config.ConfigException.of(
+        throw ConfigException.of(
             "Cannot read personas.privacy.suppression_list %s as %s: %s", path, privacy.suppressionFormat(),
             e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse(""));
       }
       if (!List.of(list.columns()).contains("user_id")) {
-        throw io.github.personas.pipeline.config.ConfigException.of(
+        throw ConfigException.of(
             "personas.privacy.suppression_list %s has no user_id column; columns: %s", path, List.of(list.columns()));
       }
       Dataset<Row> ids = list.select(col("user_id").cast("string").as("user_id"))
@@ -125,13 +125,17 @@ public final class ContractValidator {
       if (!privacy.salt().isBlank()) {
         // The list holds the ids people asked about (raw); where user_id is a hashed personal
         // column the events carry the hash, so both forms are matched.
-        ids = ids.unionByName(ids.select(
-            functions.sha2(functions.concat(lit(privacy.salt()), col("user_id")), 256).as("user_id")));
+        ids = ids.unionByName(ids.select(saltedHash(col("user_id")).as("user_id")));
       }
       suppressedUsers = ids.distinct().withColumn(SUPPRESSED, lit(true)).persist(StorageLevel.MEMORY_AND_DISK());
       LOG.info("Suppression list {}: {} ids (raw and, with a salt, hashed)", path, suppressedUsers.count());
     }
     return suppressedUsers;
+  }
+
+  /** sha2(salt || value, 256): the one form of a hashed personal value, in columns and in the suppression list. */
+  private Column saltedHash(Column value) {
+    return functions.sha2(functions.concat(lit(privacy.salt()), value.cast("string")), 256);
   }
 
   /**
@@ -143,14 +147,13 @@ public final class ContractValidator {
     for (Map.Entry<String, String> e : new java.util.TreeMap<>(source.personalColumns()).entrySet()) {
       String column = e.getKey();
       if (!List.of(raw.columns()).contains(column)) {
-        throw io.github.personas.pipeline.config.ConfigException.of(
+        throw ConfigException.of(
             "%s.personal_columns names '%s', which is not a column of %s; columns: %s", source.configKey(), column,
             source.path(), List.of(raw.columns()));
       }
       Column value = col(quote(column));
       Column replaced = e.getValue().equals("hash")
-          ? functions.when(value.isNotNull(),
-              functions.sha2(functions.concat(lit(privacy.salt()), value.cast("string")), 256))
+          ? functions.when(value.isNotNull(), saltedHash(value))
           : lit(null).cast("string");
       out = out.withColumn(column, replaced);
     }
@@ -254,7 +257,7 @@ public final class ContractValidator {
       String file = t.getMessage().lines().findFirst().orElse("");
       Throwable cause = t.getCause() != null ? t.getCause() : t;
       String why = cause.getMessage() == null ? cause.toString() : cause.getMessage().lines().findFirst().orElse("");
-      throw new io.github.personas.pipeline.config.ConfigException(String.format(
+      throw new ConfigException(String.format(
           "%s: %s %s. The files of one source must share one header (the same columns in the same order);"
               + " move files of another layout to their own source or folder.", source.configKey(), file, why), e);
     }
