@@ -355,6 +355,7 @@ public final class NightlyRun {
           new ReportData.QualityRow(source, "quarantined: " + reasonCode, n)));
       quality.add(new ReportData.QualityRow(source, "duplicates", c.duplicates()));
       quality.add(new ReportData.QualityRow(source, "filtered", c.filtered()));
+      quality.add(new ReportData.QualityRow(source, "suppressed", c.suppressed()));
     }
     return new ReportData(date.toString(), version(), r.population(), segments, cards, curve, reason, moves, trend,
         quality);
