@@ -51,9 +51,9 @@ abstract class PipelineCommand implements Callable<Integer> {
       out.println(reconciliation("profiles", s.profiles()));
     }
     for (Map.Entry<String, Long> e : s.tableRows().entrySet()) {
-      out.printf("  %-13s %,10d rows  %s%n", e.getKey(), e.getValue(), s.outputs().get(e.getKey()));
+      out.printf("  %-19s %,10d rows  %s%n", e.getKey(), e.getValue(), s.outputs().get(e.getKey()));
     }
-    s.timingsSeconds().forEach((k, v) -> out.printf("  %-13s %8.1f s%n", k, v));
+    s.timingsSeconds().forEach((k, v) -> out.printf("  %-19s %8.1f s%n", k, v));
     s.warnings().forEach(w -> out.printf("  warning: %s%n", w));
     out.flush();
   }
