@@ -264,4 +264,42 @@ class PersonasCliTest {
     String summary = java.nio.file.Files.readString(Path.of(out, "runs", "dt=2024-03-10", "summary.json"));
     assertTrue(summary.contains("failed_quality_gate"), summary);
   }
+  @Test
+  void inputWithNoAcceptedEventFailsTheGateWithExitThree() throws Exception {
+    // Corpus case "empty accepted input": a header and one row that breaks the contract.
+    Path events = Files.write(shared, "none/events.csv", "user_id,event_time,event_name", ",2024-03-09 10:00:00,x");
+    Path conf = Files.write(shared, "none.conf", "personas.input.events.format = csv", "personas.input.profiles.path = \"\"",
+        "personas.quality.max_quarantine_share = 1.0");
+    String out = shared.resolve("out-none").toString();
+    Result r = cli("run", "--config", conf.toString(), "--events", events.toString(), "--date", "2024-03-10",
+        "--output", out);
+    assertEquals(3, r.code(), r.err());
+    assertTrue(r.err().contains("personas.quality.min_accepted_events failed: 0 events accepted of 1 read"), r.err());
+    String summary = java.nio.file.Files.readString(Path.of(out, "runs", "dt=2024-03-10", "summary.json"));
+    assertTrue(summary.contains("\"gate\" : \"personas.quality.min_accepted_events\"")
+        && summary.contains("\"status\" : \"failed\""), summary);
+  }
+
+  @Test
+  void manyEventsAfterTheRunDateFailTheFutureGateAndAFewAreANearMiss() throws Exception {
+    Path events = Files.write(shared, "future/events.csv", "user_id,event_time,event_name",
+        "u1,2024-03-09 10:00:00,session_start", "u2,2024-03-09 11:00:00,session_start",
+        "u3,2024-03-09 12:00:00,session_start", "u4,2031-01-01 00:00:00,session_start");
+    Path conf = Files.write(shared, "future.conf", "personas.input.events.format = csv",
+        "personas.input.profiles.path = \"\"", "personas.quality.max_future_share = 0.2");
+    String out = shared.resolve("out-future").toString();
+    Result r = cli("validate", "--config", conf.toString(), "--events", events.toString(), "--date", "2024-03-10",
+        "--output", out);
+    assertEquals(3, r.code(), r.err());
+    assertTrue(r.err().contains("personas.quality.max_future_share failed: 25.00%")
+        && r.err().contains("limit 20.00%"), r.err());
+
+    Path lenient = Files.write(shared, "future-lenient.conf", "personas.input.events.format = csv",
+        "personas.input.profiles.path = \"\"", "personas.quality.max_future_share = 0.3");
+    Result near = cli("validate", "--config", lenient.toString(), "--events", events.toString(), "--date", "2024-03-10",
+        "--output", out);
+    assertEquals(0, near.code(), near.err());
+    String summary = java.nio.file.Files.readString(Path.of(out, "runs", "dt=2024-03-10", "summary.json"));
+    assertTrue(summary.contains("personas.quality.max_future_share nearly failed: 25.00%"), summary);
+  }
 }

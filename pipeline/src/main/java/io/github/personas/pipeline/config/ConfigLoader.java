@@ -103,6 +103,13 @@ public final class ConfigLoader {
     return false;
   }
 
+  /** A share within [0, 1] at {@code personas.<key>}. */
+  private static double share(Config c, String key, String origin) {
+    double v = c.getDouble(key);
+    require(v >= 0 && v <= 1, "personas.%s must be within [0, 1], got %s (%s)", key, v, origin);
+    return v;
+  }
+
   private static PersonasConfig build(Config c, String origin, String hash) {
     String timezone = c.getString("run.timezone");
     try {
@@ -123,10 +130,14 @@ public final class ConfigLoader {
     int files = c.getInt("output.files_per_partition");
     require(files >= 1, "personas.output.files_per_partition must be at least 1, got %s (%s)", files, origin);
 
-    double maxQ = c.getDouble("quality.max_quarantine_share");
-    require(maxQ >= 0 && maxQ <= 1, "personas.quality.max_quarantine_share must be within [0, 1], got %s (%s)", maxQ, origin);
-    PersonasConfig.Quality quality = new PersonasConfig.Quality(
-        maxQ, c.getLong("quality.min_accepted_events"), c.getLong("quality.min_users"));
+    double maxQ = share(c, "quality.max_quarantine_share", origin);
+    double maxFuture = share(c, "quality.max_future_share", origin);
+    double warnMargin = share(c, "quality.warn_margin", origin);
+    long minEvents = c.getLong("quality.min_accepted_events");
+    long minUsers = c.getLong("quality.min_users");
+    require(minEvents >= 0, "personas.quality.min_accepted_events must be at least 0, got %s (%s)", minEvents, origin);
+    require(minUsers >= 0, "personas.quality.min_users must be at least 0, got %s (%s)", minUsers, origin);
+    PersonasConfig.Quality quality = new PersonasConfig.Quality(maxQ, maxFuture, minEvents, minUsers, warnMargin);
 
     double relErr = c.getDouble("rfm.quantile_relative_error");
     require(relErr >= 0 && relErr < 0.1, "personas.rfm.quantile_relative_error must be within [0, 0.1), got %s (%s)", relErr, origin);

@@ -45,11 +45,16 @@ public record PersonasConfig(
   /**
    * Data-quality gates; a breach stops the run with exit code 3.
    *
-   * @param maxQuarantineShare largest share (0..1) of event rows read that may be quarantined
+   * @param maxQuarantineShare largest share (0..1) of event rows read that may break the contract
+   *                           (rows after the run date are counted by maxFutureShare instead)
+   * @param maxFutureShare     largest share (0..1) of event rows read that are later than the run date
    * @param minAcceptedEvents  fewest accepted event rows
    * @param minUsers           fewest users in the features table
+   * @param warnMargin         a measured value this close (0..1, relative to the limit) to a limit
+   *                           is a near miss: a warning in the summary
    */
-  public record Quality(double maxQuarantineShare, long minAcceptedEvents, long minUsers) {}
+  public record Quality(double maxQuarantineShare, double maxFutureShare, long minAcceptedEvents, long minUsers,
+                        double warnMargin) {}
 
   /**
    * RFM scoring and the ordered segment rule table.

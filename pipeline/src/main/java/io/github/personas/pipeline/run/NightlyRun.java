@@ -54,6 +54,7 @@ public final class NightlyRun {
   private final Map<String, Double> timings = new LinkedHashMap<>();
   private final Map<String, Object> details = new LinkedHashMap<>();
   private final List<String> warnings = new ArrayList<>();
+  private final List<Map<String, Object>> gateResults = new ArrayList<>();
   private SourceCounts eventCounts;
   private SourceCounts profileCounts;
 
@@ -153,29 +154,32 @@ public final class NightlyRun {
   }
 
   private void checkGates(SourceCounts ev) {
-    PersonasConfig.Quality q = config.quality();
     long late = ev.byReason().getOrDefault(ContractValidator.EVENT_AFTER_RUN_DATE, 0L);
-    long invalid = ev.quarantined() - late;
-    double share = ev.read() == 0 ? 0 : (double) invalid / ev.read();
-    details.put("quarantine_share", share);
+    details.put("quarantine_share", ev.read() == 0 ? 0.0 : (double) (ev.quarantined() - late) / ev.read());
     if (late > 0) {
-      warnings.add(String.format("%d events are later than the run date %s and were quarantined as %s"
-          + " (not counted by the quarantine gate)", late, date, ContractValidator.EVENT_AFTER_RUN_DATE));
+      warnings.add(String.format("%d events are later than the run date %s and were quarantined as %s",
+          late, date, ContractValidator.EVENT_AFTER_RUN_DATE));
     }
-    if (share > q.maxQuarantineShare()) {
-      throw new DataQualityException("personas.quality.max_quarantine_share", String.format(
-          "Data-quality gate personas.quality.max_quarantine_share failed: %.2f%% of %d event rows broke the contract"
-              + " (limit %.2f%%); reasons %s; rows are in %s",
-          100 * share, ev.read(), 100 * q.maxQuarantineShare(), ev.byReasonSorted(),
-          out.partition(OutputWriter.QUARANTINE)));
-    } else if (share > 0.8 * q.maxQuarantineShare() && share > 0) {
-      warnings.add(String.format("Quarantine share %.2f%% is close to the gate's limit %.2f%%",
-          100 * share, 100 * q.maxQuarantineShare()));
+    gate(new QualityGates(config.quality()).onEvents(ev, config.events().path()).toArray(QualityGates.Result[]::new));
+  }
+
+  /** Records the results in the summary; a near miss is a warning, the first failure stops the run. */
+  private void gate(QualityGates.Result... results) {
+    QualityGates.Result failed = null;
+    for (QualityGates.Result r : results) {
+      gateResults.add(r.toMap());
+      LOG.info(r.message());
+      if (r.status() == QualityGates.Status.WARNING) {
+        warnings.add(r.message());
+      } else if (r.status() == QualityGates.Status.FAILED && failed == null) {
+        failed = r;
+      }
     }
-    if (ev.accepted() < q.minAcceptedEvents()) {
-      throw new DataQualityException("personas.quality.min_accepted_events", String.format(
-          "Data-quality gate personas.quality.min_accepted_events failed: %d events accepted, at least %d needed"
-              + " (read %d from %s)", ev.accepted(), q.minAcceptedEvents(), ev.read(), config.events().path()));
+    details.put("quality_gates", List.copyOf(gateResults));
+    if (failed != null) {
+      String where = failed.gate().equals(QualityGates.MIN_USERS) ? ""
+          : "; quarantined rows are in " + out.partition(OutputWriter.QUARANTINE);
+      throw new DataQualityException(failed.gate(), failed.message() + where);
     }
   }
 
@@ -185,11 +189,7 @@ public final class NightlyRun {
         .persist(StorageLevel.MEMORY_AND_DISK());
     long users = features.count();
     write(OutputWriter.FEATURES, features, users);
-    if (users < config.quality().minUsers()) {
-      throw new DataQualityException("personas.quality.min_users", String.format(
-          "Data-quality gate personas.quality.min_users failed: %d users, at least %d needed", users,
-          config.quality().minUsers()));
-    }
+    gate(new QualityGates(config.quality()).onUsers(users));
     return features;
   }
 

@@ -283,7 +283,7 @@ public final class PersonaClusterer {
     long[] sizes;
     if (curve.isEmpty() || curve.stream().allMatch(c -> c.found() < 2)) {
       choice = new KSelection.Choice(1, -1, users < 3
-          ? String.format("%d users: one persona", users)
+          ? String.format("%d user%s: one persona", users, users == 1 ? "" : "s")
           : "all users have the same clustering inputs: one persona");
       clustered = prep.transform(input).withColumn(CLUSTER, functions.lit(0));
       centers = new double[][] {new double[names.size()]};

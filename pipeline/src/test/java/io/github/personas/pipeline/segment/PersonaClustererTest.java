@@ -183,4 +183,32 @@ class PersonaClustererTest {
     assertEquals(1, r.personas().count(), r.choice().reason());
     assertEquals(20, r.assigned().where("persona_id = 'P01'").count());
   }
+  @Test
+  void fewerUsersThanTheSmallestKStillGiveEveryUserAPersona() {
+    // Corpus case: 4 users, k_min = 5. k is capped below the number of sampled users.
+    List<Row> rows = List.of(RowFactory.create("a", 0.0, 0.0, false), RowFactory.create("b", 0.1, 0.0, false),
+        RowFactory.create("c", 10.0, 0.0, true), RowFactory.create("d", 0.0, 10.0, false));
+    PersonaClusterer.Result r = new PersonaClusterer(config(5, 8, 0.0)).apply(spark.createDataFrame(rows,
+        StructType.fromDDL("user_id string, x double, y double, buyer boolean")), PersonaClusterer.Previous.NONE);
+    long personas = r.personas().count();
+    assertTrue(personas >= 1 && personas <= 3, personas + " personas: " + r.choice().reason());
+    assertEquals(4, r.assigned().where("persona_id IS NOT NULL AND persona_name IS NOT NULL").count());
+    assertEquals(r.assigned().select("persona_id").distinct().count(), personas, "every persona has users");
+    assertTrue(r.kSelection().count() >= 1, "the curve records the k that could be tried");
+  }
+
+  @Test
+  void aSingleUserGetsOnePersona() {
+    PersonaClusterer.Result r = new PersonaClusterer(config(2, 5, 0.02)).apply(spark.createDataFrame(
+        List.of(RowFactory.create("only", 3.0, 4.0, true)),
+        StructType.fromDDL("user_id string, x double, y double, buyer boolean")), PersonaClusterer.Previous.NONE);
+    assertEquals(1, r.choice().k());
+    assertTrue(r.choice().reason().contains("1 user:"), r.choice().reason());
+    List<Row> personas = r.personas().collectAsList();
+    assertEquals(1, personas.size());
+    assertEquals("P01", personas.get(0).getString(0));
+    Row only = r.assigned().select("user_id", "persona_id", PersonaClusterer.DISTANCE).first();
+    assertEquals("P01", only.getString(1));
+    assertEquals(0.0, only.getDouble(2), 1e-9, "the user is its own centroid");
+  }
 }
