@@ -1,5 +1,7 @@
 package io.github.personas.jobs;
 
+import java.util.Map;
+import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -30,10 +32,18 @@ public final class SparkSessions {
       if (master == null) {
         b = b.master("local[*]");
       }
-      // Local-mode defaults only; a cluster run takes its settings from spark-submit.
-      b = b.config("spark.sql.shuffle.partitions", String.valueOf(Math.max(4, 4 * Runtime.getRuntime().availableProcessors())))
-          .config("spark.ui.showConsoleProgress", "false")
-          .config("spark.sql.session.timeZone", "UTC");
+      // Local-mode defaults only, and only where nobody chose (-Dspark.* or spark-defaults via
+      // spark-submit): a cluster run takes every setting from spark-submit.
+      SparkConf chosen = new SparkConf();
+      Map<String, String> defaults = Map.of(
+          "spark.sql.shuffle.partitions", String.valueOf(Math.max(4, 4 * Runtime.getRuntime().availableProcessors())),
+          "spark.ui.showConsoleProgress", "false",
+          "spark.sql.session.timeZone", "UTC");
+      for (Map.Entry<String, String> d : defaults.entrySet()) {
+        if (!chosen.contains(d.getKey())) {
+          b = b.config(d.getKey(), d.getValue());
+        }
+      }
     }
     return b.getOrCreate();
   }

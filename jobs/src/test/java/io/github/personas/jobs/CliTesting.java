@@ -12,15 +12,24 @@ final class CliTesting {
 
   private CliTesting() {}
 
-  /** Runs the CLI and returns its exit code; on failure its output goes to stderr for the test log. */
-  static int cli(String... args) {
+  /** Result of one CLI call: exit code and what it printed. */
+  record Result(int code, String out, String err) {}
+
+  /** Runs the CLI in-process and returns its exit code and output. */
+  static Result call(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
     int code = PersonasCli.run(new PrintWriter(out), new PrintWriter(err), args);
-    if (code != 0) {
-      System.err.println(out + "\n" + err);
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  /** Runs the CLI and returns its exit code; on failure its output goes to stderr for the test log. */
+  static int cli(String... args) {
+    Result r = call(args);
+    if (r.code() != 0) {
+      System.err.println(r.out() + "\n" + r.err());
     }
-    return code;
+    return r.code();
   }
 
   /** The first column of the first row of {@code sql}, run by DuckDB as a BI tool would. */
@@ -31,5 +40,26 @@ final class CliTesting {
       rs.next();
       return rs.getLong(1);
     }
+  }
+
+  /**
+   * Starts the CLI in a child JVM with the test classpath and Spark's JVM flags.
+   *
+   * @param jvmOptions extra JVM options, e.g. -Xmx1g or -Dspark.sql.shuffle.partitions=7
+   * @param log        file receiving the child's stdout and stderr
+   * @param args       CLI arguments
+   */
+  static Process startChild(java.util.List<String> jvmOptions, java.nio.file.Path log, String... args)
+      throws java.io.IOException {
+    java.util.List<String> cmd = new java.util.ArrayList<>(
+        java.util.List.of(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+    cmd.addAll(java.util.List.of(
+        java.nio.file.Files.readString(java.nio.file.Path.of("../bin/spark-jvm-flags")).trim().split("\\s+")));
+    cmd.addAll(jvmOptions);
+    cmd.addAll(java.util.List.of("-cp", System.getProperty("java.class.path"), PersonasCli.class.getName()));
+    cmd.addAll(java.util.List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+    return pb.start();
   }
 }

@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -63,16 +62,6 @@ class CrashSafetyTest {
     }
   }
 
-  private Process startRun(String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-    cmd.addAll(List.of(Files.readString(Path.of("../bin/spark-jvm-flags")).trim().split("\\s+")));
-    cmd.addAll(List.of("-Xmx1g", "-cp", System.getProperty("java.class.path"), PersonasCli.class.getName()));
-    cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile());
-    pb.environment().putAll(Map.of("SPARK_LOCAL_IP", "127.0.0.1"));
-    return pb.start();
-  }
-
   @Test
   void aRunKilledWhileWritingLeavesPublishedOutputsIntactAndARerunCompletes() throws Exception {
     SparkTestSession.get();
@@ -95,7 +84,7 @@ class CrashSafetyTest {
     List<String> featureFiles = files(features2);
 
     // Rerun day 2 in another JVM and kill it once it has staged its features, mid-run.
-    Process child = startRun(day2);
+    Process child = CliTesting.startChild(List.of("-Xmx1g"), dir.resolve("child.log"), day2);
     Path staging = out.resolve("_staging");
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(240);
     boolean staged = false;

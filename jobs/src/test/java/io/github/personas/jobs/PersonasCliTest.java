@@ -3,10 +3,9 @@ package io.github.personas.jobs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.personas.jobs.CliTesting.Result;
 import io.github.personas.pipeline.testing.Files;
 import io.github.personas.pipeline.testing.SparkTestSession;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -26,14 +25,8 @@ class PersonasCliTest {
 
   private static String generated;
 
-  /** Result of one CLI call. */
-  record Result(int code, String out, String err) {}
-
-  static Result cli(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code = PersonasCli.run(new PrintWriter(out), new PrintWriter(err), args);
-    return new Result(code, out.toString(), err.toString());
+  private static Result cli(String... args) {
+    return CliTesting.call(args);
   }
 
   @BeforeAll

@@ -74,6 +74,7 @@ public final class ConfigLoader {
     }
     try {
       Config resolved = merged.resolve(ConfigResolveOptions.defaults().setUseSystemEnvironment(true));
+      checkTypes(resolved, defaults);
       return build(resolved.getConfig(ROOT), origin, hash(resolved));
     } catch (com.typesafe.config.ConfigException e) {
       throw new ConfigException("Invalid configuration in " + origin + ": " + e.getMessage(), e);
@@ -90,6 +91,24 @@ public final class ConfigLoader {
       throw ConfigException.of(
           "Unknown config key '%s' in %s%s. Known keys are those in conf/personas.conf; check the spelling.",
           key, file, line);
+    }
+  }
+
+  /**
+   * Reads every setting the defaults have with the defaults' type, by its full path, so a wrong
+   * type is reported as {@code file: line: personas.personas.k_min has type STRING rather than
+   * NUMBER} before any setting is used (later reads only see the part below {@code personas}).
+   */
+  private static void checkTypes(Config resolved, Config defaults) {
+    for (Map.Entry<String, ConfigValue> e : defaults.entrySet()) {
+      String path = e.getKey();
+      switch (e.getValue().valueType()) {
+        case NUMBER -> resolved.getNumber(path);
+        case BOOLEAN -> resolved.getBoolean(path);
+        case STRING -> resolved.getString(path);
+        case LIST -> resolved.getList(path);
+        default -> resolved.getValue(path);
+      }
     }
   }
 

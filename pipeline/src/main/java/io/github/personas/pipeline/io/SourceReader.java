@@ -59,9 +59,33 @@ public final class SourceReader {
         throw ConfigException.of("The %s input path %s does not exist (%s.path, or --%s).",
             source.name(), source.path(), source.configKey(), source.name());
       }
+      if (!holdsDataFile(fs, matches)) {
+        throw ConfigException.of("The %s input path %s holds no files to read (Spark skips names starting with _"
+                + " or .); point %s.path (or --%s) at the folder with the data.",
+            source.name(), source.path(), source.configKey(), source.name());
+      }
     } catch (IOException e) {
       throw new ConfigException(String.format("Cannot open the %s input path %s (%s.path): %s",
           source.name(), source.path(), source.configKey(), e.getMessage()), e);
     }
+  }
+
+  /** True when some match is, or holds below it, a file Spark reads; stops at the first one. */
+  private static boolean holdsDataFile(FileSystem fs, FileStatus[] matches) throws IOException {
+    for (FileStatus m : matches) {
+      if (m.isFile()) {
+        return true;
+      }
+      String root = m.getPath().toUri().getPath();
+      org.apache.hadoop.fs.RemoteIterator<org.apache.hadoop.fs.LocatedFileStatus> files = fs.listFiles(m.getPath(), true);
+      while (files.hasNext()) {
+        String relative = files.next().getPath().toUri().getPath().substring(root.length());
+        boolean hidden = java.util.Arrays.stream(relative.split("/")).anyMatch(p -> p.startsWith("_") || p.startsWith("."));
+        if (!hidden) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 }

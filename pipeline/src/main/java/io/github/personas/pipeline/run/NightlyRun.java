@@ -1,5 +1,6 @@
 package io.github.personas.pipeline.run;
 
+import io.github.personas.pipeline.config.ConfigException;
 import io.github.personas.pipeline.config.PersonasConfig;
 import io.github.personas.pipeline.features.FeatureBuilder;
 import io.github.personas.pipeline.io.OutputWriter;
@@ -87,8 +88,17 @@ public final class NightlyRun {
     if (stages.isEmpty()) {
       throw new IllegalArgumentException("No stage to run");
     }
-    EnumSet<Stage> todo = EnumSet.copyOf(stages);
+    try {
+      return run(EnumSet.copyOf(stages));
+    } catch (ConfigException e) {
+      // Rule and mapping checks know their key; the person fixing it also needs the file.
+      throw e.in(config.origin());
+    }
+  }
+
+  private RunSummary run(EnumSet<Stage> todo) {
     pinSessionTimeZone();
+    recordSpark();
     RfmScorer rfm = new RfmScorer(config.rfm());
     LifecycleStager lifecycle = new LifecycleStager(config.lifecycle());
     if (todo.contains(Stage.SEGMENT)) {
@@ -293,7 +303,7 @@ public final class NightlyRun {
         }
       } catch (Exception e) {
         warnings.add("Cannot read the previous run " + prev.get() + " for transitions: "
-            + (e.getMessage() == null ? e : e.getMessage().lines().findFirst().orElse("")));
+            + ConfigException.firstLine(e));
         previous = null;
       }
     }
@@ -426,6 +436,17 @@ public final class NightlyRun {
    * Day boundaries and dates are UTC by the input contract. Spark reads text timestamps without
    * an offset in the session time zone, so unless the user set one (--conf wins), use UTC.
    */
+  /** Where the run ran, so two summaries that differ can be told apart by their setup. */
+  private void recordSpark() {
+    Map<String, Object> s = new LinkedHashMap<>();
+    s.put("version", spark.version());
+    s.put("master", spark.sparkContext().master());
+    s.put("application_id", spark.sparkContext().applicationId());
+    s.put("default_parallelism", spark.sparkContext().defaultParallelism());
+    s.put("shuffle_partitions", spark.conf().get("spark.sql.shuffle.partitions"));
+    details.put("spark", s);
+  }
+
   private void pinSessionTimeZone() {
     if (!spark.sparkContext().getConf().contains(SESSION_TZ)) {
       spark.conf().set(SESSION_TZ, "UTC");

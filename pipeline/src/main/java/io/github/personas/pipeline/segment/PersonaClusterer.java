@@ -133,7 +133,7 @@ public final class PersonaClusterer {
   public List<Column> inputColumns() {
     List<Column> cols = new ArrayList<>();
     for (PersonasConfig.ClusterInput f : config.features()) {
-      cols.add(functions.coalesce(functions.expr(f.sql()).cast(DataTypes.DoubleType), functions.lit(0.0))
+      cols.add(functions.coalesce(NamedExpr.column(f.sql()).cast(DataTypes.DoubleType), functions.lit(0.0))
           .as(NATURAL_PREFIX + f.name()));
     }
     return cols;
@@ -178,12 +178,12 @@ public final class PersonaClusterer {
   private static void checkSql(Dataset<Row> df, String what, String sql, boolean aggregate) {
     try {
       if (aggregate) {
-        df.agg(functions.expr(sql)).schema();
+        df.agg(NamedExpr.column(sql)).schema();
       } else {
-        df.select(functions.expr(sql).cast(DataTypes.DoubleType)).schema();
+        df.select(NamedExpr.column(sql).cast(DataTypes.DoubleType)).schema();
       }
     } catch (Exception e) {
-      String first = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+      String first = ConfigException.firstLine(e);
       throw new ConfigException(String.format("%s: expression \"%s\" is not valid Spark SQL%s over the features"
           + " table (docs/features.md): %s", what, sql, aggregate ? " aggregate" : "", first), e);
     }
@@ -195,7 +195,7 @@ public final class PersonaClusterer {
     aggs.add(functions.count(functions.lit(1)).as("users"));
     aggs.add(functions.lit(0.0).as("share"));
     for (PersonasConfig.ClusterInput f : config.features()) {
-      aggs.add(functions.avg(functions.expr(f.sql()).cast(DataTypes.DoubleType)).as(f.name()));
+      aggs.add(functions.avg(NamedExpr.column(f.sql()).cast(DataTypes.DoubleType)).as(f.name()));
       aggs.add(functions.lit(0.0).as("z_" + f.name()));
     }
     aggs.addAll(descriptorAggs());
@@ -487,7 +487,7 @@ public final class PersonaClusterer {
   }
 
   private List<Column> descriptorAggs() {
-    return config.naming().descriptors().stream().map(x -> functions.expr(x.sql()).as(x.name())).toList();
+    return config.naming().descriptors().stream().map(x -> x.column().as(x.name())).toList();
   }
 
   /** Noun rule index (null if none) then one boolean per template, for each persona profile. */
@@ -496,7 +496,7 @@ public final class PersonaClusterer {
     cols.add(config.naming().nouns().isEmpty() ? functions.lit(null).cast(DataTypes.IntegerType)
         : new RuleTable("personas.personas.naming.nouns", config.naming().nouns()).firstMatchIndex());
     for (NamedExpr t : config.naming().templates()) {
-      cols.add(functions.coalesce(functions.expr(t.sql()).cast(DataTypes.BooleanType), functions.lit(false)));
+      cols.add(functions.coalesce(t.column().cast(DataTypes.BooleanType), functions.lit(false)));
     }
     cols.add(config.playbook().isEmpty() ? functions.lit(null).cast(DataTypes.IntegerType)
         : new RuleTable("personas.personas.playbook", playRules()).firstMatchIndex());

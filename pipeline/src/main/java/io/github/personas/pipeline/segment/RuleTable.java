@@ -72,9 +72,9 @@ public final class RuleTable {
     for (int i = 0; i < rules.size(); i++) {
       NamedExpr r = rules.get(i);
       try {
-        sample.select(functions.expr(r.sql()).cast("boolean")).schema();
+        sample.select(r.column().cast("boolean")).schema();
       } catch (Exception e) {
-        String first = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+        String first = ConfigException.firstLine(e);
         throw new ConfigException(String.format("%s[%d] '%s': condition \"%s\" is not valid Spark SQL over %s: %s",
             configKey, i, r.name(), r.sql(), List.of(sample.columns()), first), e);
       }
@@ -96,7 +96,7 @@ public final class RuleTable {
       cols.add(functions.col(c));
     }
     for (NamedExpr r : rules) {
-      cols.add(functions.coalesce(functions.expr(r.sql()).cast("boolean"), functions.lit(false)));
+      cols.add(functions.coalesce(r.column().cast("boolean"), functions.lit(false)));
     }
     List<Row> rows = cells.select(cols.toArray(Column[]::new)).collectAsList();
     int n = cells.columns().length;

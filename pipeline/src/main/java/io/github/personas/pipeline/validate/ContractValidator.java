@@ -114,7 +114,7 @@ public final class ContractValidator {
       } catch (Exception e) {
         throw ConfigException.of(
             "Cannot read personas.privacy.suppression_list %s as %s: %s", path, privacy.suppressionFormat(),
-            e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse(""));
+            ConfigException.firstLine(e));
       }
       if (!List.of(list.columns()).contains("user_id")) {
         throw ConfigException.of(
@@ -256,7 +256,7 @@ public final class ContractValidator {
       }
       String file = t.getMessage().lines().findFirst().orElse("");
       Throwable cause = t.getCause() != null ? t.getCause() : t;
-      String why = cause.getMessage() == null ? cause.toString() : cause.getMessage().lines().findFirst().orElse("");
+      String why = ConfigException.firstLine(cause);
       throw new ConfigException(String.format(
           "%s: %s %s. The files of one source must share one header (the same columns in the same order);"
               + " move files of another layout to their own source or folder.", source.configKey(), file, why), e);
@@ -322,10 +322,10 @@ public final class ContractValidator {
   private static Column checkedExpr(Dataset<Row> raw, String sql, String key) {
     Column c;
     try {
-      c = expr(sql);
+      c = io.github.personas.pipeline.config.NamedExpr.column(sql);
       raw.select(c).schema();
     } catch (Exception e) {
-      String first = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
+      String first = ConfigException.firstLine(e);
       throw new ConfigException(String.format("%s = \"%s\" is not a valid Spark SQL expression over the source columns %s: %s",
           key, sql, List.of(raw.columns()), first), e);
     }
