@@ -43,6 +43,30 @@ final class CliTesting {
   }
 
   /**
+   * Rows of {@code table} in one output root and not the other, both ways, compared by DuckDB.
+   *
+   * @param columns the select list compared, e.g. * (maps and structs cast to VARCHAR)
+   */
+  static long differingRows(java.nio.file.Path a, java.nio.file.Path b, String table, String columns) throws Exception {
+    String x = "(SELECT " + columns + " FROM read_parquet('" + a + "/" + table + "/*/*.parquet'))";
+    String y = "(SELECT " + columns + " FROM read_parquet('" + b + "/" + table + "/*/*.parquet'))";
+    return count("SELECT count(*) FROM ((" + x + " EXCEPT " + y + ") UNION ALL (" + y + " EXCEPT " + x + "))");
+  }
+
+  /**
+   * Writes a configuration with k chosen among 3..5 instead of 3..12: runs whose test is not
+   * about choosing k take a third of the time (each k costs a k-means fit and a silhouette).
+   */
+  static java.nio.file.Path fewKConfig(java.nio.file.Path dir) throws java.io.IOException {
+    return java.nio.file.Files.writeString(dir.resolve("few-k.conf"),
+        "personas.personas.k_min = 3\npersonas.personas.k_max = 5\n");
+  }
+
+  /** Columns of the personas table that must match between two runs of the same input. */
+  static final String PERSONA_COLUMNS =
+      "persona_id, persona_name, users, share, CAST(centroid AS VARCHAR), CAST(traits AS VARCHAR), goal";
+
+  /**
    * Starts the CLI in a child JVM with the test classpath and Spark's JVM flags.
    *
    * @param jvmOptions extra JVM options, e.g. -Xmx1g or -Dspark.sql.shuffle.partitions=7

@@ -69,9 +69,10 @@ class CrashSafetyTest {
     assertEquals(0, cli("generate", "--users", "300", "--days", "30", "--end-date", "2024-03-10", "--seed", "11",
         "--out", gen));
     Path out = dir.resolve("out");
-    String[] day1 = {"run", "--events", gen + "/events", "--profiles", gen + "/profiles", "--date", "2024-03-09",
+    String conf = CliTesting.fewKConfig(dir).toString();
+    String[] day1 = {"run", "--config", conf, "--events", gen + "/events", "--profiles", gen + "/profiles", "--date", "2024-03-09",
         "--output", out.toString()};
-    String[] day2 = {"run", "--events", gen + "/events", "--profiles", gen + "/profiles", "--date", "2024-03-10",
+    String[] day2 = {"run", "--config", conf, "--events", gen + "/events", "--profiles", gen + "/profiles", "--date", "2024-03-10",
         "--output", out.toString()};
     assertEquals(0, cli(day1));
     assertEquals(0, cli(day2));

@@ -111,7 +111,8 @@ class PersonasCliTest {
   @Test
   void stageCommandsOneByOneGiveTheSameTablesAsRun() throws Exception {
     String out = shared.resolve("out-stages").toString();
-    String[] common = {"--events", generated + "/events", "--profiles", generated + "/profiles",
+    String conf = CliTesting.fewKConfig(shared).toString();
+    String[] common = {"--config", conf, "--events", generated + "/events", "--profiles", generated + "/profiles",
         "--date", "2024-03-10", "--output", out};
     for (String command : List.of("validate", "features", "segment", "report")) {
       String[] args = new String[common.length + 1];
@@ -121,8 +122,8 @@ class PersonasCliTest {
       assertEquals(0, r.code(), command + ": " + r.err());
     }
     String runOut = shared.resolve("out-run-compare").toString();
-    assertEquals(0, cli("run", "--events", generated + "/events", "--profiles", generated + "/profiles",
-        "--date", "2024-03-10", "--output", runOut).code());
+    assertEquals(0, cli("run", "--config", conf, "--events", generated + "/events", "--profiles",
+        generated + "/profiles", "--date", "2024-03-10", "--output", runOut).code());
     String diff = "SELECT count(*) FROM (SELECT user_id, rfm_segment, lifecycle_stage, persona_id, holdout FROM %s"
         + " EXCEPT SELECT user_id, rfm_segment, lifecycle_stage, persona_id, holdout FROM %s)";
     assertEquals(0L, duckdb(String.format(diff, table(out, "segments"), table(runOut, "segments"))).get(0).get(0));
