@@ -1,0 +1,100 @@
+package io.github.personas.jobs;
+
+import static io.github.personas.jobs.CliTesting.cli;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.personas.pipeline.testing.SparkTestSession;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The outputs as a BI tool sees them: every DuckDB query in docs/bi.md runs against a real run's
+ * output and returns rows, and the column types DuckDB reads equal docs/output-schemas.tsv.
+ */
+class BiQueriesTest {
+
+  /** The tables a run writes, in the order of docs/output-schemas.tsv. */
+  static final List<String> TABLES = List.of("quarantine", "features", "segments", "personas", "k_selection",
+      "segment_kpis", "holdout_uplift", "segment_transitions", "segment_history");
+
+  private static final Path SCHEMAS = Path.of("../docs/output-schemas.tsv");
+  private static final Pattern SQL = Pattern.compile("```sql\\n(.*?)```", Pattern.DOTALL);
+
+  @TempDir
+  static Path dir;
+
+  private static Path out;
+
+  @BeforeAll
+  static void oneRun() throws Exception {
+    SparkTestSession.get();
+    String gen = dir.resolve("gen").toString();
+    assertEquals(0, cli("generate", "--users", "300", "--days", "30", "--end-date", "2024-03-10", "--seed", "9",
+        "--out", gen));
+    out = dir.resolve("output");
+    assertEquals(0, cli("run", "--config", CliTesting.fewKConfig(dir).toString(), "--events", gen + "/events",
+        "--profiles", gen + "/profiles", "--date", "2024-03-10", "--output", out.toString()));
+  }
+
+  /** The schema of every table as DuckDB reads it: table, column, type per line. */
+  private static List<String> schemas(Statement s) throws Exception {
+    List<String> lines = new ArrayList<>();
+    for (String t : TABLES) {
+      try (ResultSet rs = s.executeQuery("DESCRIBE SELECT * FROM read_parquet('" + out + "/" + t
+          + "/*/*.parquet', hive_partitioning = true)")) {
+        while (rs.next()) {
+          lines.add(t + "\t" + rs.getString("column_name") + "\t" + rs.getString("column_type"));
+        }
+      }
+    }
+    return lines;
+  }
+
+  @Test
+  void outputSchemasAreThePinnedOnes() throws Exception {
+    try (Connection c = DriverManager.getConnection("jdbc:duckdb:"); Statement s = c.createStatement()) {
+      List<String> actual = schemas(s);
+      if (Boolean.getBoolean("personas.updateSchemas")) {
+        Files.writeString(SCHEMAS, "table\tcolumn\ttype\n" + String.join("\n", actual) + "\n");
+      }
+      List<String> pinned = Files.readAllLines(SCHEMAS);
+      assertEquals(String.join("\n", pinned.subList(1, pinned.size())), String.join("\n", actual),
+          "An output schema changed. If that is deliberate, rerun with -Dpersonas.updateSchemas=true, review the"
+              + " diff of docs/output-schemas.tsv and say why in the commit message: BI dashboards read these columns.");
+    }
+  }
+
+  @Test
+  void everyDuckDbQueryInTheBiGuideRunsAndReturnsRows() throws Exception {
+    String doc = Files.readString(Path.of("../docs/bi.md"));
+    String duckdb = doc.substring(doc.indexOf("## DuckDB"), doc.indexOf("## Trino"));
+    Matcher m = SQL.matcher(duckdb);
+    int queries = 0;
+    try (Connection c = DriverManager.getConnection("jdbc:duckdb:"); Statement s = c.createStatement()) {
+      while (m.find()) {
+        String sql = m.group(1).replace("'output/", "'" + out + "/").replace("2026-11-22", "2024-03-10").trim();
+        queries++;
+        if (sql.startsWith("CREATE")) {
+          s.execute(sql);
+          continue;
+        }
+        try (ResultSet rs = s.executeQuery(sql)) {
+          assertTrue(rs.next(), "no rows from docs/bi.md query:\n" + sql);
+        }
+      }
+    }
+    assertTrue(queries >= 10, "queries found in docs/bi.md: " + queries);
+  }
+}
