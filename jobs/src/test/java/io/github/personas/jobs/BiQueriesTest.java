@@ -97,4 +97,71 @@ class BiQueriesTest {
     }
     assertTrue(queries >= 10, "queries found in docs/bi.md: " + queries);
   }
+
+  private static final Pattern NOTEBOOK_SQL = Pattern.compile("sql\\(\\s*\"\"\"(.*?)\"\"\"", Pattern.DOTALL);
+  private static final Pattern TABLE_PATH = Pattern.compile("\\{out\\}/([a-z_]+)/");
+
+  @Test
+  void notebooksAreValidAndEveryQueryRunsOnThePublishedTables() throws Exception {
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+    List<Path> notebooks;
+    try (var files = Files.list(Path.of("../notebooks"))) {
+      notebooks = files.filter(p -> p.toString().endsWith(".ipynb")).sorted().toList();
+    }
+    assertEquals(3, notebooks.size(), "personas, k selection and two-date notebooks: " + notebooks);
+    int queries = 0;
+    try (Connection c = DriverManager.getConnection("jdbc:duckdb:"); Statement s = c.createStatement()) {
+      for (Path nb : notebooks) {
+        var root = json.readTree(nb.toFile());
+        assertEquals(4, root.path("nbformat").asInt(), nb + ": nbformat 4");
+        assertTrue(root.path("metadata").has("kernelspec"), nb + ": a kernelspec");
+        StringBuilder code = new StringBuilder();
+        for (var cell : root.path("cells")) {
+          String type = cell.path("cell_type").asText();
+          assertTrue(List.of("code", "markdown").contains(type), nb + ": cell type " + type);
+          assertTrue(cell.path("source").isArray(), nb + ": source is a list of lines");
+          if (type.equals("code")) {
+            assertTrue(cell.path("outputs").isArray() && cell.path("outputs").isEmpty(),
+                nb + ": committed without outputs, so diffs stay readable");
+            cell.path("source").forEach(line -> code.append(line.asText()));
+            code.append("\n");
+          }
+        }
+        python("import ast, sys; ast.parse(sys.stdin.read())", code.toString(), nb.toString());
+        Matcher m = NOTEBOOK_SQL.matcher(code);
+        while (m.find()) {
+          String sql = m.group(1);
+          Matcher t = TABLE_PATH.matcher(sql);
+          while (t.find()) {
+            assertTrue(TABLES.contains(t.group(1)), nb + " reads an unknown table " + t.group(1));
+          }
+          sql = sql.replace("{out}", out.toString()).replace("{date}", "2024-03-10")
+              .replace("{before}", "2024-03-09").replace("{persona}", "P01");
+          try (ResultSet rs = s.executeQuery(sql)) {
+            rs.next(); // a column or table the notebook names that is not there fails here
+          } catch (java.sql.SQLException e) {
+            throw new AssertionError(nb + ": " + e.getMessage() + "\n" + sql, e);
+          }
+          queries++;
+        }
+      }
+    }
+    assertTrue(queries >= 10, "queries found in the notebooks: " + queries);
+  }
+
+  @Test
+  void theAirflowDagCompiles() throws Exception {
+    Path dag = Path.of("../docs/airflow/personas_nightly.py");
+    python("import sys; compile(sys.stdin.read(), '" + dag + "', 'exec')", Files.readString(dag), dag.toString());
+  }
+
+  /** Runs {@code program} with python3 on {@code stdin}; fails with python's message. */
+  private static void python(String program, String stdin, String what) throws Exception {
+    Process p = new ProcessBuilder("python3", "-c", program).redirectErrorStream(true).start();
+    try (var in = p.getOutputStream()) {
+      in.write(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(0, p.waitFor(), what + " is not valid Python 3:\n" + output);
+  }
 }
