@@ -171,8 +171,8 @@ class PersonasCliTest {
   @Test
   void evaluateReportsTheAdjustedRandIndexAgainstTheTruthAndGatesOnIt() throws Exception {
     String out = shared.resolve("out-evaluate").toString();
-    assertEquals(0, cli("run", "--events", generated + "/events", "--profiles", generated + "/profiles",
-        "--date", "2024-03-10", "--output", out).code());
+    assertEquals(0, cli("run", "--config", CliTesting.fewKConfig(shared).toString(), "--events",
+        generated + "/events", "--profiles", generated + "/profiles", "--date", "2024-03-10", "--output", out).code());
     Result r = cli("evaluate", "--truth", generated + "/truth", "--date", "2024-03-10", "--output", out);
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().contains("ARI persona_id") && r.out().contains("300 in both"), r.out());
