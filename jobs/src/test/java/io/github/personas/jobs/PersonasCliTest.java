@@ -242,34 +242,43 @@ class PersonasCliTest {
     assertTrue(r.err().contains("absent") && r.err().contains("personas.input.events.path"), r.err());
   }
 
+  /**
+   * Runs {@code command} for 2024-03-10 on one CSV of events, without profiles, with one more
+   * config line (a gate's limit), into {@code <shared>/out-<name>}.
+   */
+  private static Result csvRun(String command, Path events, String name, String configLine) throws Exception {
+    Path conf = Files.write(shared, name + ".conf", "personas.input.events.format = csv",
+        "personas.input.profiles.path = \"\"", configLine);
+    return cli(command, "--config", conf.toString(), "--events", events.toString(), "--date", "2024-03-10",
+        "--output", shared.resolve("out-" + name).toString());
+  }
+
+  /** runs/dt=2024-03-10/summary.json of {@code <shared>/out-<name>}. */
+  private static String summary(String name) throws Exception {
+    return java.nio.file.Files.readString(shared.resolve("out-" + name).resolve("runs/dt=2024-03-10/summary.json"));
+  }
+
   @Test
   void failedQualityGateExitsWithThreeAndNamesTheGate() throws Exception {
     Path events = Files.write(shared, "bad/events.csv", "user_id,event_time,event_name",
         "u1,2024-03-09 10:00:00,session_start", ",2024-03-09 10:00:00,session_start", "u2,never,session_start");
-    Path conf = Files.write(shared, "csv.conf", "personas.input.events.format = csv", "personas.input.profiles.path = \"\"",
-        "personas.quality.max_quarantine_share = 0.5");
+    Result r = csvRun("run", events, "gate", "personas.quality.max_quarantine_share = 0.5");
     String out = shared.resolve("out-gate").toString();
-    Result r = cli("run", "--config", conf.toString(), "--events", events.toString(), "--date", "2024-03-10",
-        "--output", out);
     assertEquals(3, r.code(), r.err());
     assertTrue(r.err().contains("personas.quality.max_quarantine_share") && r.err().contains("66.67%"), r.err());
     assertTrue(!java.nio.file.Files.exists(Path.of(out, "features")), "nothing past the failing stage is written");
     assertEquals(2L, duckdb("SELECT count(*) FROM " + table(out, "quarantine")).get(0).get(0));
-    String summary = java.nio.file.Files.readString(Path.of(out, "runs", "dt=2024-03-10", "summary.json"));
-    assertTrue(summary.contains("failed_quality_gate"), summary);
+    assertTrue(summary("gate").contains("failed_quality_gate"), summary("gate"));
   }
+
   @Test
   void inputWithNoAcceptedEventFailsTheGateWithExitThree() throws Exception {
     // Corpus case "empty accepted input": a header and one row that breaks the contract.
     Path events = Files.write(shared, "none/events.csv", "user_id,event_time,event_name", ",2024-03-09 10:00:00,x");
-    Path conf = Files.write(shared, "none.conf", "personas.input.events.format = csv", "personas.input.profiles.path = \"\"",
-        "personas.quality.max_quarantine_share = 1.0");
-    String out = shared.resolve("out-none").toString();
-    Result r = cli("run", "--config", conf.toString(), "--events", events.toString(), "--date", "2024-03-10",
-        "--output", out);
+    Result r = csvRun("run", events, "none", "personas.quality.max_quarantine_share = 1.0");
     assertEquals(3, r.code(), r.err());
     assertTrue(r.err().contains("personas.quality.min_accepted_events failed: 0 events accepted of 1 read"), r.err());
-    String summary = java.nio.file.Files.readString(Path.of(out, "runs", "dt=2024-03-10", "summary.json"));
+    String summary = summary("none");
     assertTrue(summary.contains("\"gate\" : \"personas.quality.min_accepted_events\"")
         && summary.contains("\"status\" : \"failed\""), summary);
   }
@@ -279,21 +288,14 @@ class PersonasCliTest {
     Path events = Files.write(shared, "future/events.csv", "user_id,event_time,event_name",
         "u1,2024-03-09 10:00:00,session_start", "u2,2024-03-09 11:00:00,session_start",
         "u3,2024-03-09 12:00:00,session_start", "u4,2031-01-01 00:00:00,session_start");
-    Path conf = Files.write(shared, "future.conf", "personas.input.events.format = csv",
-        "personas.input.profiles.path = \"\"", "personas.quality.max_future_share = 0.2");
-    String out = shared.resolve("out-future").toString();
-    Result r = cli("validate", "--config", conf.toString(), "--events", events.toString(), "--date", "2024-03-10",
-        "--output", out);
+    Result r = csvRun("validate", events, "future", "personas.quality.max_future_share = 0.2");
     assertEquals(3, r.code(), r.err());
     assertTrue(r.err().contains("personas.quality.max_future_share failed: 25.00%")
         && r.err().contains("limit 20.00%"), r.err());
 
-    Path lenient = Files.write(shared, "future-lenient.conf", "personas.input.events.format = csv",
-        "personas.input.profiles.path = \"\"", "personas.quality.max_future_share = 0.3");
-    Result near = cli("validate", "--config", lenient.toString(), "--events", events.toString(), "--date", "2024-03-10",
-        "--output", out);
+    Result near = csvRun("validate", events, "future-lenient", "personas.quality.max_future_share = 0.3");
     assertEquals(0, near.code(), near.err());
-    String summary = java.nio.file.Files.readString(Path.of(out, "runs", "dt=2024-03-10", "summary.json"));
-    assertTrue(summary.contains("personas.quality.max_future_share nearly failed: 25.00%"), summary);
+    assertTrue(summary("future-lenient").contains("personas.quality.max_future_share nearly failed: 25.00%"),
+        summary("future-lenient"));
   }
 }

@@ -56,6 +56,7 @@ public final class NightlyRun {
   private final Map<String, Object> details = new LinkedHashMap<>();
   private final List<String> warnings = new ArrayList<>();
   private final List<Map<String, Object>> gateResults = new ArrayList<>();
+  private final QualityGates gates;
   private SourceCounts eventCounts;
   private SourceCounts profileCounts;
 
@@ -69,6 +70,7 @@ public final class NightlyRun {
     this.config = Objects.requireNonNull(config, "config");
     this.date = Objects.requireNonNull(date, "date");
     this.out = new OutputWriter(spark, config.outputPath(), date, config.filesPerPartition());
+    this.gates = new QualityGates(config.quality());
   }
 
   /** The personas version from the jar manifest, or "dev" when run from classes. */
@@ -170,7 +172,7 @@ public final class NightlyRun {
       warnings.add(String.format("%d events are later than the run date %s and were quarantined as %s",
           late, date, ContractValidator.EVENT_AFTER_RUN_DATE));
     }
-    gate(new QualityGates(config.quality()).onEvents(ev, config.events().path()).toArray(QualityGates.Result[]::new));
+    gate(gates.onEvents(ev, config.events().path()).toArray(QualityGates.Result[]::new));
   }
 
   /** Records the results in the summary; a near miss is a warning, the first failure stops the run. */
@@ -199,7 +201,7 @@ public final class NightlyRun {
         .persist(StorageLevel.MEMORY_AND_DISK());
     long users = features.count();
     write(OutputWriter.FEATURES, features, users);
-    gate(new QualityGates(config.quality()).onUsers(users));
+    gate(gates.onUsers(users));
     return features;
   }
 
@@ -432,10 +434,6 @@ public final class NightlyRun {
     return summary;
   }
 
-  /**
-   * Day boundaries and dates are UTC by the input contract. Spark reads text timestamps without
-   * an offset in the session time zone, so unless the user set one (--conf wins), use UTC.
-   */
   /** Where the run ran, so two summaries that differ can be told apart by their setup. */
   private void recordSpark() {
     Map<String, Object> s = new LinkedHashMap<>();
@@ -447,6 +445,10 @@ public final class NightlyRun {
     details.put("spark", s);
   }
 
+  /**
+   * Day boundaries and dates are UTC by the input contract. Spark reads text timestamps without
+   * an offset in the session time zone, so unless the user set one (--conf wins), use UTC.
+   */
   private void pinSessionTimeZone() {
     if (!spark.sparkContext().getConf().contains(SESSION_TZ)) {
       spark.conf().set(SESSION_TZ, "UTC");

@@ -34,6 +34,11 @@ public final class QualityGates {
     public String label() {
       return name().toLowerCase(java.util.Locale.ROOT);
     }
+
+    /** How a message says it: passed, nearly failed or failed. */
+    String verdict() {
+      return this == WARNING ? "nearly failed" : label();
+    }
   }
 
   /**
@@ -110,16 +115,14 @@ public final class QualityGates {
   private Result maximum(String gate, double limit, double share, String what) {
     Status status = share > limit ? Status.FAILED
         : share > 0 && share > (1 - quality.warnMargin()) * limit ? Status.WARNING : Status.PASSED;
-    String verdict = status == Status.FAILED ? "failed" : status == Status.WARNING ? "nearly failed" : "passed";
     return new Result(gate, true, limit, share, status, String.format(
-        "Data-quality gate %s %s: %.2f%% %s (limit %.2f%%)", gate, verdict, 100 * share, what, 100 * limit));
+        "Data-quality gate %s %s: %.2f%% %s (limit %.2f%%)", gate, status.verdict(), 100 * share, what, 100 * limit));
   }
 
   private Result minimum(String gate, long limit, long count, String what) {
     Status status = count < limit ? Status.FAILED
         : count < (1 + quality.warnMargin()) * limit ? Status.WARNING : Status.PASSED;
-    String verdict = status == Status.FAILED ? "failed" : status == Status.WARNING ? "nearly failed" : "passed";
     return new Result(gate, false, limit, count, status, String.format(
-        "Data-quality gate %s %s: %d %s (at least %d needed)", gate, verdict, count, what, limit));
+        "Data-quality gate %s %s: %d %s (at least %d needed)", gate, status.verdict(), count, what, limit));
   }
 }
