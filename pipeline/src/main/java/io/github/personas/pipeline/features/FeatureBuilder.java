@@ -16,10 +16,10 @@ import org.apache.spark.sql.SparkSession;
 /**
  * Per-user features as of the run date D: one row per user seen in events or profiles.
  *
- * <p>Events are aggregated once per user and everything else is derived from that aggregate;
- * two small side aggregates (event counts per user and category, the newest app version per
- * platform) are joined back. Distinct orders and days are counted with collect_set rather than
- * count(DISTINCT), which would make Spark expand every event row once per distinct aggregate.
+ * <p>Two passes over events, each a hash aggregate with fixed-width buffers (Spark sorts every
+ * row for collect_set, count(DISTINCT) or a string max_by, which cost most of this stage): one
+ * of counters per user (distinct active days as a 60-bit day mask), and a side pass for orders,
+ * session times, categories and the latest device and place, first grouped per user and value.
  * Events after the end of D (UTC) are ignored even if the caller passes them: no look-ahead.
  *
  * <p>Every column is defined in docs/features.md; a test holds the two together. Rates with a
