@@ -24,7 +24,6 @@ import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.ml.clustering.KMeans;
 import org.apache.spark.ml.clustering.KMeansModel;
-import org.apache.spark.ml.evaluation.ClusteringEvaluator;
 import org.apache.spark.ml.feature.StandardScaler;
 import org.apache.spark.ml.feature.StandardScalerModel;
 import org.apache.spark.ml.feature.VectorAssembler;
@@ -62,6 +61,8 @@ public final class PersonaClusterer {
   private static final String CLUSTER = "persona_cluster";
   private static final String GROUP = "persona_group";
   private static final long SAMPLE_BUCKETS = 1_000_000L;
+  /** Spark KMeans' default convergence tolerance, used for the sample fits too. */
+  private static final double KMEANS_TOLERANCE = 1e-4;
   /** Users per partition of the clustering input: small enough for many cores, large enough that
    *  k-means iterations are not all task overhead. */
   private static final long USERS_PER_PARTITION = 25_000L;
@@ -251,28 +252,27 @@ public final class PersonaClusterer {
     long sampleUsers = 0;
     if (users >= 3) {
       double fraction = Math.min(1.0, (double) config.selectionSampleUsers() / users);
-      Dataset<Row> sample = prep.transform(input)
+      // The sample is small by configuration (selection_sample_users), so candidates are fitted
+      // on the driver; sorted by user_id so the draw does not depend on the partition layout.
+      List<Row> sampleRows = prep.transform(input)
           .where(functions.pmod(functions.xxhash64(functions.lit(config.seed()), col("user_id")),
               functions.lit(SAMPLE_BUCKETS)).lt(Math.round(fraction * SAMPLE_BUCKETS)))
           .select("user_id", SCALED)
-          .coalesce((int) Math.max(1, Math.min(partitions, (config.selectionSampleUsers() + USERS_PER_PARTITION - 1)
-              / USERS_PER_PARTITION)))
-          .persist(StorageLevel.MEMORY_AND_DISK());
-      sampleUsers = sample.count();
+          .orderBy("user_id")
+          .collectAsList();
+      double[][] points = sampleRows.stream().map(r -> ((Vector) r.get(1)).toArray()).toArray(double[][]::new);
+      sampleUsers = points.length;
+      SampleKMeans local = new SampleKMeans(config.maxIterations(), KMEANS_TOLERANCE, config.seed());
       int kMax = (int) Math.min(config.kMax(), sampleUsers - 1);
       for (int k = Math.min(config.kMin(), kMax); k <= kMax && k >= 2; k++) {
         long t0 = System.nanoTime();
-        KMeansModel m = kmeans(k).fit(sample);
-        int found = (int) Arrays.stream(m.summary().clusterSizes()).filter(s -> s > 0).count();
-        double silhouette = found >= 2
-            ? new ClusteringEvaluator().setFeaturesCol(SCALED).setPredictionCol(CLUSTER).evaluate(m.transform(sample))
-            : Double.NaN;
-        curve.add(new KSelection.Candidate(k, found, m.summary().trainingCost(), silhouette));
-        LOG.info("k = {}: cost {}, silhouette {}, {} clusters found ({} s)", k, String.format("%.1f",
-            m.summary().trainingCost()), String.format("%.4f", silhouette), found,
-            String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+        SampleKMeans.Fit m = local.fit(points, k);
+        int found = m.found();
+        double silhouette = found >= 2 ? SampleKMeans.silhouette(points, m.assignment(), k) : Double.NaN;
+        curve.add(new KSelection.Candidate(k, found, m.cost(), silhouette));
+        LOG.info("k = {}: cost {}, silhouette {}, {} clusters found ({} s)", k, String.format("%.1f", m.cost()),
+            String.format("%.4f", silhouette), found, String.format("%.2f", (System.nanoTime() - t0) / 1e9));
       }
-      sample.unpersist();
     }
 
     KSelection.Choice choice;
