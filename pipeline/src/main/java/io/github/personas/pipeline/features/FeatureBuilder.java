@@ -6,21 +6,22 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.StringJoiner;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
 
 /**
  * Per-user features as of the run date D: one row per user seen in events or profiles.
  *
- * <p>Two passes over events, each a hash aggregate with fixed-width buffers (Spark sorts every
- * row for collect_set, count(DISTINCT) or a string max_by, which cost most of this stage): one
- * of counters per user (distinct active days as a 60-bit day mask), and a side pass for orders,
- * session times, categories and the latest device and place, first grouped per user and value.
- * Events after the end of D (UTC) are ignored even if the caller passes them: no look-ahead.
+ * <p>One pass over events folds them into per-user aggregates ({@link EventAggregates}); the
+ * features are then derived in SQL from those aggregates and the profiles. Events after the end
+ * of D (UTC) are ignored even if the caller passes them: no look-ahead.
  *
  * <p>Every column is defined in docs/features.md; a test holds the two together. Rates with a
  * zero denominator are null, never NaN or 0.
@@ -44,6 +45,7 @@ public final class FeatureBuilder {
   private final LocalDate runDate;
   private final String timezone;
   private final List<Integer> sessionWindows;
+  private final int maxUsersPerFlush;
 
   /**
    * @param runDate        the as-of date D
@@ -51,6 +53,12 @@ public final class FeatureBuilder {
    * @param sessionWindows trailing windows in days for the sessions_&lt;N&gt;d columns
    */
   public FeatureBuilder(LocalDate runDate, String timezone, List<Integer> sessionWindows) {
+    this(runDate, timezone, sessionWindows, EventAggregates.MAX_USERS_PER_FLUSH);
+  }
+
+  /** As above, flushing partial per-user states every {@code maxUsersPerFlush} users of a partition. */
+  FeatureBuilder(LocalDate runDate, String timezone, List<Integer> sessionWindows, int maxUsersPerFlush) {
+    this.maxUsersPerFlush = maxUsersPerFlush;
     this.runDate = Objects.requireNonNull(runDate, "runDate");
     this.timezone = ZoneId.of(Objects.requireNonNull(timezone, "timezone")).getId();
     this.sessionWindows = List.copyOf(sessionWindows);
@@ -75,24 +83,53 @@ public final class FeatureBuilder {
     requireColumns(events, Contract.EVENTS);
     requireColumns(profiles, Contract.PROFILES);
     SparkSession spark = events.sparkSession();
-    long id = VIEWS.incrementAndGet();
-    String ev = "personas_features_events_" + id;
-    String pr = "personas_features_profiles_" + id;
+    String ev = "personas_features_events_" + VIEWS.incrementAndGet();
     events.createOrReplaceTempView(ev);
-    profiles.createOrReplaceTempView(pr);
-    String agg = "personas_features_users_" + id;
-    String side = "personas_features_side_" + id;
+    Dataset<Row> raw;
     try {
-      // Each aggregate is read once below (the newest app version per platform is a window over
-      // the result, not a second read of an aggregate), so each pass over events runs once.
-      spark.sql(aggregateSql(ev)).createOrReplaceTempView(agg);
-      spark.sql(sideSql(ev)).createOrReplaceTempView(side);
-      return spark.sql(deriveSql(agg, side, pr));
+      long endMicros = runDate.plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L;
+      raw = new EventAggregates(sessionWindows, maxUsersPerFlush).apply(
+          spark.sql(EventAggregates.inputSql(ev, "DATE'" + runDate + "'", timezone, endMicros)));
     } finally {
       spark.catalog().dropTempView(ev);
-      spark.catalog().dropTempView(pr);
+    }
+    return derive(raw.select(perUserColumns(raw)), profiles);
+  }
+
+  /** The aggregates' epoch-microsecond columns as timestamps and dates (in the session time zone). */
+  private static Column[] perUserColumns(Dataset<Row> raw) {
+    Map<String, String> times = Map.of(
+        "first_event_us", "timestamp_micros(first_event_us) AS first_event",
+        "last_seen_us", "timestamp_micros(last_seen_us) AS last_seen",
+        "first_purchase_us", "to_date(timestamp_micros(first_purchase_us)) AS first_purchase_date",
+        "last_purchase_us", "to_date(timestamp_micros(last_purchase_us)) AS last_purchase_date",
+        "last_session_us", "to_date(timestamp_micros(last_session_us)) AS last_session_date",
+        "install_event_us", "timestamp_micros(install_event_us) AS install_event_time",
+        "last_uninstall_us", "timestamp_micros(last_uninstall_us) AS last_uninstall",
+        "last_app_event_us", "timestamp_micros(last_app_event_us) AS last_app_event");
+    return java.util.Arrays.stream(raw.columns())
+        .map(c -> times.containsKey(c) ? functions.expr(times.get(c)) : functions.col(c))
+        .toArray(Column[]::new);
+  }
+
+  /**
+   * The features from per-user event aggregates and profiles.
+   *
+   * @param perUser  one row per user: the columns of {@link EventAggregates} with times converted
+   * @param profiles accepted profiles
+   */
+  Dataset<Row> derive(Dataset<Row> perUser, Dataset<Row> profiles) {
+    SparkSession spark = perUser.sparkSession();
+    long id = VIEWS.incrementAndGet();
+    String agg = "personas_features_users_" + id;
+    String pr = "personas_features_profiles_" + id;
+    perUser.createOrReplaceTempView(agg);
+    profiles.createOrReplaceTempView(pr);
+    try {
+      return spark.sql(deriveSql(agg, pr));
+    } finally {
       spark.catalog().dropTempView(agg);
-      spark.catalog().dropTempView(side);
+      spark.catalog().dropTempView(pr);
     }
   }
 
@@ -106,176 +143,14 @@ public final class FeatureBuilder {
     }
   }
 
-  private String eventsCte(String ev) {
-    String d = "DATE'" + runDate + "'";
-    long endMicros = runDate.plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L;
-    return """
-        e AS (
-          SELECT *,
-                 event_name = 'purchase' AND revenue >= 0 AS is_purchase,
-                 event_name = 'refund' OR (event_name = 'purchase' AND revenue < 0) AS is_refund,
-                 %5$s AS is_app_event,
-                 to_date(event_time) AS event_date,
-                 to_date(event_time) > date_sub(%1$s, 30) AS in_30d,
-                 from_utc_timestamp(event_time, '%2$s') AS local_time
-          FROM %3$s
-          WHERE event_time < timestamp_micros(%4$dL)
-        )""".formatted(d, timezone, ev, endMicros, APP_EVENT);
-  }
-
-  private String windowAggregates(String d) {
-    StringJoiner windows = new StringJoiner(",\n");
-    for (int w : sessionWindows) {
-      windows.add("count_if(event_name = 'session_start' AND event_date > date_sub(" + d + ", " + w + ")) AS sessions_" + w + "d");
-    }
-    return windows.toString();
-  }
-
-  /** One pass over events: everything per user that later columns derive from. */
-  private String aggregateSql(String ev) {
-    String d = "DATE'" + runDate + "'";
-    return "WITH " + eventsCte(ev) + "\n" + """
-          SELECT user_id,
-                 min(event_time) AS first_event,
-                 max(event_time) AS last_seen,
-                 sum(CASE WHEN is_purchase THEN revenue END) AS purchase_revenue,
-                 count_if(is_refund) AS refund_count,
-                 sum(CASE WHEN is_refund THEN abs(revenue) END) AS refund_amount,
-                 to_date(min(CASE WHEN is_purchase THEN event_time END)) AS first_purchase_date,
-                 to_date(max(CASE WHEN is_purchase THEN event_time END)) AS last_purchase_date,
-                 %1$s,
-                 coalesce(bit_count(bit_or(CASE WHEN is_app_event AND in_30d
-                   THEN shiftleft(1L, datediff(%2$s, event_date)) END)), 0) AS active_days_30d,
-                 coalesce(bit_count(bit_or(CASE WHEN is_app_event AND NOT in_30d AND event_date > date_sub(%2$s, 60)
-                   THEN shiftleft(1L, datediff(%2$s, event_date) - 30) END)), 0) AS active_days_prev_30d,
-                 max(CASE WHEN event_name = 'session_start' THEN event_date END) AS last_session_date,
-                 avg(CASE WHEN event_name = 'session_start' THEN duration_s END) AS avg_session_duration_s,
-                 sum(CASE WHEN event_name = 'session_start' AND in_30d THEN duration_s END) AS session_duration_30d,
-                 count_if(event_name = 'product_view' AND in_30d) AS product_views_30d,
-                 count_if(event_name = 'add_to_cart' AND in_30d) AS add_to_cart_30d,
-                 sum(CASE WHEN is_purchase AND in_30d THEN revenue END) AS purchase_revenue_30d,
-                 sum(CASE WHEN is_refund AND in_30d THEN abs(revenue) END) AS refund_amount_30d,
-                 count_if(is_purchase AND (hour(local_time) >= 22 OR hour(local_time) < 4)) AS night_purchases,
-                 count_if(is_purchase) AS purchase_rows,
-                 count_if(is_app_event AND dayofweek(local_time) IN (1, 7)) AS weekend_app_events,
-                 count_if(is_app_event) AS app_events,
-                 count_if(event_name = 'message_received' AND in_30d) AS messages_received_30d,
-                 count_if(event_name = 'message_open' AND in_30d) AS message_opens_30d,
-                 count_if(event_name = 'message_click' AND in_30d) AS message_clicks_30d,
-                 count_if(event_name = 'opt_out') > 0 AS has_opt_out_event,
-                 min(CASE WHEN event_name = 'install' THEN event_time END) AS install_event_time,
-                 max(CASE WHEN event_name = 'uninstall' THEN event_time END) AS last_uninstall,
-                 max(CASE WHEN is_app_event THEN event_time END) AS last_app_event
-          FROM e
-          GROUP BY user_id
-        """.formatted(windowAggregates(d), d);
-  }
-
-  /** The string columns whose latest non-null value per user is a feature, and their feature names. */
-  private static final String[][] LATEST = {
-      {"platform", "platform"}, {"os_version", "os_version"}, {"app_version", "app_version"},
-      {"device_model", "device_model"}, {"country", "event_country"}, {"region", "event_region"},
-      {"city", "event_city"}};
-
-  /**
-   * The second pass over events, for what needs more than one number per user: distinct orders,
-   * session start times, event counts per category and the latest device and place.
-   *
-   * <p>Each event becomes zero or more (tag, value) rows, aggregated per user, tag and value
-   * with fixed-width counters only, so Spark's hash aggregate keeps it to a few rows per user
-   * before the shuffle; lists and picks are then made per user from those few rows. Collecting
-   * from every event instead made Spark sort all events (its object and string aggregates fall
-   * back to sorting), which cost three quarters of the features stage.
-   */
-  private String sideSql(String ev) {
-    StringJoiner devices = new StringJoiner(", ");
-    StringJoiner anyDevice = new StringJoiner(" OR ");
-    StringJoiner deviceKeys = new StringJoiner(", ");
-    StringJoiner latest = new StringJoiner(",\n");
-    for (String[] c : LATEST) {
-      devices.add("'" + c[0] + "', " + c[0]);
-      anyDevice.add(c[0] + " IS NOT NULL");
-      deviceKeys.add("t.d." + c[0] + " AS " + c[0]);
-      latest.add("max_by(" + c[0] + ", CASE WHEN tag = 'device' AND " + c[0] + " IS NOT NULL THEN last_time END) AS " + c[1]);
-    }
-    // The tag is null where an event has no such row; CASE rather than filter(), which Spark
-    // cannot compile to code and ran ten times slower.
-    return "WITH " + eventsCte(ev) + ",\n" + """
-        tagged AS (
-          SELECT user_id, in_30d, event_time, t.tag, t.val, t.ts, %2$s
-          FROM e LATERAL VIEW inline(array(
-            named_struct('tag', CASE WHEN is_purchase THEN 'order' END, 'val', order_id, 'ts', CAST(NULL AS TIMESTAMP),
-              'd', CAST(NULL AS STRUCT<%4$s>)),
-            named_struct('tag', CASE WHEN event_name = 'session_start' THEN 'session' END, 'val', CAST(NULL AS STRING),
-              'ts', event_time, 'd', CAST(NULL AS STRUCT<%4$s>)),
-            named_struct('tag', CASE WHEN category IS NOT NULL AND %5$s THEN 'category' END, 'val', category,
-              'ts', CAST(NULL AS TIMESTAMP), 'd', CAST(NULL AS STRUCT<%4$s>)),
-            named_struct('tag', CASE WHEN %3$s THEN 'device' END, 'val', CAST(NULL AS STRING),
-              'ts', CAST(NULL AS TIMESTAMP), 'd', named_struct(%1$s))
-          )) t AS tag, val, ts, d
-        ),
-        grouped AS (
-          SELECT user_id, tag, val, ts, %6$s,
-                 count(*) AS n, count_if(in_30d) AS n30, max(event_time) AS last_time
-          FROM tagged WHERE tag IS NOT NULL
-          GROUP BY user_id, tag, val, ts, %6$s
-        )
-        SELECT user_id,
-               coalesce(sum(CASE WHEN tag = 'order' THEN CASE WHEN val IS NULL THEN n ELSE 1 END END), 0) AS frequency,
-               coalesce(sum(CASE WHEN tag = 'order' THEN CASE WHEN val IS NULL THEN n30 WHEN n30 > 0 THEN 1 ELSE 0 END END),
-                 0) AS purchases_30d,
-               array_sort(flatten(collect_list(CASE WHEN tag = 'session' THEN array_repeat(ts, CAST(n AS INT)) END)))
-                 AS session_times,
-               try_element_at(sort_array(collect_list(CASE WHEN tag = 'category' THEN struct(-n AS neg_n, val AS category) END)),
-                 1).category AS top_category,
-               CAST(max(CASE WHEN tag = 'category' THEN n END) AS DOUBLE) / sum(CASE WHEN tag = 'category' THEN n END)
-                 AS top_category_share,
-               count_if(tag = 'category') AS distinct_categories,
-               %7$s
-        FROM grouped
-        GROUP BY user_id
-        """.formatted(devices, deviceKeys, anyDevice, deviceType(), SHOPPING_EVENT, deviceCols(), latest);
-  }
-
-  private static String deviceType() {
-    StringJoiner t = new StringJoiner(", ");
-    for (String[] c : LATEST) {
-      t.add(c[0] + ": STRING");
-    }
-    return t.toString();
-  }
-
-  private static String deviceCols() {
-    StringJoiner t = new StringJoiner(", ");
-    for (String[] c : LATEST) {
-      t.add(c[0]);
-    }
-    return t.toString();
-  }
-
   /** Derives the features from the per-user aggregates and profiles. */
-  private String deriveSql(String agg, String side, String pr) {
+  private String deriveSql(String agg, String pr) {
     String d = "DATE'" + runDate + "'";
-    StringJoiner latestCols = new StringJoiner(", ");
-    for (String[] c : LATEST) {
-      latestCols.add("su." + c[1]);
-    }
     StringJoiner windowCols = new StringJoiner(", ");
     for (int w : sessionWindows) {
       windowCols.add("coalesce(s.sessions_" + w + "d, 0) AS sessions_" + w + "d");
     }
     return """
-        WITH g AS (
-          SELECT a.*, su.frequency, su.purchases_30d, su.session_times,
-                 su.top_category, su.top_category_share, su.distinct_categories,
-                 %2$s,
-                 transform(slice(su.session_times, 2, greatest(size(su.session_times) - 1, 0)),
-                   (t, i) -> (unix_micros(t) - unix_micros(element_at(su.session_times, i + 1))) / 86400000000D) AS gaps
-          FROM %3$s a LEFT JOIN %10$s su ON a.user_id = su.user_id
-        ),
-        s AS (
-          SELECT g.*, array_sort(gaps) AS sorted_gaps, size(gaps) AS n_gaps FROM g
-        )
         SELECT coalesce(s.user_id, p.user_id) AS user_id,
                least(s.first_event, coalesce(p.install_time, s.install_event_time)) AS first_seen,
                s.last_seen,
@@ -289,14 +164,11 @@ public final class FeatureBuilder {
                s.last_purchase_date,
                coalesce(s.refund_count, 0) AS refund_count,
                coalesce(s.refund_amount, 0D) AS refund_amount,
-               %8$s,
+               %2$s,
                coalesce(s.active_days_30d, 0) AS active_days_30d,
                coalesce(s.active_days_prev_30d, 0) AS active_days_prev_30d,
                datediff(%1$s, s.last_session_date) AS days_since_last_session,
-               CASE WHEN s.n_gaps = 0 THEN NULL
-                    WHEN s.n_gaps %% 2 = 1 THEN element_at(s.sorted_gaps, CAST((s.n_gaps + 1) DIV 2 AS INT))
-                    ELSE (element_at(s.sorted_gaps, CAST(s.n_gaps DIV 2 AS INT)) + element_at(s.sorted_gaps, CAST(s.n_gaps DIV 2 + 1 AS INT))) / 2
-               END AS median_session_gap_days,
+               s.median_session_gap_days,
                s.avg_session_duration_s,
                coalesce(s.session_duration_30d, 0D) AS total_session_duration_s_30d,
                coalesce(s.product_views_30d, 0) AS product_views_30d,
@@ -335,8 +207,8 @@ public final class FeatureBuilder {
                p.language,
                p.income_band,
                p.interests
-        FROM s
-        FULL OUTER JOIN %9$s p ON s.user_id = p.user_id
-        """.formatted(d, latestCols, agg, "", 0L, "", "", windowCols.toString(), pr, side);
+        FROM %3$s s
+        FULL OUTER JOIN %4$s p ON s.user_id = p.user_id
+        """.formatted(d, windowCols, agg, pr);
   }
 }
