@@ -22,7 +22,8 @@ import org.apache.logging.log4j.Logger;
 import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
-import org.apache.spark.ml.clustering.KMeans;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.ml.Transformer;
 import org.apache.spark.ml.clustering.KMeansModel;
 import org.apache.spark.ml.feature.StandardScaler;
 import org.apache.spark.ml.feature.StandardScalerModel;
@@ -249,6 +250,7 @@ public final class PersonaClusterer {
     double[] sigma = scalerModel.std().toArray();
 
     List<KSelection.Candidate> curve = new ArrayList<>();
+    Map<Integer, SampleKMeans.Fit> sampleFits = new java.util.HashMap<>();
     long sampleUsers = 0;
     if (users >= 3) {
       double fraction = Math.min(1.0, (double) config.selectionSampleUsers() / users);
@@ -267,6 +269,7 @@ public final class PersonaClusterer {
       for (int k = Math.min(config.kMin(), kMax); k <= kMax && k >= 2; k++) {
         long t0 = System.nanoTime();
         SampleKMeans.Fit m = local.fit(points, k);
+        sampleFits.put(k, m);
         int found = m.found();
         double silhouette = found >= 2 ? SampleKMeans.silhouette(points, m.assignment(), k) : Double.NaN;
         curve.add(new KSelection.Candidate(k, found, m.cost(), silhouette));
@@ -292,11 +295,11 @@ public final class PersonaClusterer {
       choice = KSelection.choose(curve, config.silhouetteTolerance(), config.kChangeMinGain(), previous.k());
       int k = choice.k();
       silhouette = curve.stream().filter(c -> c.k() == k).findFirst().orElseThrow().silhouette();
-      model = new Pipeline().setStages(new PipelineStage[] {assembler, scaler, kmeans(k)}).fit(input);
-      KMeansModel km = (KMeansModel) model.stages()[2];
+      FinalFit fit = fitEveryone(prep, input, sampleFits.get(k).centers());
+      model = fit.model();
       clustered = model.transform(input);
-      centers = Arrays.stream(km.clusterCenters()).map(Vector::toArray).toArray(double[][]::new);
-      sizes = km.summary().clusterSizes();
+      centers = fit.centers();
+      sizes = fit.sizes();
     }
     LOG.info("Chosen: {}", choice.reason());
 
@@ -503,9 +506,48 @@ public final class PersonaClusterer {
     return cols;
   }
 
-  private KMeans kmeans(int k) {
-    return new KMeans().setK(k).setSeed(config.seed()).setMaxIter(config.maxIterations())
-        .setFeaturesCol(SCALED).setPredictionCol(CLUSTER);
+  /** The k-means model over everyone, its centres (standardised units) and cluster sizes. */
+  private record FinalFit(PipelineModel model, double[][] centers, long[] sizes) {}
+
+  /**
+   * Lloyd's iterations over every user, from the centres the chosen k had on the sample.
+   *
+   * <p>Starting where the sample fit ended, a few passes converge; Spark's KMeans would start
+   * over with k-means|| (several passes and samples) and took 20 s of the 55 s segment stage at
+   * 500k users. The iterations are mllib's (the ml estimator takes no initial model); the ml
+   * model wrapping the result is built with KMeansModel's (uid, mllib model) constructor, which
+   * Scala keeps package-private to Spark ML but which is the one Spark's own estimator calls.
+   */
+  private FinalFit fitEveryone(PipelineModel prep, Dataset<Row> input, double[][] start) {
+    int k = start.length;
+    org.apache.spark.mllib.linalg.Vector[] initial = Arrays.stream(start)
+        .map(org.apache.spark.mllib.linalg.Vectors::dense).toArray(org.apache.spark.mllib.linalg.Vector[]::new);
+    JavaRDD<org.apache.spark.mllib.linalg.Vector> vectors = prep.transform(input).select(SCALED).javaRDD()
+        .map(r -> org.apache.spark.mllib.linalg.Vectors.fromML((Vector) r.get(0)))
+        .persist(StorageLevel.MEMORY_AND_DISK());
+    try {
+      org.apache.spark.mllib.clustering.KMeansModel fitted = new org.apache.spark.mllib.clustering.KMeans()
+          .setK(k).setMaxIterations(config.maxIterations()).setEpsilon(KMEANS_TOLERANCE).setSeed(config.seed())
+          .setInitialModel(new org.apache.spark.mllib.clustering.KMeansModel(initial))
+          .run(vectors.rdd());
+      Map<Integer, Long> counts = fitted.predict(vectors).countByValue();
+      long[] sizes = new long[k];
+      for (int c = 0; c < k; c++) {
+        sizes[c] = counts.getOrDefault(c, 0L);
+      }
+      KMeansModel km = new KMeansModel(org.apache.spark.ml.util.Identifiable.randomUID("kmeans"), fitted)
+          .setFeaturesCol(SCALED).setPredictionCol(CLUSTER);
+      Transformer[] stages = {(Transformer) prep.stages()[0], (Transformer) prep.stages()[1], km};
+      // A pipeline of fitted stages only: fit() copies them into a PipelineModel without a pass.
+      PipelineModel model = new Pipeline().setStages(stages).fit(input);
+      double[][] centers = Arrays.stream(fitted.clusterCenters()).map(org.apache.spark.mllib.linalg.Vector::toArray)
+          .toArray(double[][]::new);
+      LOG.info("k-means on all {} users from the sample's centres: cost {}", Arrays.stream(sizes).sum(),
+          String.format("%.1f", fitted.trainingCost()));
+      return new FinalFit(model, centers, sizes);
+    } finally {
+      vectors.unpersist(false);
+    }
   }
 
   /** Result of merging small clusters: cluster index to group index, and group centroids. */
