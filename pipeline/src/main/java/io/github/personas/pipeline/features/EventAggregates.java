@@ -28,6 +28,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.unsafe.types.UTF8String;
+import io.github.personas.pipeline.validate.RowFold;
 
 /**
  * Everything per user that the features derive from, in one pass over events.
@@ -122,24 +123,25 @@ final class EventAggregates {
       .add("user_id", DataTypes.StringType, false)
       .add("state", DataTypes.BinaryType, false);
 
+  private final String runDate;
+  private final String timezone;
   private final List<Integer> sessionWindows;
   private final int maxUsersPerFlush;
   private final StructType output;
 
-  /** @param sessionWindows trailing windows in days for the sessions_&lt;N&gt;d counts */
-  EventAggregates(List<Integer> sessionWindows) {
-    this(sessionWindows, MAX_USERS_PER_FLUSH);
-  }
-
   /**
+   * @param runDate          SQL date literal of the run date
+   * @param timezone         IANA zone of the local hour and weekday
    * @param sessionWindows   trailing windows in days for the sessions_&lt;N&gt;d counts
    * @param maxUsersPerFlush users held per input partition before their partial states are
    *                         written out (tests use a few to exercise the merge)
    */
-  EventAggregates(List<Integer> sessionWindows, int maxUsersPerFlush) {
+  EventAggregates(String runDate, String timezone, List<Integer> sessionWindows, int maxUsersPerFlush) {
     if (maxUsersPerFlush < 1) {
       throw new IllegalArgumentException("maxUsersPerFlush must be at least 1, got " + maxUsersPerFlush);
     }
+    this.runDate = runDate;
+    this.timezone = timezone;
     this.sessionWindows = List.copyOf(sessionWindows);
     this.maxUsersPerFlush = maxUsersPerFlush;
     StructType o = new StructType()
@@ -192,31 +194,45 @@ final class EventAggregates {
   }
 
   /**
-   * The input query over a view of contract events: the columns of {@link #INPUT_COLUMNS} for
-   * events before {@code endMicros}.
+   * The input columns as Spark SQL expressions over contract columns, in the order of
+   * {@link #INPUT_COLUMNS}.
+   */
+  List<String> inputColumns() {
+    StringBuilder flags = new StringBuilder();
+    FLAG_SQL.forEach((bit, cond) -> flags.append(flags.isEmpty() ? "" : " | ")
+        .append("(CASE WHEN ").append(cond).append(" THEN ").append(bit).append(" ELSE 0 END)"));
+    List<String> c = new ArrayList<>(List.of("user_id", "unix_micros(event_time) AS t",
+        "datediff(" + runDate + ", to_date(event_time)) AS age",
+        flags + " AS flags",
+        "hour(from_utc_timestamp(event_time, '" + timezone + "')) AS local_hour",
+        "dayofweek(from_utc_timestamp(event_time, '" + timezone + "')) AS local_dow",
+        "revenue", "duration_s", "order_id", "category"));
+    for (String[] l : LATEST) {
+      c.add(l[0]);
+    }
+    return List.copyOf(c);
+  }
+
+  /**
+   * The input query over a view of contract events: {@link #inputColumns} of the events before
+   * {@code endMicros}.
    *
    * @param view      the events view
-   * @param runDate   SQL date literal of the run date
-   * @param timezone  IANA zone of the local hour and weekday
    * @param endMicros the end of the run date (UTC) in epoch µs; later events are left out
    */
-  static String inputSql(String view, String runDate, String timezone, long endMicros) {
-    StringBuilder flags = new StringBuilder();
-    FLAG_SQL.forEach((bit, cond) -> flags.append(flags.isEmpty() ? "" : "\n | ")
-        .append("(CASE WHEN ").append(cond).append(" THEN ").append(bit).append(" ELSE 0 END)"));
-    StringBuilder latest = new StringBuilder();
-    for (String[] l : LATEST) {
-      latest.append(", ").append(l[0]);
-    }
-    return """
-        SELECT user_id, unix_micros(event_time) AS t, datediff(%1$s, to_date(event_time)) AS age,
-               %2$s AS flags,
-               hour(from_utc_timestamp(event_time, '%3$s')) AS local_hour,
-               dayofweek(from_utc_timestamp(event_time, '%3$s')) AS local_dow,
-               revenue, duration_s, order_id, category%4$s
-        FROM %5$s
-        WHERE event_time < timestamp_micros(%6$dL)
-        """.formatted(runDate, flags, timezone, latest, view, endMicros);
+  String inputSql(String view, long endMicros) {
+    return "SELECT " + String.join(", ", inputColumns()) + " FROM " + view
+        + " WHERE event_time < timestamp_micros(" + endMicros + "L)";
+  }
+
+  /**
+   * The fold of events into per-user states, for {@link #apply} or for the validator's pass
+   * ({@link io.github.personas.pipeline.validate.ContractValidator#events(
+   * io.github.personas.pipeline.config.SourceConfig, RowFold)}).
+   */
+  RowFold fold() {
+    return new UserFold(inputColumns(), sessionWindows.stream().mapToInt(Integer::intValue).toArray(),
+        maxUsersPerFlush);
   }
 
   /**
@@ -231,69 +247,121 @@ final class EventAggregates {
           "EventAggregates needs the columns %s in this order, got %s", INPUT_COLUMNS, List.of(input.columns())));
     }
     SparkSession spark = input.sparkSession();
-    int windows = sessionWindows.size();
-    int[] days = sessionWindows.stream().mapToInt(Integer::intValue).toArray();
+    RowFold fold = fold();
     // Internal rows: converting every event to an external Row (Java strings and timestamps)
     // would cost more than the aggregation itself.
     Dataset<Row> partial = spark.createDataFrame(
-        input.queryExecution().toRdd().toJavaRDD().mapPartitions(new FoldPartition(days, maxUsersPerFlush)), PARTIAL);
-    return partial.repartition(col("user_id")).sortWithinPartitions("user_id")
-        .mapPartitions(new MergeSorted(windows, days), Encoders.row(output));
+        input.queryExecution().toRdd().toJavaRDD().mapPartitions(new FoldPartition(fold)), PARTIAL);
+    return fromStates(partial.repartition(col("user_id")).sortWithinPartitions("user_id")
+        .mapPartitions(new MergeSorted(fold), Encoders.row(PARTIAL)));
   }
 
-  /** Folds one input partition into partial per-user states. */
-  private static final class FoldPartition implements FlatMapFunction<Iterator<InternalRow>, Row> {
+  /**
+   * The output rows from merged states.
+   *
+   * @param states one row per user: user id and the merged state of its {@link #fold}
+   */
+  Dataset<Row> fromStates(Dataset<Row> states) {
+    int[] days = sessionWindows.stream().mapToInt(Integer::intValue).toArray();
+    return states.map((org.apache.spark.api.java.function.MapFunction<Row, Row>)
+        r -> UserState.fromBytes(r.getAs(1), days.length).toRow(r.getString(0), days), Encoders.row(output));
+  }
+
+  /** The per-user fold: a hash map of states, written out every {@code maxUsers} users. */
+  private static final class UserFold implements RowFold {
+    private final List<String> columns;
     private final int[] windows;
     private final int maxUsers;
 
-    FoldPartition(int[] windows, int maxUsers) {
+    UserFold(List<String> columns, int[] windows, int maxUsers) {
+      this.columns = columns;
       this.windows = windows;
       this.maxUsers = maxUsers;
     }
 
     @Override
-    public Iterator<Row> call(Iterator<InternalRow> rows) {
-      return new Iterator<>() {
+    public List<String> columns() {
+      return columns;
+    }
+
+    @Override
+    public byte[] merge(List<byte[]> states) {
+      if (states.size() == 1) {
+        return states.get(0);
+      }
+      UserState merged = UserState.fromBytes(states.get(0), windows.length);
+      for (int i = 1; i < states.size(); i++) {
+        merged.merge(UserState.fromBytes(states.get(i), windows.length));
+      }
+      return merged.toBytes();
+    }
+
+    @Override
+    public Folder newFolder() {
+      return new Folder() {
         private final Map<UTF8String, UserState> users = new HashMap<>();
-        private Iterator<Map.Entry<UTF8String, UserState>> flushing;
         private UTF8String lastKey;
         private UserState last;
 
         @Override
-        public boolean hasNext() {
-          while (flushing == null || !flushing.hasNext()) {
-            if (flushing != null) {
-              users.clear();
-              flushing = null;
+        public void add(InternalRow r, int offset) {
+          UTF8String user = r.getUTF8String(offset + USER);
+          // Events of one user often come together: skip the hash lookup then.
+          if (last == null || !user.equals(lastKey)) {
+            lastKey = user.clone();
+            last = users.get(lastKey);
+            if (last == null) {
+              last = new UserState(windows.length);
+              users.put(lastKey, last);
             }
+          }
+          last.add(r, offset, windows);
+        }
+
+        @Override
+        public boolean full() {
+          return users.size() >= maxUsers;
+        }
+
+        @Override
+        public List<Map.Entry<String, byte[]>> drain() {
+          List<Map.Entry<String, byte[]>> out = new ArrayList<>(users.size());
+          users.forEach((k, v) -> out.add(Map.entry(k.toString(), v.toBytes())));
+          users.clear();
+          last = null;
+          lastKey = null;
+          return out;
+        }
+      };
+    }
+  }
+
+  /** Folds one input partition into partial per-user states. */
+  private static final class FoldPartition implements FlatMapFunction<Iterator<InternalRow>, Row> {
+    private final RowFold fold;
+
+    FoldPartition(RowFold fold) {
+      this.fold = fold;
+    }
+
+    @Override
+    public Iterator<Row> call(Iterator<InternalRow> rows) {
+      RowFold.Folder folder = fold.newFolder();
+      return new Iterator<>() {
+        private Iterator<Map.Entry<String, byte[]>> flushing = java.util.Collections.emptyIterator();
+
+        @Override
+        public boolean hasNext() {
+          while (!flushing.hasNext()) {
             if (!rows.hasNext()) {
               return false;
             }
-            fill();
+            while (rows.hasNext() && !folder.full()) {
+              folder.add(rows.next(), 0);
+            }
+            flushing = folder.drain().iterator();
           }
           return true;
-        }
-
-        private void fill() {
-          while (rows.hasNext() && users.size() < maxUsers) {
-            InternalRow r = rows.next();
-            UTF8String user = r.getUTF8String(USER);
-            // Events of one user often come together: skip the hash lookup then.
-            if (last == null || !user.equals(lastKey)) {
-              last = users.get(user);
-              if (last == null) {
-                lastKey = user.clone();
-                last = new UserState(windows.length);
-                users.put(lastKey, last);
-              } else {
-                lastKey = user.clone();
-              }
-            }
-            last.add(r, windows);
-          }
-          flushing = users.entrySet().iterator();
-          last = null;
-          lastKey = null;
         }
 
         @Override
@@ -301,21 +369,19 @@ final class EventAggregates {
           if (!hasNext()) {
             throw new NoSuchElementException();
           }
-          Map.Entry<UTF8String, UserState> e = flushing.next();
-          return RowFactory.create(e.getKey().toString(), e.getValue().toBytes());
+          Map.Entry<String, byte[]> e = flushing.next();
+          return RowFactory.create(e.getKey(), e.getValue());
         }
       };
     }
   }
 
-  /** Merges the partial states of each user (rows sorted by user) into one output row. */
+  /** Merges the partial states of each user (rows sorted by user) into one row per user. */
   private static final class MergeSorted implements MapPartitionsFunction<Row, Row> {
-    private final int windows;
-    private final int[] days;
+    private final RowFold fold;
 
-    MergeSorted(int windows, int[] days) {
-      this.windows = windows;
-      this.days = days;
+    MergeSorted(RowFold fold) {
+      this.fold = fold;
     }
 
     @Override
@@ -334,7 +400,7 @@ final class EventAggregates {
             throw new NoSuchElementException();
           }
           String user = pending.getString(0);
-          UserState state = UserState.fromBytes(pending.getAs(1), windows);
+          List<byte[]> states = new ArrayList<>(List.of((byte[]) pending.getAs(1)));
           pending = null;
           while (rows.hasNext()) {
             Row r = rows.next();
@@ -342,9 +408,9 @@ final class EventAggregates {
               pending = r;
               break;
             }
-            state.merge(UserState.fromBytes(r.getAs(1), windows));
+            states.add(r.getAs(1));
           }
-          return state.toRow(user, days);
+          return RowFactory.create(user, fold.merge(states));
         }
       };
     }
@@ -399,31 +465,31 @@ final class EventAggregates {
       Arrays.fill(latestTime, NONE_MAX);
     }
 
-    void add(InternalRow r, int[] windows) {
-      long t = r.getLong(TIME);
-      int age = r.getInt(AGE);
-      int flags = r.getInt(FLAGS);
+    void add(InternalRow r, int o, int[] windows) {
+      long t = r.getLong(o + TIME);
+      int age = r.getInt(o + AGE);
+      int flags = r.getInt(o + FLAGS);
       boolean in30 = age < 30;
       firstEvent = Math.min(firstEvent, t);
       lastSeen = Math.max(lastSeen, t);
       if ((flags & PURCHASE) != 0) {
-        double revenue = r.getDouble(REVENUE);
+        double revenue = r.getDouble(o + REVENUE);
         purchaseRows++;
         purchaseRevenue.add(revenue);
         firstPurchase = Math.min(firstPurchase, t);
         lastPurchase = Math.max(lastPurchase, t);
-        int hour = r.getInt(HOUR);
+        int hour = r.getInt(o + HOUR);
         if (hour >= 22 || hour < 4) {
           nightPurchases++;
         }
         if (in30) {
           purchaseRevenue30.add(revenue);
         }
-        if (r.isNullAt(ORDER)) {
+        if (r.isNullAt(o + ORDER)) {
           ordersWithoutId++;
           ordersWithoutId30 += in30 ? 1 : 0;
         } else {
-          UTF8String order = r.getUTF8String(ORDER);
+          UTF8String order = r.getUTF8String(o + ORDER);
           Boolean seen = orders.get(order);
           if (seen == null) {
             orders.put(order.clone(), in30);
@@ -434,8 +500,8 @@ final class EventAggregates {
       }
       if ((flags & REFUND) != 0) {
         refundCount++;
-        if (!r.isNullAt(REVENUE)) {
-          double amount = Math.abs(r.getDouble(REVENUE));
+        if (!r.isNullAt(o + REVENUE)) {
+          double amount = Math.abs(r.getDouble(o + REVENUE));
           refundAmount.add(amount);
           if (in30) {
             refundAmount30.add(amount);
@@ -444,7 +510,7 @@ final class EventAggregates {
       }
       if ((flags & APP) != 0) {
         appEvents++;
-        int dow = r.getInt(DOW);
+        int dow = r.getInt(o + DOW);
         if (dow == 1 || dow == 7) {
           weekendAppEvents++;
         }
@@ -463,8 +529,8 @@ final class EventAggregates {
           }
         }
         lastSession = Math.max(lastSession, t);
-        if (!r.isNullAt(DURATION)) {
-          double d = r.getDouble(DURATION);
+        if (!r.isNullAt(o + DURATION)) {
+          double d = r.getDouble(o + DURATION);
           sessionDuration.add(d);
           if (in30) {
             sessionDuration30.add(d);
@@ -488,8 +554,8 @@ final class EventAggregates {
       if ((flags & UNINSTALL) != 0) {
         lastUninstall = Math.max(lastUninstall, t);
       }
-      if ((flags & SHOPPING) != 0 && !r.isNullAt(CATEGORY)) {
-        UTF8String category = r.getUTF8String(CATEGORY);
+      if ((flags & SHOPPING) != 0 && !r.isNullAt(o + CATEGORY)) {
+        UTF8String category = r.getUTF8String(o + CATEGORY);
         long[] n = categories.get(category);
         if (n == null) {
           categories.put(category.clone(), new long[] {1});
@@ -498,8 +564,8 @@ final class EventAggregates {
         }
       }
       for (int i = 0; i < LATEST.length; i++) {
-        if (!r.isNullAt(FIRST_LATEST + i)) {
-          offerLatest(i, t, r.getUTF8String(FIRST_LATEST + i));
+        if (!r.isNullAt(o + FIRST_LATEST + i)) {
+          offerLatest(i, t, r.getUTF8String(o + FIRST_LATEST + i));
         }
       }
     }

@@ -1,6 +1,7 @@
 package io.github.personas.pipeline.features;
 
 import io.github.personas.pipeline.io.Contract;
+import io.github.personas.pipeline.validate.RowFold;
 import java.time.LocalDate;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
@@ -88,11 +89,36 @@ public final class FeatureBuilder {
     Dataset<Row> raw;
     try {
       long endMicros = runDate.plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L;
-      raw = new EventAggregates(sessionWindows, maxUsersPerFlush).apply(
-          spark.sql(EventAggregates.inputSql(ev, "DATE'" + runDate + "'", timezone, endMicros)));
+      EventAggregates aggregates = aggregates();
+      raw = aggregates.apply(spark.sql(aggregates.inputSql(ev, endMicros)));
     } finally {
       spark.catalog().dropTempView(ev);
     }
+    return derive(raw.select(perUserColumns(raw)), profiles);
+  }
+
+  private EventAggregates aggregates() {
+    return new EventAggregates("DATE'" + runDate + "'", timezone, sessionWindows, maxUsersPerFlush);
+  }
+
+  /**
+   * The fold that lets the validator compute this builder's per-user aggregates in its own pass
+   * over events; give its result to {@link #applyFolded}.
+   */
+  public RowFold fold() {
+    return aggregates().fold();
+  }
+
+  /**
+   * Builds the features table from the validator's folded per-user states.
+   *
+   * @param folded   {@link io.github.personas.pipeline.validate.ValidationResult#folded()} of a
+   *                 validation with {@link #fold()}: user id and merged state, one row per user
+   * @param profiles accepted profiles with every contract column (may be empty)
+   */
+  public Dataset<Row> applyFolded(Dataset<Row> folded, Dataset<Row> profiles) {
+    requireColumns(profiles, Contract.PROFILES);
+    Dataset<Row> raw = aggregates().fromStates(folded);
     return derive(raw.select(perUserColumns(raw)), profiles);
   }
 

@@ -3,6 +3,7 @@ package io.github.personas.pipeline.run;
 import io.github.personas.pipeline.config.ConfigException;
 import io.github.personas.pipeline.config.PersonasConfig;
 import io.github.personas.pipeline.features.FeatureBuilder;
+import io.github.personas.pipeline.validate.RowFold;
 import io.github.personas.pipeline.io.OutputWriter;
 import io.github.personas.pipeline.report.Kpi;
 import io.github.personas.pipeline.report.ReportData;
@@ -59,6 +60,8 @@ public final class NightlyRun {
   private final QualityGates gates;
   private SourceCounts eventCounts;
   private SourceCounts profileCounts;
+  /** The validator of this run, whose caches outlive validation until the features are computed. */
+  private ContractValidator validator;
 
   /**
    * @param spark  the session (local or cluster; its configuration is left as given)
@@ -117,7 +120,9 @@ public final class NightlyRun {
       ValidationResult events = null;
       ValidationResult profiles = null;
       if (todo.contains(Stage.VALIDATE)) {
-        ValidationResult[] v = timed(Stage.VALIDATE, () -> validate());
+        // With features to follow, they are folded in the validation pass: events are read once.
+        RowFold fold = todo.contains(Stage.FEATURES) ? featureBuilder().fold() : null;
+        ValidationResult[] v = timed(Stage.VALIDATE, () -> validate(fold));
         events = v[0];
         profiles = v[1];
       }
@@ -153,9 +158,9 @@ public final class NightlyRun {
     return summary;
   }
 
-  private ValidationResult[] validate() {
-    ContractValidator validator = new ContractValidator(spark, date, config.privacy());
-    ValidationResult events = validator.events(config.events());
+  private ValidationResult[] validate(RowFold fold) {
+    validator = new ContractValidator(spark, date, config.privacy());
+    ValidationResult events = validator.events(config.events(), fold);
     ValidationResult profiles = validator.profiles(config.profiles());
     eventCounts = events.counts();
     profileCounts = profiles.counts();
@@ -196,13 +201,20 @@ public final class NightlyRun {
   }
 
   private Dataset<Row> features(ValidationResult events, ValidationResult profiles) {
-    Dataset<Row> features = new FeatureBuilder(date, config.timezone(), config.sessionWindows())
-        .apply(events.accepted(), profiles.accepted())
+    FeatureBuilder builder = featureBuilder();
+    Dataset<Row> features = (events.folded() != null
+        ? builder.applyFolded(events.folded(), profiles.accepted())
+        : builder.apply(events.accepted(), profiles.accepted()))
         .persist(StorageLevel.MEMORY_AND_DISK());
     long users = features.count();
+    validator.releaseCaches();
     write(OutputWriter.FEATURES, features, users);
     gate(gates.onUsers(users));
     return features;
+  }
+
+  private FeatureBuilder featureBuilder() {
+    return new FeatureBuilder(date, config.timezone(), config.sessionWindows());
   }
 
   private Dataset<Row> emptyFeatures() {

@@ -71,39 +71,199 @@ public final class ContractValidator {
   private static final Set<String> PARTITION_COLUMNS = Set.of("dt");
 
   private static final String SUPPRESSED = "_suppressed";
-  private static final org.apache.spark.sql.types.StructType CLASS_COUNTS =
-      org.apache.spark.sql.types.StructType.fromDDL("class string, n bigint, repeated bigint");
+
+  // The validation pass's shuffle carries three kinds of rows: per-class counts, blocks of valid
+  // rows' key hashes (bucketed by hash, so equal hashes meet), and a fold's partial states (by key).
+  private static final int KIND_COUNT = 0;
+  private static final int KIND_HASHES = 1;
+  private static final int KIND_STATE = 2;
+  private static final org.apache.spark.sql.types.StructType PASS =
+      org.apache.spark.sql.types.StructType.fromDDL("kind int, part int, key string, n bigint, blob binary");
+  /** Key hashes a partition buffers before writing them out as blocks. */
+  private static final int MAX_BUFFERED_HASHES = 1 << 22;
 
   /**
-   * Counts one partition's rows per class and, among valid rows sorted by key hash, neighbours
-   * with equal hashes (candidate duplicates).
+   * Map side of the validation pass over one partition of (class, key hash or null, fold
+   * columns...): counts rows per class, buffers valid rows' key hashes by bucket and folds valid rows.
    */
-  private static final class CountClasses implements org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row> {
+  private static final class MapSide implements org.apache.spark.api.java.function.FlatMapFunction<
+      java.util.Iterator<org.apache.spark.sql.catalyst.InternalRow>, Row> {
+    private final RowFold fold;
+    private final int buckets;
+
+    MapSide(RowFold fold, int buckets) {
+      this.fold = fold;
+      this.buckets = buckets;
+    }
+
+    @Override
+    public java.util.Iterator<Row> call(java.util.Iterator<org.apache.spark.sql.catalyst.InternalRow> rows) {
+      org.apache.spark.unsafe.types.UTF8String passed = org.apache.spark.unsafe.types.UTF8String.fromString(CLASS_PASSED);
+      RowFold.Folder folder = fold == null ? null : fold.newFolder();
+      Map<org.apache.spark.unsafe.types.UTF8String, long[]> counts = new HashMap<>();
+      long[][] hashes = new long[buckets][];
+      int[] filled = new int[buckets];
+      java.util.ArrayDeque<Row> out = new java.util.ArrayDeque<>();
+      return new java.util.Iterator<>() {
+        private int buffered;
+        private boolean done;
+
+        @Override
+        public boolean hasNext() {
+          while (out.isEmpty() && !done) {
+            if (!rows.hasNext()) {
+              done = true;
+              writeStates();
+              writeHashes();
+              counts.forEach((c, n) -> out.add(org.apache.spark.sql.RowFactory.create(KIND_COUNT, 0, c.toString(), n[0], null)));
+              break;
+            }
+            org.apache.spark.sql.catalyst.InternalRow r = rows.next();
+            org.apache.spark.unsafe.types.UTF8String c = r.getUTF8String(0);
+            long[] n = counts.get(c);
+            if (n == null) {
+              counts.put(c.clone(), new long[] {1});
+            } else {
+              n[0]++;
+            }
+            if (!c.equals(passed)) {
+              continue;
+            }
+            if (!r.isNullAt(1)) {
+              long h = r.getLong(1);
+              int b = Math.floorMod(h, buckets);
+              if (hashes[b] == null || filled[b] == hashes[b].length) {
+                hashes[b] = hashes[b] == null ? new long[64] : java.util.Arrays.copyOf(hashes[b], filled[b] * 2);
+              }
+              hashes[b][filled[b]++] = h;
+              if (++buffered >= MAX_BUFFERED_HASHES) {
+                writeHashes();
+              }
+            }
+            if (folder != null) {
+              folder.add(r, 2);
+              if (folder.full()) {
+                writeStates();
+              }
+            }
+          }
+          return !out.isEmpty();
+        }
+
+        private void writeStates() {
+          if (folder != null) {
+            for (Map.Entry<String, byte[]> e : folder.drain()) {
+              out.add(org.apache.spark.sql.RowFactory.create(KIND_STATE, Math.floorMod(e.getKey().hashCode(), buckets),
+                  e.getKey(), null, e.getValue()));
+            }
+          }
+        }
+
+        private void writeHashes() {
+          for (int b = 0; b < buckets; b++) {
+            if (filled[b] > 0) {
+              java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(filled[b] * Long.BYTES);
+              block.asLongBuffer().put(hashes[b], 0, filled[b]);
+              out.add(org.apache.spark.sql.RowFactory.create(KIND_HASHES, b, null, (long) filled[b], block.array()));
+              hashes[b] = null;
+              filled[b] = 0;
+            }
+          }
+          buffered = 0;
+        }
+
+        @Override
+        public Row next() {
+          if (!hasNext()) {
+            throw new java.util.NoSuchElementException();
+          }
+          return out.poll();
+        }
+      };
+    }
+  }
+
+  /**
+   * Reduce side of the validation pass, over rows sorted by kind and key: sums the counts,
+   * counts neighbours among the sorted key hashes (candidate duplicates) and merges each key's
+   * fold states.
+   */
+  private static final class ReduceSide implements org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row> {
+    private final RowFold fold;
+
+    ReduceSide(RowFold fold) {
+      this.fold = fold;
+    }
+
     @Override
     public java.util.Iterator<Row> call(java.util.Iterator<Row> rows) {
-      Map<String, Long> others = new HashMap<>();
-      long passed = 0;
-      long repeated = 0;
-      long previous = 0;
+      Map<String, Long> counts = new HashMap<>();
+      List<byte[]> blocks = new ArrayList<>();
+      long total = 0;
+      Row state = null;
       while (rows.hasNext()) {
         Row r = rows.next();
-        if (r.isNullAt(1)) {
-          others.merge(r.getString(0), 1L, Long::sum);
+        if (r.getInt(0) == KIND_COUNT) {
+          counts.merge(r.getString(2), r.getLong(3), Long::sum);
+        } else if (r.getInt(0) == KIND_HASHES) {
+          blocks.add(r.getAs(4));
+          total += r.getLong(3);
         } else {
-          long h = r.getLong(1);
-          if (passed > 0 && h == previous) {
-            repeated++;
-          }
-          previous = h;
-          passed++;
+          state = r;
+          break;
         }
       }
-      List<Row> out = new ArrayList<>();
-      others.forEach((c, n) -> out.add(org.apache.spark.sql.RowFactory.create(c, n, 0L)));
-      if (passed > 0) {
-        out.add(org.apache.spark.sql.RowFactory.create(CLASS_PASSED, passed, repeated));
+      java.util.ArrayDeque<Row> head = new java.util.ArrayDeque<>();
+      counts.forEach((c, n) -> head.add(org.apache.spark.sql.RowFactory.create(KIND_COUNT, 0, c, n, null)));
+      if (total > 0) {
+        long[] all = new long[Math.toIntExact(total)];
+        int at = 0;
+        for (byte[] b : blocks) {
+          java.nio.LongBuffer l = java.nio.ByteBuffer.wrap(b).asLongBuffer();
+          int len = l.remaining();
+          l.get(all, at, len);
+          at += len;
+        }
+        java.util.Arrays.sort(all);
+        long repeated = 0;
+        for (int i = 1; i < all.length; i++) {
+          if (all[i] == all[i - 1]) {
+            repeated++;
+          }
+        }
+        head.add(org.apache.spark.sql.RowFactory.create(KIND_HASHES, 0, null, repeated, null));
       }
-      return out.iterator();
+      Row firstState = state;
+      return new java.util.Iterator<>() {
+        private Row pending = firstState;
+
+        @Override
+        public boolean hasNext() {
+          return !head.isEmpty() || pending != null;
+        }
+
+        @Override
+        public Row next() {
+          if (!head.isEmpty()) {
+            return head.poll();
+          }
+          if (pending == null) {
+            throw new java.util.NoSuchElementException();
+          }
+          String key = pending.getString(2);
+          List<byte[]> states = new ArrayList<>(List.of((byte[]) pending.getAs(4)));
+          pending = null;
+          while (rows.hasNext()) {
+            Row r = rows.next();
+            if (!r.getString(2).equals(key)) {
+              pending = r;
+              break;
+            }
+            states.add(r.getAs(4));
+          }
+          return org.apache.spark.sql.RowFactory.create(KIND_STATE, 0, key, null, fold.merge(states));
+        }
+      };
     }
   }
 
@@ -116,6 +276,8 @@ public final class ContractValidator {
   private final LocalDate runDate;
   private final io.github.personas.pipeline.config.PersonasConfig.Privacy privacy;
   private Dataset<Row> suppressedUsers;
+  /** What this validator cached for its results, released by {@link #releaseCaches()}. */
+  private final List<Dataset<Row>> cached = new ArrayList<>();
 
   /**
    * @param spark   the session
@@ -200,9 +362,28 @@ public final class ContractValidator {
     return out;
   }
 
+  /**
+   * Releases what the results of this validator cached (folded states, repeated keys): call it
+   * once the accepted rows and folded states have been used.
+   */
+  public void releaseCaches() {
+    cached.forEach(d -> d.unpersist(false));
+    cached.clear();
+  }
+
   /** Reads and validates the events source. */
   public ValidationResult events(SourceConfig source) {
-    return validate(source, Contract.EVENTS);
+    return events(source, null);
+  }
+
+  /**
+   * Reads and validates the events source, running {@code fold} over the valid events in the
+   * same pass, so a later stage need not read the events again.
+   *
+   * @param fold work on the valid events; null for none
+   */
+  public ValidationResult events(SourceConfig source, RowFold fold) {
+    return validate(SourceReader.read(spark, source), source, Contract.EVENTS, fold);
   }
 
   /** Reads and validates the profiles source; an absent source gives empty results. */
@@ -216,6 +397,15 @@ public final class ContractValidator {
 
   /** Validates an already loaded raw table (the tests feed inline rows this way). */
   public ValidationResult validate(Dataset<Row> raw, SourceConfig source, Contract.Table table) {
+    return validate(raw, source, table, null);
+  }
+
+  /**
+   * Validates an already loaded raw table, running {@code fold} over the valid rows in the same pass.
+   *
+   * @param fold work on the valid rows whose result {@link ValidationResult#folded()} returns; null for none
+   */
+  public ValidationResult validate(Dataset<Row> raw, SourceConfig source, Contract.Table table, RowFold fold) {
     Dataset<Row> scoped = pruneLaterPartitions(protect(raw, source), table);
     Dataset<Row> mapped = map(scoped, source, table);
     Dataset<Row> typed = convert(mapped, table);
@@ -237,9 +427,10 @@ public final class ContractValidator {
         .select(kept.toArray(Column[]::new));
     String key = table.dedupKey();
 
-    // One pass counts the rows of each class and finds repeated keys: valid rows are shuffled by
-    // an 8-byte hash of their key (strings cost twice as much to shuffle), every other row by
-    // its class alone.
+    // One pass counts the rows of each class, finds repeated keys and runs the fold, if any.
+    // Valid rows' keys are hashed to 8 bytes and written as blocks per hash bucket, sorted and
+    // compared with their neighbours after the shuffle: a shuffled row per event, or a hash
+    // aggregate of unique keys, cost most of this stage. Rows without a hash are only counted.
     Column keep = col(KEEP);
     Column notSuppressed = functions.not(col(SUPPRESSED));
     Column validRow = keep.and(col(REASON).isNull()).and(notSuppressed);
@@ -247,17 +438,25 @@ public final class ContractValidator {
         .when(col(SUPPRESSED), lit(CLASS_SUPPRESSED))
         .when(col(REASON).isNotNull(), col(REASON))
         .otherwise(lit(CLASS_PASSED));
-    // Partitioned by the hash and sorted, so equal hashes are neighbours: a hash aggregate on
-    // either side of the shuffle would hold one entry per event and reduce nothing (it was 60 %
-    // of this stage at 10M events). Rows without a hash (not valid) meet in one partition.
     int partitions = Integer.parseInt(spark.conf().get("spark.sql.shuffle.partitions"));
-    Dataset<Row> sortedByHash = classified
-        .select(rowClass.as("_class"), functions.when(validRow.and(col(key).isNotNull()), functions.xxhash64(col(key)))
-            .as("_h"))
-        .repartition(partitions, col("_h"))
-        .sortWithinPartitions("_h");
-    List<Row> classes = readable(() -> sortedByHash.mapPartitions(new CountClasses(),
-        org.apache.spark.sql.Encoders.row(CLASS_COUNTS)).collectAsList(), source);
+    List<Column> passColumns = new ArrayList<>(List.of(rowClass.as("_class"),
+        functions.when(validRow.and(col(key).isNotNull()), functions.xxhash64(col(key))).as("_h")));
+    if (fold != null) {
+      fold.columns().forEach(c -> passColumns.add(functions.expr(c)));
+    }
+    Dataset<Row> pass = classified.select(passColumns.toArray(Column[]::new));
+    Dataset<Row> reduced = spark.createDataFrame(
+            pass.queryExecution().toRdd().toJavaRDD().mapPartitions(new MapSide(fold, partitions)), PASS)
+        .repartition(partitions, col("part"))
+        .sortWithinPartitions("kind", "key")
+        .mapPartitions(new ReduceSide(fold), org.apache.spark.sql.Encoders.row(PASS));
+    if (fold != null) {
+      // The folded states are read again by the features; the counts are collected from the same cache.
+      reduced = reduced.persist(StorageLevel.MEMORY_AND_DISK());
+      cached.add(reduced);
+    }
+    Dataset<Row> passResult = reduced;
+    List<Row> classes = readable(() -> passResult.where(col("kind").lt(KIND_STATE)).collectAsList(), source);
     long read = 0;
     long filtered = 0;
     long suppressedRows = 0;
@@ -265,16 +464,17 @@ public final class ContractValidator {
     long repeatedHashes = 0;
     Map<String, Long> byReason = new HashMap<>();
     for (Row r : classes) {
-      long n = r.getLong(1);
+      long n = r.getLong(3);
+      if (r.getInt(0) == KIND_HASHES) {
+        repeatedHashes += n;
+        continue;
+      }
       read += n;
-      switch (r.getString(0)) {
+      switch (r.getString(2)) {
         case CLASS_FILTERED -> filtered += n;
         case CLASS_SUPPRESSED -> suppressedRows += n;
-        case CLASS_PASSED -> {
-          passed += n;
-          repeatedHashes += r.getLong(2);
-        }
-        default -> byReason.merge(r.getString(0), n, Long::sum);
+        case CLASS_PASSED -> passed += n;
+        default -> byReason.merge(r.getString(2), n, Long::sum);
       }
     }
     long quarantined = byReason.values().stream().mapToLong(Long::longValue).sum();
@@ -287,11 +487,20 @@ public final class ContractValidator {
       // Equal hashes are candidates only; the keys themselves decide (rare, so a second pass).
       Dataset<Row> repeated = valid.where(col(key).isNotNull()).groupBy(col(key)).count()
           .where(col("count").gt(1)).persist(StorageLevel.MEMORY_AND_DISK());
+      cached.add(repeated);
       Row extra = repeated.agg(functions.count(lit(1)), functions.sum(col("count").minus(1))).first();
       if (extra.getLong(0) > 0) {
         duplicates = extra.getLong(1);
         accepted = dedup(valid, repeated.select(key), table).select(contractColumns);
       }
+    }
+    Dataset<Row> folded = null;
+    if (fold != null && duplicates == 0) {
+      folded = reduced.where(col("kind").equalTo(KIND_STATE)).select(col("key"), col("blob"));
+    } else if (fold != null) {
+      // The states also folded rows that de-duplication drops: the fold's user reads the accepted rows.
+      LOG.info("{}: {} duplicate rows, so the fold is recomputed from the accepted rows", table.name(), duplicates);
+      reduced.unpersist(false);
     }
     long acceptedCount = passed - duplicates;
 
@@ -303,7 +512,7 @@ public final class ContractValidator {
         duplicates, byReason, suppressedRows);
     LOG.info("{}: read {} rows, accepted {}, quarantined {} {}, duplicates {}, filtered {}, suppressed {}",
         table.name(), read, acceptedCount, quarantined, counts.byReasonSorted(), duplicates, filtered, suppressedRows);
-    return new ValidationResult(accepted, quarantine, counts);
+    return new ValidationResult(accepted, quarantine, counts, folded);
   }
 
   /**

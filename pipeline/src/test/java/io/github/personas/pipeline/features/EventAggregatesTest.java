@@ -2,6 +2,8 @@ package io.github.personas.pipeline.features;
 
 import static io.github.personas.pipeline.testing.ContractRows.event;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.personas.pipeline.config.ConfigLoader;
@@ -9,6 +11,8 @@ import io.github.personas.pipeline.io.Contract;
 import io.github.personas.pipeline.testing.ContractRows;
 import io.github.personas.pipeline.testing.SparkTestSession;
 import io.github.personas.pipeline.validate.ContractValidator;
+import io.github.personas.pipeline.validate.ValidationResult;
+import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,6 +22,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The one-pass aggregation gives the features the plain SQL definition gives
@@ -76,6 +81,45 @@ class EventAggregatesTest {
     Dataset<Row> spread = events.repartition(5);
     assertTrue(events.count() > 100_000, "the sample has about 138k events");
     assertSameFeatures(spread, profiles, LocalDate.parse("2026-11-22"), "Europe/Berlin", 50);
+  }
+
+  @Test
+  void foldingInTheValidationPassGivesTheFeaturesOfTheAcceptedEvents() {
+    LocalDate d = LocalDate.parse("2026-11-22");
+    var config = ConfigLoader.defaults();
+    FeatureBuilder builder = new FeatureBuilder(d, "Europe/Berlin", List.of(7, 30, 90), 50);
+    ContractValidator validator = new ContractValidator(spark, d);
+    ValidationResult events = validator.events(config.events().withPath("../sample-data/events"), builder.fold());
+    Dataset<Row> profiles = validator.profiles(config.profiles().withPath("../sample-data/profiles")).accepted();
+    assertNotNull(events.folded(), "no duplicates in the sample: the folded states are exact");
+    assertEquals(byUser(builder.apply(events.accepted(), profiles)), byUser(builder.applyFolded(events.folded(), profiles)));
+    validator.releaseCaches();
+  }
+
+  @Test
+  void repeatedEventIdsMakeTheValidatorDropTheFoldedStates(@TempDir Path dir) {
+    LocalDate d = LocalDate.parse("2024-03-10");
+    FeatureBuilder builder = new FeatureBuilder(d, "UTC");
+    String once = dir.resolve("once").toString();
+    String twice = dir.resolve("twice").toString();
+    ContractRows.frame(spark, Contract.EVENTS, List.of(
+        event("u1", "2024-03-01 10:00:00", "purchase").order("o1", 10).with("event_id", "e1"),
+        event("u1", "2024-03-02 10:00:00", "session_start").with("event_id", "e2"))).write().parquet(once);
+    ContractRows.frame(spark, Contract.EVENTS, List.of(
+        event("u1", "2024-03-01 10:00:00", "purchase").order("o1", 10).with("event_id", "e1"),
+        event("u1", "2024-03-01 10:00:00", "purchase").order("o1", 10).with("event_id", "e1"),
+        event("u1", "2024-03-02 10:00:00", "session_start").with("event_id", "e2"))).write().parquet(twice);
+    var source = ConfigLoader.defaults().events();
+    ContractValidator validator = new ContractValidator(spark, d);
+    ValidationResult clean = validator.events(source.withPath(once), builder.fold());
+    ValidationResult repeated = validator.events(source.withPath(twice), builder.fold());
+    assertNotNull(clean.folded());
+    assertNull(repeated.folded(), "the states folded the duplicate too");
+    assertEquals(1, repeated.counts().duplicates());
+    Dataset<Row> none = ContractRows.frame(spark, Contract.PROFILES, List.of());
+    assertEquals(byUser(builder.applyFolded(clean.folded(), none)), byUser(builder.apply(repeated.accepted(), none)),
+        "the duplicate purchase line counts once either way");
+    validator.releaseCaches();
   }
 
   @Test
