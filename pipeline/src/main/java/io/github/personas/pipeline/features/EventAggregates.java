@@ -92,27 +92,23 @@ final class EventAggregates {
       {"city", "event_city"}};
 
   /**
-   * The input columns, in order: user, event time (epoch µs), age of the event's date in days
-   * before the run date (0 = the run date), flags, local hour and ISO-SQL day of week (1 =
-   * Sunday), revenue, session duration, order id, category, then the {@link #LATEST} columns.
+   * The input columns, in order: user, event time (epoch µs), flags, revenue, session duration,
+   * order id, category, then the {@link #LATEST} columns.
    */
   static final List<String> INPUT_COLUMNS;
 
   private static final int USER = 0;
   private static final int TIME = 1;
-  private static final int AGE = 2;
-  private static final int FLAGS = 3;
-  private static final int HOUR = 4;
-  private static final int DOW = 5;
-  private static final int REVENUE = 6;
-  private static final int DURATION = 7;
-  private static final int ORDER = 8;
-  private static final int CATEGORY = 9;
-  private static final int FIRST_LATEST = 10;
+  private static final int FLAGS = 2;
+  private static final int REVENUE = 3;
+  private static final int DURATION = 4;
+  private static final int ORDER = 5;
+  private static final int CATEGORY = 6;
+  private static final int FIRST_LATEST = 7;
 
   static {
-    List<String> c = new ArrayList<>(List.of("user_id", "t", "age", "flags", "local_hour", "local_dow", "revenue",
-        "duration_s", "order_id", "category"));
+    List<String> c = new ArrayList<>(List.of("user_id", "t", "flags", "revenue", "duration_s", "order_id",
+        "category"));
     for (String[] l : LATEST) {
       c.add(l[0]);
     }
@@ -123,20 +119,20 @@ final class EventAggregates {
       .add("user_id", DataTypes.StringType, false)
       .add("state", DataTypes.BinaryType, false);
 
-  private final String runDate;
+  private final java.time.LocalDate runDate;
   private final String timezone;
   private final List<Integer> sessionWindows;
   private final int maxUsersPerFlush;
   private final StructType output;
 
   /**
-   * @param runDate          SQL date literal of the run date
+   * @param runDate          the run date D
    * @param timezone         IANA zone of the local hour and weekday
    * @param sessionWindows   trailing windows in days for the sessions_&lt;N&gt;d counts
    * @param maxUsersPerFlush users held per input partition before their partial states are
    *                         written out (tests use a few to exercise the merge)
    */
-  EventAggregates(String runDate, String timezone, List<Integer> sessionWindows, int maxUsersPerFlush) {
+  EventAggregates(java.time.LocalDate runDate, String timezone, List<Integer> sessionWindows, int maxUsersPerFlush) {
     if (maxUsersPerFlush < 1) {
       throw new IllegalArgumentException("maxUsersPerFlush must be at least 1, got " + maxUsersPerFlush);
     }
@@ -201,11 +197,7 @@ final class EventAggregates {
     StringBuilder flags = new StringBuilder();
     FLAG_SQL.forEach((bit, cond) -> flags.append(flags.isEmpty() ? "" : " | ")
         .append("(CASE WHEN ").append(cond).append(" THEN ").append(bit).append(" ELSE 0 END)"));
-    List<String> c = new ArrayList<>(List.of("user_id", "unix_micros(event_time) AS t",
-        "datediff(" + runDate + ", to_date(event_time)) AS age",
-        flags + " AS flags",
-        "hour(from_utc_timestamp(event_time, '" + timezone + "')) AS local_hour",
-        "dayofweek(from_utc_timestamp(event_time, '" + timezone + "')) AS local_dow",
+    List<String> c = new ArrayList<>(List.of("user_id", "unix_micros(event_time) AS t", flags + " AS flags",
         "revenue", "duration_s", "order_id", "category"));
     for (String[] l : LATEST) {
       c.add(l[0]);
@@ -229,10 +221,13 @@ final class EventAggregates {
    * The fold of events into per-user states, for {@link #apply} or for the validator's pass
    * ({@link io.github.personas.pipeline.validate.ContractValidator#events(
    * io.github.personas.pipeline.config.SourceConfig, RowFold)}).
+   *
+   * @param sessionZone the Spark session time zone, in which event dates are read as
+   *                    {@code to_date(event_time)} reads them
    */
-  RowFold fold() {
+  RowFold fold(String sessionZone) {
     return new UserFold(inputColumns(), sessionWindows.stream().mapToInt(Integer::intValue).toArray(),
-        maxUsersPerFlush);
+        maxUsersPerFlush, new Clock(sessionZone, timezone, runDate));
   }
 
   /**
@@ -247,7 +242,7 @@ final class EventAggregates {
           "EventAggregates needs the columns %s in this order, got %s", INPUT_COLUMNS, List.of(input.columns())));
     }
     SparkSession spark = input.sparkSession();
-    RowFold fold = fold();
+    RowFold fold = fold(spark.conf().get("spark.sql.session.timeZone"));
     // Internal rows: converting every event to an external Row (Java strings and timestamps)
     // would cost more than the aggregation itself.
     Dataset<Row> partial = spark.createDataFrame(
@@ -272,11 +267,13 @@ final class EventAggregates {
     private final List<String> columns;
     private final int[] windows;
     private final int maxUsers;
+    private final Clock clock;
 
-    UserFold(List<String> columns, int[] windows, int maxUsers) {
+    UserFold(List<String> columns, int[] windows, int maxUsers, Clock clock) {
       this.columns = columns;
       this.windows = windows;
       this.maxUsers = maxUsers;
+      this.clock = clock;
     }
 
     @Override
@@ -315,7 +312,7 @@ final class EventAggregates {
               users.put(lastKey, last);
             }
           }
-          last.add(r, offset, windows);
+          last.add(r, offset, windows, clock);
         }
 
         @Override
@@ -416,6 +413,73 @@ final class EventAggregates {
     }
   }
 
+  /**
+   * Dates, hours and weekdays of event times, computed as Spark SQL computes
+   * {@code datediff(D, to_date(event_time))}, {@code hour(from_utc_timestamp(event_time, tz))} and
+   * {@code dayofweek(from_utc_timestamp(event_time, tz))} under the session time zone, from zone
+   * offsets instead of a java.time date per call (those expressions were a third of the pass).
+   */
+  static final class Clock implements java.io.Serializable {
+    private static final long SECONDS_PER_DAY = 86_400L;
+    private final String sessionZone;
+    private final String localZone;
+    private final long runDay;
+    private transient java.time.zone.ZoneRules session;
+    private transient java.time.zone.ZoneRules local;
+
+    /**
+     * @param sessionZone the Spark session time zone
+     * @param localZone   the zone of local hours and weekdays
+     * @param runDate     the run date D
+     */
+    Clock(String sessionZone, String localZone, java.time.LocalDate runDate) {
+      this.sessionZone = sessionZone;
+      this.localZone = localZone;
+      this.runDay = runDate.toEpochDay();
+    }
+
+    private static java.time.zone.ZoneRules rules(String zone) {
+      return java.time.ZoneId.of(zone, java.time.ZoneId.SHORT_IDS).getRules();
+    }
+
+    private static long offset(java.time.zone.ZoneRules rules, long epochSecond) {
+      return rules.isFixedOffset() ? rules.getOffset(java.time.Instant.EPOCH).getTotalSeconds()
+          : rules.getOffset(java.time.Instant.ofEpochSecond(epochSecond)).getTotalSeconds();
+    }
+
+    private long sessionWall(long epochSecond) {
+      if (session == null) {
+        session = rules(sessionZone);
+      }
+      return epochSecond + offset(session, epochSecond);
+    }
+
+    /** Days from the event's date (session time zone) to the run date: 0 on the run date. */
+    int age(long micros) {
+      return (int) (runDay - Math.floorDiv(sessionWall(Math.floorDiv(micros, 1_000_000L)), SECONDS_PER_DAY));
+    }
+
+    /** from_utc_timestamp: the local wall clock, read as a UTC time, then shown in the session zone. */
+    private long localWall(long micros) {
+      if (local == null) {
+        local = rules(localZone);
+      }
+      long s = Math.floorDiv(micros, 1_000_000L);
+      return sessionWall(s + offset(local, s));
+    }
+
+    /** Hour of day, 0 to 23, in the local zone. */
+    int localHour(long micros) {
+      return (int) (Math.floorMod(localWall(micros), SECONDS_PER_DAY) / 3600);
+    }
+
+    /** Day of week in the local zone, 1 = Sunday to 7 = Saturday, as Spark's dayofweek. */
+    int localDayOfWeek(long micros) {
+      // 1970-01-01, day 0, was a Thursday (5).
+      return (int) Math.floorMod(Math.floorDiv(localWall(micros), SECONDS_PER_DAY) + 4, 7) + 1;
+    }
+  }
+
   /** The running aggregates of one user; "none" is Long.MAX_VALUE for minima, Long.MIN_VALUE for maxima. */
   static final class UserState {
     private static final long NONE_MIN = Long.MAX_VALUE;
@@ -465,9 +529,9 @@ final class EventAggregates {
       Arrays.fill(latestTime, NONE_MAX);
     }
 
-    void add(InternalRow r, int o, int[] windows) {
+    void add(InternalRow r, int o, int[] windows, Clock clock) {
       long t = r.getLong(o + TIME);
-      int age = r.getInt(o + AGE);
+      int age = clock.age(t);
       int flags = r.getInt(o + FLAGS);
       boolean in30 = age < 30;
       firstEvent = Math.min(firstEvent, t);
@@ -478,7 +542,7 @@ final class EventAggregates {
         purchaseRevenue.add(revenue);
         firstPurchase = Math.min(firstPurchase, t);
         lastPurchase = Math.max(lastPurchase, t);
-        int hour = r.getInt(o + HOUR);
+        int hour = clock.localHour(t);
         if (hour >= 22 || hour < 4) {
           nightPurchases++;
         }
@@ -510,7 +574,7 @@ final class EventAggregates {
       }
       if ((flags & APP) != 0) {
         appEvents++;
-        int dow = r.getInt(o + DOW);
+        int dow = clock.localDayOfWeek(t);
         if (dow == 1 || dow == 7) {
           weekendAppEvents++;
         }

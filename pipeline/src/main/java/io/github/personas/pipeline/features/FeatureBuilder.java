@@ -98,15 +98,17 @@ public final class FeatureBuilder {
   }
 
   private EventAggregates aggregates() {
-    return new EventAggregates("DATE'" + runDate + "'", timezone, sessionWindows, maxUsersPerFlush);
+    return new EventAggregates(runDate, timezone, sessionWindows, maxUsersPerFlush);
   }
 
   /**
    * The fold that lets the validator compute this builder's per-user aggregates in its own pass
    * over events; give its result to {@link #applyFolded}.
+   *
+   * @param spark the session whose time zone dates are read in
    */
-  public RowFold fold() {
-    return aggregates().fold();
+  public RowFold fold(SparkSession spark) {
+    return aggregates().fold(spark.conf().get("spark.sql.session.timeZone"));
   }
 
   /**

@@ -121,7 +121,7 @@ public final class NightlyRun {
       ValidationResult profiles = null;
       if (todo.contains(Stage.VALIDATE)) {
         // With features to follow, they are folded in the validation pass: events are read once.
-        RowFold fold = todo.contains(Stage.FEATURES) ? featureBuilder().fold() : null;
+        RowFold fold = todo.contains(Stage.FEATURES) ? featureBuilder().fold(spark) : null;
         ValidationResult[] v = timed(Stage.VALIDATE, () -> validate(fold));
         events = v[0];
         profiles = v[1];

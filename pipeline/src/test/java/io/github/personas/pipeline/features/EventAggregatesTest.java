@@ -89,7 +89,7 @@ class EventAggregatesTest {
     var config = ConfigLoader.defaults();
     FeatureBuilder builder = new FeatureBuilder(d, "Europe/Berlin", List.of(7, 30, 90), 50);
     ContractValidator validator = new ContractValidator(spark, d);
-    ValidationResult events = validator.events(config.events().withPath("../sample-data/events"), builder.fold());
+    ValidationResult events = validator.events(config.events().withPath("../sample-data/events"), builder.fold(spark));
     Dataset<Row> profiles = validator.profiles(config.profiles().withPath("../sample-data/profiles")).accepted();
     assertNotNull(events.folded(), "no duplicates in the sample: the folded states are exact");
     assertEquals(byUser(builder.apply(events.accepted(), profiles)), byUser(builder.applyFolded(events.folded(), profiles)));
@@ -111,8 +111,8 @@ class EventAggregatesTest {
         event("u1", "2024-03-02 10:00:00", "session_start").with("event_id", "e2"))).write().parquet(twice);
     var source = ConfigLoader.defaults().events();
     ContractValidator validator = new ContractValidator(spark, d);
-    ValidationResult clean = validator.events(source.withPath(once), builder.fold());
-    ValidationResult repeated = validator.events(source.withPath(twice), builder.fold());
+    ValidationResult clean = validator.events(source.withPath(once), builder.fold(spark));
+    ValidationResult repeated = validator.events(source.withPath(twice), builder.fold(spark));
     assertNotNull(clean.folded());
     assertNull(repeated.folded(), "the states folded the duplicate too");
     assertEquals(1, repeated.counts().duplicates());
@@ -159,6 +159,11 @@ class EventAggregatesTest {
         event("u2", "2024-03-05 10:00:00", "session_start").with("platform", "android").with("app_version", "2.9.1"),
         event("u2", "2024-03-06 10:00:00", "screen_view"),
         event("u3", "2024-03-02 10:00:00", "session_start").with("platform", "ios").with("app_version", "2.10.0"),
+        // Either side of New York's change to summer time (07:00 UTC on 2024-03-10) and of midnight UTC.
+        event("u3", "2024-03-10 06:59:59", "purchase").order("n1", 3),
+        event("u3", "2024-03-10 07:00:00", "purchase").order("n2", 3),
+        event("u3", "2024-03-09 23:59:59", "screen_view"),
+        event("u3", "2024-03-09 18:30:00", "screen_view"),
         // Only messages: no app event, no session.
         event("u4", "2024-03-02 10:00:00", "message_received"),
         // After the run date: left out.
@@ -168,5 +173,13 @@ class EventAggregatesTest {
     // A state per event (flush every user), and one per user and partition.
     assertSameFeatures(events, profiles, LocalDate.parse("2024-03-10"), "UTC", 1);
     assertSameFeatures(events, profiles, LocalDate.parse("2024-03-10"), "America/New_York", 1000);
+    // Dates are read in the session time zone, as to_date reads them.
+    String zone = spark.conf().get("spark.sql.session.timeZone");
+    try {
+      spark.conf().set("spark.sql.session.timeZone", "Asia/Kolkata");
+      assertSameFeatures(events, profiles, LocalDate.parse("2024-03-10"), "America/New_York", 1000);
+    } finally {
+      spark.conf().set("spark.sql.session.timeZone", zone);
+    }
   }
 }
