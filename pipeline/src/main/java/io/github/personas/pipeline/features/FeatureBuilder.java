@@ -178,8 +178,15 @@ public final class FeatureBuilder {
     for (int w : sessionWindows) {
       windowCols.add("coalesce(s.sessions_" + w + "d, 0) AS sessions_" + w + "d");
     }
+    // The newest version per platform is a small aggregate joined back by broadcast: a window
+    // partitioned by platform put all users into one task per platform.
     return """
-        SELECT coalesce(s.user_id, p.user_id) AS user_id,
+        WITH newest AS (
+          SELECT platform, max(transform(split(app_version, '[.]'), x -> try_cast(x AS INT))) AS newest_version
+          FROM %3$s
+          GROUP BY platform
+        )
+        SELECT /*+ BROADCAST(v) */ coalesce(s.user_id, p.user_id) AS user_id,
                least(s.first_event, coalesce(p.install_time, s.install_event_time)) AS first_seen,
                s.last_seen,
                datediff(%1$s, to_date(least(s.first_event, coalesce(p.install_time, s.install_event_time)))) AS tenure_days,
@@ -223,8 +230,7 @@ public final class FeatureBuilder {
                s.app_version,
                s.device_model,
                CASE WHEN s.app_version IS NOT NULL
-                    THEN transform(split(s.app_version, '[.]'), x -> try_cast(x AS INT))
-                      = max(transform(split(s.app_version, '[.]'), x -> try_cast(x AS INT))) OVER (PARTITION BY s.platform)
+                    THEN transform(split(s.app_version, '[.]'), x -> try_cast(x AS INT)) = v.newest_version
                END AS on_latest_app_version,
                coalesce(s.last_uninstall >= s.last_app_event, s.last_uninstall IS NOT NULL) AS uninstalled,
                CASE WHEN year(%1$s) - p.birth_year BETWEEN 0 AND 120 THEN year(%1$s) - p.birth_year END AS age,
@@ -236,6 +242,7 @@ public final class FeatureBuilder {
                p.income_band,
                p.interests
         FROM %3$s s
+        LEFT JOIN newest v ON s.platform <=> v.platform
         FULL OUTER JOIN %4$s p ON s.user_id = p.user_id
         """.formatted(d, windowCols, agg, pr);
   }

@@ -237,7 +237,10 @@ class FeatureBuilderTest {
         event("u3", "2024-03-05 10:00:00", "session_start").with("platform", "android").with("app_version", "4.0"),
         event("u3", "2024-03-06 10:00:00", "uninstall"),
         event("u4", "2024-03-03 10:00:00", "uninstall"),
-        event("u4", "2024-03-05 10:00:00", "session_start")), List.of());
+        event("u4", "2024-03-05 10:00:00", "session_start"),
+        // Without a platform: compared with the others without one.
+        event("u5", "2024-03-05 10:00:00", "session_start").with("app_version", "3.0"),
+        event("u6", "2024-03-05 10:00:00", "session_start").with("app_version", "2.0")), List.of());
     Row u1 = f.get("u1");
     assertEquals("5.10.0", u1.getAs("app_version"));
     assertEquals("iPhone15", u1.getAs("device_model"));
@@ -248,6 +251,8 @@ class FeatureBuilderTest {
     assertTrue((boolean) f.get("u3").getAs("uninstalled"));
     assertFalse((boolean) f.get("u4").getAs("uninstalled"), "came back after uninstalling");
     assertNull(f.get("u4").getAs("on_latest_app_version"));
+    assertTrue((boolean) f.get("u5").getAs("on_latest_app_version"), "newest of the users without a platform");
+    assertFalse((boolean) f.get("u6").getAs("on_latest_app_version"));
   }
 
   @Test
