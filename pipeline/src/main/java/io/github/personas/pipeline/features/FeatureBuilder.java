@@ -16,6 +16,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
+import org.apache.spark.storage.StorageLevel;
 
 /**
  * Per-user features as of the run date D: one row per user seen in events or profiles.
@@ -47,6 +48,8 @@ public final class FeatureBuilder {
   private final String timezone;
   private final List<Integer> sessionWindows;
   private final int maxUsersPerFlush;
+  /** Datasets this builder cached, released by {@link #releaseCaches()}. */
+  private final List<Dataset<Row>> cached = new ArrayList<>();
 
   /**
    * @param runDate        the as-of date D
@@ -121,7 +124,17 @@ public final class FeatureBuilder {
   public Dataset<Row> applyFolded(Dataset<Row> folded, Dataset<Row> profiles) {
     requireColumns(profiles, Contract.PROFILES);
     Dataset<Row> raw = aggregates().fromStates(folded);
-    return derive(raw.select(perUserColumns(raw)), profiles);
+    // Cached: the newest app version per platform and the features both read the aggregates,
+    // and decoding every user's state twice cost more than keeping the decoded rows.
+    Dataset<Row> perUser = raw.select(perUserColumns(raw)).persist(StorageLevel.MEMORY_AND_DISK());
+    cached.add(perUser);
+    return derive(perUser, profiles);
+  }
+
+  /** Releases what this builder cached; call it once the features have been computed (persisted or written). */
+  public void releaseCaches() {
+    cached.forEach(d -> d.unpersist(false));
+    cached.clear();
   }
 
   /** The aggregates' epoch-microsecond columns as timestamps and dates (in the session time zone). */

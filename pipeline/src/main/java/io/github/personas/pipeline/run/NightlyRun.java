@@ -208,6 +208,7 @@ public final class NightlyRun {
         .persist(StorageLevel.MEMORY_AND_DISK());
     long users = features.count();
     validator.releaseCaches();
+    builder.releaseCaches();
     write(OutputWriter.FEATURES, features, users);
     gate(gates.onUsers(users));
     return features;
@@ -229,10 +230,11 @@ public final class NightlyRun {
     details.put("rfm_cut_points", Map.of("recency_days", cuts[0], "frequency", cuts[1], "monetary", cuts[2]));
     PersonaClusterer clusterer = new PersonaClusterer(config.personas());
     PersonaClusterer.Result result = clusterer.apply(scored, previousPersonas());
-    Dataset<Row> assigned = result.assigned().persist(StorageLevel.MEMORY_AND_DISK());
-    Dataset<Row> segments = assigned.select("user_id", RfmScorer.R_SCORE, RfmScorer.F_SCORE, RfmScorer.M_SCORE,
+    // Only the segment columns are cached (the report reads them again), not every feature.
+    Dataset<Row> segments = result.assigned().select("user_id", RfmScorer.R_SCORE, RfmScorer.F_SCORE, RfmScorer.M_SCORE,
         RfmScorer.RFM_SEGMENT, LifecycleStager.LIFECYCLE_STAGE, PersonaClusterer.PERSONA_ID,
-        PersonaClusterer.PERSONA_NAME, PersonaClusterer.DISTANCE, HoldoutAssigner.HOLDOUT);
+        PersonaClusterer.PERSONA_NAME, PersonaClusterer.DISTANCE, HoldoutAssigner.HOLDOUT)
+        .persist(StorageLevel.MEMORY_AND_DISK());
     long users = segments.count();
     write(OutputWriter.SEGMENTS, segments, users);
     List<Row> personaRows = result.personas().collectAsList();
