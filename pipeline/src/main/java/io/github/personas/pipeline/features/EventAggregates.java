@@ -42,7 +42,7 @@ import io.github.personas.pipeline.validate.RowFold;
  * the SQL in the test class {@code SqlReferenceFeatures}, and a test holds the two together.
  *
  * <p>Input: the rows of {@link #inputSql}, read as Spark's internal rows in the column order of
- * {@link #INPUT_COLUMNS}. Output ({@link #OUTPUT}): one row per user, times as epoch
+ * {@link #INPUT_COLUMNS}. Output ({@link #fromStates}): one row per user, times as epoch
  * microseconds, which {@link FeatureBuilder} turns into timestamps and dates in SQL so the
  * session time zone applies exactly as before.
  */
@@ -96,6 +96,27 @@ final class EventAggregates {
    * order id, category, then the {@link #LATEST} columns.
    */
   static final List<String> INPUT_COLUMNS;
+  /** The Spark SQL expressions of the input columns over contract columns, each named as in {@link #INPUT_COLUMNS}. */
+  private static final List<String> INPUT_SQL;
+
+  static {
+    StringBuilder flags = new StringBuilder();
+    FLAG_SQL.forEach((bit, cond) -> flags.append(flags.isEmpty() ? "" : " | ")
+        .append("(CASE WHEN ").append(cond).append(" THEN ").append(bit).append(" ELSE 0 END)"));
+    // Column name -> its SQL over the contract columns.
+    Map<String, String> input = new LinkedHashMap<>();
+    input.put("user_id", "user_id");
+    input.put("t", "unix_micros(event_time)");
+    input.put("flags", flags.toString());
+    for (String c : List.of("revenue", "duration_s", "order_id", "category")) {
+      input.put(c, c);
+    }
+    for (String[] l : LATEST) {
+      input.put(l[0], l[0]);
+    }
+    INPUT_COLUMNS = List.copyOf(input.keySet());
+    INPUT_SQL = input.entrySet().stream().map(e -> e.getValue() + " AS " + e.getKey()).toList();
+  }
 
   private static final int USER = 0;
   private static final int TIME = 1;
@@ -105,15 +126,6 @@ final class EventAggregates {
   private static final int ORDER = 5;
   private static final int CATEGORY = 6;
   private static final int FIRST_LATEST = 7;
-
-  static {
-    List<String> c = new ArrayList<>(List.of("user_id", "t", "flags", "revenue", "duration_s", "order_id",
-        "category"));
-    for (String[] l : LATEST) {
-      c.add(l[0]);
-    }
-    INPUT_COLUMNS = List.copyOf(c);
-  }
 
   private static final StructType PARTIAL = new StructType()
       .add("user_id", DataTypes.StringType, false)
@@ -184,36 +196,15 @@ final class EventAggregates {
     this.output = o;
   }
 
-  /** The output schema: one row per user. */
-  StructType outputSchema() {
-    return output;
-  }
-
   /**
-   * The input columns as Spark SQL expressions over contract columns, in the order of
-   * {@link #INPUT_COLUMNS}.
-   */
-  List<String> inputColumns() {
-    StringBuilder flags = new StringBuilder();
-    FLAG_SQL.forEach((bit, cond) -> flags.append(flags.isEmpty() ? "" : " | ")
-        .append("(CASE WHEN ").append(cond).append(" THEN ").append(bit).append(" ELSE 0 END)"));
-    List<String> c = new ArrayList<>(List.of("user_id", "unix_micros(event_time) AS t", flags + " AS flags",
-        "revenue", "duration_s", "order_id", "category"));
-    for (String[] l : LATEST) {
-      c.add(l[0]);
-    }
-    return List.copyOf(c);
-  }
-
-  /**
-   * The input query over a view of contract events: {@link #inputColumns} of the events before
+   * The input query over a view of contract events: the {@link #INPUT_COLUMNS} of the events before
    * {@code endMicros}.
    *
    * @param view      the events view
    * @param endMicros the end of the run date (UTC) in epoch µs; later events are left out
    */
   String inputSql(String view, long endMicros) {
-    return "SELECT " + String.join(", ", inputColumns()) + " FROM " + view
+    return "SELECT " + String.join(", ", INPUT_SQL) + " FROM " + view
         + " WHERE event_time < timestamp_micros(" + endMicros + "L)";
   }
 
@@ -226,7 +217,7 @@ final class EventAggregates {
    *                    {@code to_date(event_time)} reads them
    */
   RowFold fold(String sessionZone) {
-    return new UserFold(inputColumns(), sessionWindows.stream().mapToInt(Integer::intValue).toArray(),
+    return new UserFold(INPUT_SQL, sessionWindows.stream().mapToInt(Integer::intValue).toArray(),
         maxUsersPerFlush, new Clock(sessionZone, timezone, runDate));
   }
 
@@ -234,7 +225,7 @@ final class EventAggregates {
    * Aggregates the rows of {@link #inputSql} per user.
    *
    * @param input the input query's result, columns exactly {@link #INPUT_COLUMNS}
-   * @return one row per user with the {@link #outputSchema()}
+   * @return one row per user, as {@link #fromStates} makes it
    */
   Dataset<Row> apply(Dataset<Row> input) {
     if (!List.of(input.columns()).equals(INPUT_COLUMNS)) {
@@ -383,33 +374,7 @@ final class EventAggregates {
 
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
-      return new Iterator<>() {
-        private Row pending = rows.hasNext() ? rows.next() : null;
-
-        @Override
-        public boolean hasNext() {
-          return pending != null;
-        }
-
-        @Override
-        public Row next() {
-          if (pending == null) {
-            throw new NoSuchElementException();
-          }
-          String user = pending.getString(0);
-          List<byte[]> states = new ArrayList<>(List.of((byte[]) pending.getAs(1)));
-          pending = null;
-          while (rows.hasNext()) {
-            Row r = rows.next();
-            if (!r.getString(0).equals(user)) {
-              pending = r;
-              break;
-            }
-            states.add(r.getAs(1));
-          }
-          return RowFactory.create(user, fold.merge(states));
-        }
-      };
+      return fold.mergeRuns(rows.hasNext() ? rows.next() : null, rows, 0, 1, RowFactory::create);
     }
   }
 

@@ -82,6 +82,7 @@ public final class FeatureBuilder {
    * @param events   accepted events with every contract column (the validator's output)
    * @param profiles accepted profiles with every contract column (may be empty)
    * @throws IllegalArgumentException when a contract column is missing from an input
+   * @return the features; the per-user aggregates under them stay cached until {@link #releaseCaches()}
    */
   public Dataset<Row> apply(Dataset<Row> events, Dataset<Row> profiles) {
     requireColumns(events, Contract.EVENTS);
@@ -97,7 +98,7 @@ public final class FeatureBuilder {
     } finally {
       spark.catalog().dropTempView(ev);
     }
-    return derive(raw.select(perUserColumns(raw)), profiles);
+    return fromAggregates(raw, profiles);
   }
 
   private EventAggregates aggregates() {
@@ -118,14 +119,19 @@ public final class FeatureBuilder {
    * Builds the features table from the validator's folded per-user states.
    *
    * @param folded   {@link io.github.personas.pipeline.validate.ValidationResult#folded()} of a
-   *                 validation with {@link #fold()}: user id and merged state, one row per user
+   *                 validation with {@link #fold(SparkSession)}: user id and merged state, one row per user
    * @param profiles accepted profiles with every contract column (may be empty)
+   * @return the features; the per-user aggregates under them stay cached until {@link #releaseCaches()}
    */
   public Dataset<Row> applyFolded(Dataset<Row> folded, Dataset<Row> profiles) {
     requireColumns(profiles, Contract.PROFILES);
-    Dataset<Row> raw = aggregates().fromStates(folded);
+    return fromAggregates(aggregates().fromStates(folded), profiles);
+  }
+
+  /** The features from the rows of {@link EventAggregates}, cached until {@link #releaseCaches()}. */
+  private Dataset<Row> fromAggregates(Dataset<Row> raw, Dataset<Row> profiles) {
     // Cached: the newest app version per platform and the features both read the aggregates,
-    // and decoding every user's state twice cost more than keeping the decoded rows.
+    // which would otherwise be computed twice (from events, or by decoding every user's state).
     Dataset<Row> perUser = raw.select(perUserColumns(raw)).persist(StorageLevel.MEMORY_AND_DISK());
     cached.add(perUser);
     return derive(perUser, profiles);

@@ -219,9 +219,13 @@ public final class NightlyRun {
   }
 
   private Dataset<Row> emptyFeatures() {
-    return new FeatureBuilder(date, config.timezone(), config.sessionWindows()).apply(
+    FeatureBuilder builder = featureBuilder();
+    Dataset<Row> empty = builder.apply(
         spark.createDataFrame(List.of(), ContractValidator.contractSchema(Contract.EVENTS)),
         spark.createDataFrame(List.of(), ContractValidator.contractSchema(Contract.PROFILES)));
+    // Only its schema is used: nothing to keep cached.
+    builder.releaseCaches();
+    return empty;
   }
 
   private Dataset<Row> segment(Dataset<Row> features, RfmScorer rfm, LifecycleStager lifecycle) {

@@ -233,35 +233,18 @@ public final class ContractValidator {
         }
         head.add(org.apache.spark.sql.RowFactory.create(KIND_HASHES, 0, null, repeated, null));
       }
-      Row firstState = state;
+      java.util.Iterator<Row> states = fold == null ? java.util.Collections.emptyIterator()
+          : fold.mergeRuns(state, rows, 2, 4, (key, merged) -> org.apache.spark.sql.RowFactory.create(KIND_STATE, 0, key,
+              null, merged));
       return new java.util.Iterator<>() {
-        private Row pending = firstState;
-
         @Override
         public boolean hasNext() {
-          return !head.isEmpty() || pending != null;
+          return !head.isEmpty() || states.hasNext();
         }
 
         @Override
         public Row next() {
-          if (!head.isEmpty()) {
-            return head.poll();
-          }
-          if (pending == null) {
-            throw new java.util.NoSuchElementException();
-          }
-          String key = pending.getString(2);
-          List<byte[]> states = new ArrayList<>(List.of((byte[]) pending.getAs(4)));
-          pending = null;
-          while (rows.hasNext()) {
-            Row r = rows.next();
-            if (!r.getString(2).equals(key)) {
-              pending = r;
-              break;
-            }
-            states.add(r.getAs(4));
-          }
-          return org.apache.spark.sql.RowFactory.create(KIND_STATE, 0, key, null, fold.merge(states));
+          return head.isEmpty() ? states.next() : head.poll();
         }
       };
     }
