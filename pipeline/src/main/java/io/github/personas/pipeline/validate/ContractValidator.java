@@ -83,6 +83,26 @@ public final class ContractValidator {
   private static final int MAX_BUFFERED_HASHES = 1 << 22;
 
   /**
+   * For each of {@code n} buckets, a {@code part} value that Spark's hash partitioning into
+   * {@code n} partitions (pmod of Murmur3 with seed 42) sends to the partition of that number.
+   * The bucket numbers themselves collide: 8 buckets filled only 4 of 8 partitions, so half the
+   * reduce tasks did all the merging.
+   */
+  static int[] partValues(int n) {
+    int[] part = new int[n];
+    java.util.Arrays.fill(part, -1);
+    int found = 0;
+    for (int v = 0; found < n; v++) {
+      int p = Math.floorMod(org.apache.spark.unsafe.hash.Murmur3_x86_32.hashInt(v, 42), n);
+      if (part[p] < 0) {
+        part[p] = v;
+        found++;
+      }
+    }
+    return part;
+  }
+
+  /**
    * Map side of the validation pass over one partition of (class, key hash or null, fold
    * columns...): counts rows per class, buffers valid rows' key hashes by bucket and folds valid rows.
    */
@@ -90,10 +110,12 @@ public final class ContractValidator {
       java.util.Iterator<org.apache.spark.sql.catalyst.InternalRow>, Row> {
     private final RowFold fold;
     private final int buckets;
+    private final int[] part;
 
     MapSide(RowFold fold, int buckets) {
       this.fold = fold;
       this.buckets = buckets;
+      this.part = partValues(buckets);
     }
 
     @Override
@@ -153,7 +175,7 @@ public final class ContractValidator {
         private void writeStates() {
           if (folder != null) {
             for (Map.Entry<String, byte[]> e : folder.drain()) {
-              out.add(org.apache.spark.sql.RowFactory.create(KIND_STATE, Math.floorMod(e.getKey().hashCode(), buckets),
+              out.add(org.apache.spark.sql.RowFactory.create(KIND_STATE, part[Math.floorMod(e.getKey().hashCode(), buckets)],
                   e.getKey(), null, e.getValue()));
             }
           }
@@ -164,7 +186,7 @@ public final class ContractValidator {
             if (filled[b] > 0) {
               java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(filled[b] * Long.BYTES);
               block.asLongBuffer().put(hashes[b], 0, filled[b]);
-              out.add(org.apache.spark.sql.RowFactory.create(KIND_HASHES, b, null, (long) filled[b], block.array()));
+              out.add(org.apache.spark.sql.RowFactory.create(KIND_HASHES, part[b], null, (long) filled[b], block.array()));
               hashes[b] = null;
               filled[b] = 0;
             }

@@ -204,4 +204,20 @@ class ContractValidatorTest {
     assertEquals("2024-01-01 00:00:00.0", u1.getAs("install_time").toString(), "the earliest install is kept");
     assertEquals(List.of("cooking", "travel"), u1.getList(u1.fieldIndex("interests")));
   }
+
+  @Test
+  void passBucketsLandInTheirOwnPartitionSoEveryReduceTaskGetsAShare() {
+    for (int n : new int[] {1, 8, 13, 200}) {
+      int[] part = ContractValidator.partValues(n);
+      List<Row> rows = new java.util.ArrayList<>();
+      for (int b = 0; b < n; b++) {
+        rows.add(org.apache.spark.sql.RowFactory.create(b, part[b]));
+      }
+      List<Row> placed = spark.createDataFrame(rows, org.apache.spark.sql.types.StructType.fromDDL("bucket int, part int"))
+          .repartition(n, org.apache.spark.sql.functions.col("part"))
+          .where("bucket <> spark_partition_id()")
+          .collectAsList();
+      assertEquals(List.of(), placed, n + " partitions: buckets not in the partition of their number");
+    }
+  }
 }
