@@ -81,15 +81,25 @@ public final class SegmentKpis {
             d, columns));
       }
     }
+    // Two levels: users are summed per combination of dimension values first, so each KPI
+    // expression is evaluated once per user (exploding users into one row per dimension first
+    // evaluated every KPI once per dimension and aggregated dimensions times more rows); only
+    // the combinations, a few hundred, are exploded and summed per dimension. Every total is a
+    // count or a sum, so the two levels add up to the same figures.
+    List<Column> keys = new ArrayList<>();
     List<Column> pairs = new ArrayList<>();
-    for (String d : dimensions) {
-      pairs.add(functions.struct(functions.lit(d).as(DIMENSION),
-          functions.coalesce(col(d).cast("string"), functions.lit(NONE)).as(SEGMENT)));
+    for (int i = 0; i < dimensions.size(); i++) {
+      String d = dimensions.get(i);
+      keys.add(functions.coalesce(col(d).cast("string"), functions.lit(NONE)).as("_d" + i));
+      pairs.add(functions.struct(functions.lit(d).as(DIMENSION), col("_d" + i).as(SEGMENT)));
     }
+    keys.add(functions.coalesce(col(HOLDOUT), functions.lit(false)).as(IN_HOLDOUT));
     List<Column> aggs = new ArrayList<>();
     aggs.add(functions.sum(functions.when(col("is_buyer"), 1).otherwise(0)).cast("long").as("buyers"));
     aggs.add(functions.sum(col("monetary")).as("revenue"));
     aggs.add(functions.sum(col("frequency")).cast("long").as("orders"));
+    List<Column> totals = new ArrayList<>(List.of(functions.sum(col("buyers")).cast("long").as("buyers"),
+        functions.sum(col("revenue")).as("revenue"), functions.sum(col("orders")).cast("long").as("orders")));
     for (int i = 0; i < kpis.size(); i++) {
       Kpi k = kpis.get(i);
       Column v = functions.when(functions.coalesce(functions.expr(k.appliesSql()).cast("boolean"), functions.lit(false)),
@@ -97,12 +107,17 @@ public final class SegmentKpis {
       aggs.add(functions.count(v).as("n" + i));
       aggs.add(functions.coalesce(functions.sum(v), functions.lit(0.0)).as("s" + i));
       aggs.add(functions.coalesce(functions.sum(v.multiply(v)), functions.lit(0.0)).as("q" + i));
+      totals.add(functions.sum(col("n" + i)).cast("long").as("n" + i));
+      totals.add(functions.sum(col("s" + i)).as("s" + i));
+      totals.add(functions.sum(col("q" + i)).as("q" + i));
     }
-    List<Row> rows = users
-        .select(functions.explode(functions.array(pairs.toArray(Column[]::new))).as("d"),
-            functions.coalesce(col(HOLDOUT), functions.lit(false)).as(IN_HOLDOUT), col("*"))
+    Dataset<Row> combinations = users
+        .groupBy(keys.toArray(Column[]::new))
+        .agg(functions.count(functions.lit(1)).as("users"), aggs.toArray(Column[]::new));
+    List<Row> rows = combinations
+        .select(functions.explode(functions.array(pairs.toArray(Column[]::new))).as("d"), col("*"))
         .groupBy(col("d." + DIMENSION).as(DIMENSION), col("d." + SEGMENT).as(SEGMENT), col(IN_HOLDOUT))
-        .agg(functions.count(functions.lit(1)).as("users"), aggs.toArray(Column[]::new))
+        .agg(functions.sum(col("users")).cast("long").as("users"), totals.toArray(Column[]::new))
         .collectAsList();
 
     // group key -> [treated, holdout] stats
