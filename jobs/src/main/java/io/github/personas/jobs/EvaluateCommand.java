@@ -51,7 +51,7 @@ final class EvaluateCommand implements Callable<Integer> {
   public Integer call() {
     PersonasConfig config = common.load();
     SparkSession spark = SparkSessions.create("personas evaluate " + common.date, common.master);
-    OutputWriter out = new OutputWriter(spark, config.outputPath(), common.date, config.filesPerPartition());
+    OutputWriter out = new OutputWriter(spark, config.outputPath(), common.date, config.filesPerPartition(), config.rowsPerFile());
     Dataset<Row> segments;
     try {
       segments = out.read(OutputWriter.SEGMENTS);

@@ -148,6 +148,8 @@ public final class ConfigLoader {
     SourceConfig profiles = source(c, "profiles", origin);
     int files = c.getInt("output.files_per_partition");
     require(files >= 1, "personas.output.files_per_partition must be at least 1, got %s (%s)", files, origin);
+    long rowsPerFile = c.getLong("output.rows_per_file");
+    require(rowsPerFile >= 1, "personas.output.rows_per_file must be at least 1, got %s (%s)", rowsPerFile, origin);
 
     double maxQ = share(c, "quality.max_quarantine_share", origin);
     double maxFuture = share(c, "quality.max_future_share", origin);
@@ -201,7 +203,7 @@ public final class ConfigLoader {
             + " environment: salt = ${?PERSONAS_PII_SALT}), or the hashes of e-mail addresses can be reversed by"
             + " hashing a list of addresses", origin);
     return new PersonasConfig(origin, hash, timezone, windows, events, profiles, c.getString("output.path"),
-        files, quality, rfm, lifecycle, holdout, personas, report, privacy);
+        files, rowsPerFile, quality, rfm, lifecycle, holdout, personas, report, privacy);
   }
 
   private static List<Double> cutPoints(Config c, String measure, String origin) {

@@ -12,7 +12,8 @@ import java.util.List;
  * @param events            the events source
  * @param profiles          the profiles source (may be absent)
  * @param outputPath        root folder of the output tables
- * @param filesPerPartition Parquet files written per table partition
+ * @param filesPerPartition Parquet files written per table partition, at least
+ * @param rowsPerFile       rows per Parquet file above which a table partition gets more files
  * @param quality           data-quality gates
  * @param rfm               RFM scoring and segment rules
  * @param lifecycle         lifecycle stage rules
@@ -30,6 +31,7 @@ public record PersonasConfig(
     SourceConfig profiles,
     String outputPath,
     int filesPerPartition,
+    long rowsPerFile,
     Quality quality,
     Rfm rfm,
     Lifecycle lifecycle,
@@ -251,6 +253,7 @@ public record PersonasConfig(
         profilesPath == null ? profiles : profiles.withPath(profilesPath),
         output == null ? outputPath : output,
         filesPerPartition,
+        rowsPerFile,
         quality,
         rfm,
         lifecycle,

@@ -45,14 +45,26 @@ public final class OutputWriter {
   private final String root;
   private final LocalDate date;
   private final int filesPerPartition;
+  private final long rowsPerFile;
   private Path staging;
   private final java.util.LinkedHashSet<String> staged = new java.util.LinkedHashSet<>();
 
-  public OutputWriter(SparkSession spark, String root, LocalDate date, int filesPerPartition) {
+  /**
+   * @param root              folder of the tables
+   * @param date              the run date, whose partitions this writer writes
+   * @param filesPerPartition Parquet files per table partition, at least (1 or more)
+   * @param rowsPerFile       a table of more rows is written as {@code ceil(rows / rowsPerFile)} files
+   */
+  public OutputWriter(SparkSession spark, String root, LocalDate date, int filesPerPartition, long rowsPerFile) {
+    if (filesPerPartition < 1 || rowsPerFile < 1) {
+      throw new IllegalArgumentException(String.format(
+          "filesPerPartition and rowsPerFile must be at least 1, got %s and %s", filesPerPartition, rowsPerFile));
+    }
     this.spark = spark;
     this.root = root;
     this.date = date;
     this.filesPerPartition = filesPerPartition;
+    this.rowsPerFile = rowsPerFile;
   }
 
   /** Folder of {@code table}'s partition for the run date: where it is (or will be) published. */
@@ -89,9 +101,18 @@ public final class OutputWriter {
     return staging == null ? partition(table) : new Path(staging, table).toString();
   }
 
-  /** Writes {@code df} as the run date's partition of {@code table}, replacing it. */
-  public void write(String table, Dataset<Row> df) {
-    df.coalesce(filesPerPartition).write().mode(SaveMode.Overwrite).parquet(writePath(table));
+  /**
+   * Writes {@code df} as the run date's partition of {@code table}, replacing it.
+   *
+   * @param rows the rows of {@code df} (known to the caller, which counted them), for the number of files
+   */
+  public void write(String table, Dataset<Row> df, long rows) {
+    df.coalesce(files(rows)).write().mode(SaveMode.Overwrite).parquet(writePath(table));
+  }
+
+  /** Files for a table partition of {@code rows} rows. */
+  int files(long rows) {
+    return (int) Math.min(Integer.MAX_VALUE, Math.max(filesPerPartition, (rows + rowsPerFile - 1) / rowsPerFile));
   }
 
   /** Reads the run date's partition of {@code table}: this run's staged version if it wrote one. */

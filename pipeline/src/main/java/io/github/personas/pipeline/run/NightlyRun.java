@@ -72,7 +72,7 @@ public final class NightlyRun {
     this.spark = Objects.requireNonNull(spark, "spark");
     this.config = Objects.requireNonNull(config, "config");
     this.date = Objects.requireNonNull(date, "date");
-    this.out = new OutputWriter(spark, config.outputPath(), date, config.filesPerPartition());
+    this.out = new OutputWriter(spark, config.outputPath(), date, config.filesPerPartition(), config.rowsPerFile());
     this.gates = new QualityGates(config.quality());
   }
 
@@ -420,7 +420,7 @@ public final class NightlyRun {
 
   private void write(String table, Dataset<Row> df, long rows) {
     long t0 = System.nanoTime();
-    out.write(table, df);
+    out.write(table, df, rows);
     tableRows.put(table, rows);
     outputs.put(table, out.partition(table));
     LOG.info("Wrote {} rows to {} in {} s", rows, out.partition(table), seconds(t0));

@@ -60,6 +60,13 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void rowsPerFileBelowOneIsRejectedWithItsKey() {
+    ConfigException e = loadError("personas.output.rows_per_file = 0");
+    assertTrue(e.getMessage().contains("personas.output.rows_per_file must be at least 1, got 0"), e.getMessage());
+    assertEquals(250_000L, ConfigLoader.defaults().rowsPerFile());
+  }
+
+  @Test
   void unknownTimeZoneIsRejected() {
     assertTrue(loadError("personas.run.timezone = \"Mars/Olympus\"").getMessage().contains("personas.run.timezone"));
   }
