@@ -103,6 +103,41 @@ public final class ContractValidator {
   }
 
   /**
+   * How many values equal an earlier one. The values (key hashes, uniform in their high bits)
+   * are first spread by their top 16 bits and then only the small runs are sorted: about twice
+   * as fast as sorting millions of longs at once, which was a twentieth of the validation.
+   */
+  static long repeatedValues(long[] values) {
+    final int shift = 48;
+    int[] start = new int[(1 << (64 - shift)) + 1];
+    for (long v : values) {
+      start[(int) (v >>> shift) + 1]++;
+    }
+    for (int b = 1; b < start.length; b++) {
+      start[b] += start[b - 1];
+    }
+    int[] next = java.util.Arrays.copyOf(start, start.length - 1);
+    long[] spread = new long[values.length];
+    for (long v : values) {
+      spread[next[(int) (v >>> shift)]++] = v;
+    }
+    long repeated = 0;
+    for (int b = 0; b + 1 < start.length; b++) {
+      int from = start[b];
+      int to = start[b + 1];
+      if (to - from > 1) {
+        java.util.Arrays.sort(spread, from, to);
+        for (int i = from + 1; i < to; i++) {
+          if (spread[i] == spread[i - 1]) {
+            repeated++;
+          }
+        }
+      }
+    }
+    return repeated;
+  }
+
+  /**
    * Map side of the validation pass over one partition of (class, key hash or null, fold
    * columns...): counts rows per class, buffers valid rows' key hashes by bucket and folds valid rows.
    */
@@ -123,6 +158,7 @@ public final class ContractValidator {
       org.apache.spark.unsafe.types.UTF8String passed = org.apache.spark.unsafe.types.UTF8String.fromString(CLASS_PASSED);
       RowFold.Folder folder = fold == null ? null : fold.newFolder();
       Map<org.apache.spark.unsafe.types.UTF8String, long[]> counts = new HashMap<>();
+      long[] passedRows = {0};
       long[][] hashes = new long[buckets][];
       int[] filled = new int[buckets];
       java.util.ArrayDeque<Row> out = new java.util.ArrayDeque<>();
@@ -137,20 +173,25 @@ public final class ContractValidator {
               done = true;
               writeStates();
               writeHashes();
+              if (passedRows[0] > 0) {
+                counts.put(passed, passedRows);
+              }
               counts.forEach((c, n) -> out.add(org.apache.spark.sql.RowFactory.create(KIND_COUNT, 0, c.toString(), n[0], null)));
               break;
             }
             org.apache.spark.sql.catalyst.InternalRow r = rows.next();
             org.apache.spark.unsafe.types.UTF8String c = r.getUTF8String(0);
-            long[] n = counts.get(c);
-            if (n == null) {
-              counts.put(c.clone(), new long[] {1});
-            } else {
-              n[0]++;
-            }
+            // Nearly every row passes: count those without hashing the class name.
             if (!c.equals(passed)) {
+              long[] n = counts.get(c);
+              if (n == null) {
+                counts.put(c.clone(), new long[] {1});
+              } else {
+                n[0]++;
+              }
               continue;
             }
+            passedRows[0]++;
             if (!r.isNullAt(1)) {
               long h = r.getLong(1);
               int b = Math.floorMod(h, buckets);
@@ -246,13 +287,7 @@ public final class ContractValidator {
           l.get(all, at, len);
           at += len;
         }
-        java.util.Arrays.sort(all);
-        long repeated = 0;
-        for (int i = 1; i < all.length; i++) {
-          if (all[i] == all[i - 1]) {
-            repeated++;
-          }
-        }
+        long repeated = repeatedValues(all);
         head.add(org.apache.spark.sql.RowFactory.create(KIND_HASHES, 0, null, repeated, null));
       }
       java.util.Iterator<Row> states = fold == null ? java.util.Collections.emptyIterator()

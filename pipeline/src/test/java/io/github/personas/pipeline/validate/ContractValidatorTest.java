@@ -220,4 +220,29 @@ class ContractValidatorTest {
       assertEquals(List.of(), placed, n + " partitions: buckets not in the partition of their number");
     }
   }
+
+  @Test
+  void repeatedKeyHashesAreCountedAsASortWouldCountThem() {
+    java.util.Random random = new java.util.Random(7);
+    for (int n : new int[] {0, 1, 2, 1000, 300_000}) {
+      long[] values = new long[n];
+      for (int i = 0; i < n; i++) {
+        // Every fifth value repeats an earlier one (some several times); extremes and negatives included.
+        values[i] = i > 0 && i % 5 == 0 ? values[random.nextInt(i)] : random.nextLong();
+      }
+      if (n > 2) {
+        values[0] = Long.MIN_VALUE;
+        values[1] = Long.MAX_VALUE;
+        values[2] = Long.MIN_VALUE;
+      }
+      long[] sorted = values.clone();
+      java.util.Arrays.sort(sorted);
+      long expected = 0;
+      for (int i = 1; i < sorted.length; i++) {
+        expected += sorted[i] == sorted[i - 1] ? 1 : 0;
+      }
+      assertEquals(expected, ContractValidator.repeatedValues(values), n + " values");
+    }
+    assertEquals(3, ContractValidator.repeatedValues(new long[] {5, -1, 5, 5, -1, 0, 6}));
+  }
 }
