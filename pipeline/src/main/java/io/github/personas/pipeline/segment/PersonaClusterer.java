@@ -126,6 +126,9 @@ public final class PersonaClusterer {
   private final PersonasConfig.Personas config;
   private final PersonaNamer namer;
 
+  /** One candidate k fitted on the selection sample. */
+  private record SampleFit(int k, SampleKMeans.Fit fit, double silhouette, double seconds) {}
+
   public PersonaClusterer(PersonasConfig.Personas config) {
     this.config = Objects.requireNonNull(config, "config");
     this.namer = new PersonaNamer(config.naming());
@@ -216,21 +219,24 @@ public final class PersonaClusterer {
     List<String> names = config.features().stream().map(PersonasConfig.ClusterInput::name).toList();
     List<Column> cols = new ArrayList<>(List.of(col("*")));
     cols.addAll(inputColumns());
-    Dataset<Row> natural = features.select(cols.toArray(Column[]::new));
     List<Column> withT = new ArrayList<>(List.of(col("*")));
     for (PersonasConfig.ClusterInput f : config.features()) {
       withT.add(functions.expr(f.transform().sql("`" + NATURAL_PREFIX + f.name() + "`")).as(TRANSFORMED_PREFIX + f.name()));
     }
-    // k-means|| samples per partition, so the same users in another partition layout (features
-    // computed in this run vs read back from Parquet, another number of cores or of shuffle
-    // partitions) would give other clusters. Hash partitioning into a number of partitions that
-    // depends only on the number of users, plus a sort, fixes the layout.
+    // The final k-means sums users partition by partition, so the same users in another layout
+    // (features computed in this run vs read back from Parquet, another number of cores or of
+    // shuffle partitions) would sum in another order and could differ in the last bits. Hash
+    // partitioning into a number of partitions that depends only on the number of users, plus a
+    // sort, fixes the layout.
     // Projection and repartitioning keep every row, so this is also the number of users in input.
     long users = features.count();
     int partitions = (int) Math.max(1, Math.min(2000, (users + USERS_PER_PARTITION - 1) / USERS_PER_PARTITION));
-    Dataset<Row> input = natural.select(withT.toArray(Column[]::new))
+    // The clustering inputs are computed after the shuffle, which then moves 2 x inputs fewer columns.
+    Dataset<Row> input = features
         .repartition(partitions, col("user_id"))
         .sortWithinPartitions("user_id")
+        .select(cols.toArray(Column[]::new))
+        .select(withT.toArray(Column[]::new))
         .persist(StorageLevel.MEMORY_AND_DISK());
     if (users == 0) {
       KSelection.Choice none = new KSelection.Choice(0, -1, "no users: no personas");
@@ -266,15 +272,23 @@ public final class PersonaClusterer {
       sampleUsers = points.length;
       SampleKMeans local = new SampleKMeans(config.maxIterations(), KMEANS_TOLERANCE, config.seed());
       int kMax = (int) Math.min(config.kMax(), sampleUsers - 1);
-      for (int k = Math.min(config.kMin(), kMax); k <= kMax && k >= 2; k++) {
-        long t0 = System.nanoTime();
-        SampleKMeans.Fit m = local.fit(points, k);
-        sampleFits.put(k, m);
-        int found = m.found();
-        double silhouette = found >= 2 ? SampleKMeans.silhouette(points, m.assignment(), k) : Double.NaN;
-        curve.add(new KSelection.Candidate(k, found, m.cost(), silhouette));
-        LOG.info("k = {}: cost {}, silhouette {}, {} clusters found ({} s)", k, String.format("%.1f", m.cost()),
-            String.format("%.4f", silhouette), found, String.format("%.2f", (System.nanoTime() - t0) / 1e9));
+      int kFrom = Math.min(config.kMin(), kMax);
+      // Each k is fitted from its own seed, so the candidates are fitted on all the driver's
+      // cores at once and come out the same as one after another.
+      List<SampleFit> fits = java.util.stream.IntStream.rangeClosed(Math.max(2, kFrom), kMax).parallel()
+          .mapToObj(k -> {
+            long t0 = System.nanoTime();
+            SampleKMeans.Fit m = local.fit(points, k);
+            double silhouette = m.found() >= 2 ? SampleKMeans.silhouette(points, m.assignment(), k) : Double.NaN;
+            return new SampleFit(k, m, silhouette, (System.nanoTime() - t0) / 1e9);
+          })
+          .toList();
+      for (SampleFit f : fits) {
+        sampleFits.put(f.k(), f.fit());
+        curve.add(new KSelection.Candidate(f.k(), f.fit().found(), f.fit().cost(), f.silhouette()));
+        LOG.info("k = {}: cost {}, silhouette {}, {} clusters found ({} s)", f.k(),
+            String.format("%.1f", f.fit().cost()), String.format("%.4f", f.silhouette()), f.fit().found(),
+            String.format("%.2f", f.seconds()));
       }
     }
 
