@@ -60,8 +60,14 @@ public final class NightlyRun {
   private final QualityGates gates;
   private SourceCounts eventCounts;
   private SourceCounts profileCounts;
-  /** The validator of this run, whose caches outlive validation until the features are computed. */
+  /**
+   * The validator and feature builder of this run. Their caches are released only when the run
+   * ends: Spark drops the cached data of every plan built on a cache that is unpersisted, so
+   * releasing them once the features were cached threw the features away and computed them
+   * again from the shuffle files (in as few tasks as the features table has files).
+   */
   private ContractValidator validator;
+  private FeatureBuilder featureBuilder;
   /** The segments of this run with every feature beside them, for the report; null until segmented. */
   private Dataset<Row> segmentedUsers;
 
@@ -155,6 +161,8 @@ public final class NightlyRun {
     } catch (RuntimeException | Error e) {
       out.abandon();
       throw e;
+    } finally {
+      releaseCaches();
     }
     RunSummary summary = writeSummary(todo, status);
     out.publish(null);
@@ -181,6 +189,15 @@ public final class NightlyRun {
           late, date, ContractValidator.EVENT_AFTER_RUN_DATE));
     }
     gate(gates.onEvents(ev, config.events().path()).toArray(QualityGates.Result[]::new));
+  }
+
+  private void releaseCaches() {
+    if (validator != null) {
+      validator.releaseCaches();
+    }
+    if (featureBuilder != null) {
+      featureBuilder.releaseCaches();
+    }
   }
 
   /** Records the results in the summary; a near miss is a warning, the first failure stops the run. */
@@ -210,8 +227,7 @@ public final class NightlyRun {
         : builder.apply(events.accepted(), profiles.accepted()))
         .persist(StorageLevel.MEMORY_AND_DISK());
     long users = features.count();
-    validator.releaseCaches();
-    builder.releaseCaches();
+    featureBuilder = builder;
     write(OutputWriter.FEATURES, features, users);
     gate(gates.onUsers(users));
     return features;
@@ -340,9 +356,10 @@ public final class NightlyRun {
 
     Dataset<Row> history = history(r.kpis()).persist(StorageLevel.MEMORY_AND_DISK());
     write(OutputWriter.SEGMENT_HISTORY, history, history.count());
-    users.unpersist();
 
     ReportData data = reportData(r, transitions, history);
+    // Only now: unpersisting users drops the cached transitions and history built on it.
+    users.unpersist();
     RunReport report = new RunReport(data);
     outputs.put("report.md", out.writeText(OutputWriter.RUNS, "report.md", report.markdown()));
     outputs.put("report.html", out.writeText(OutputWriter.RUNS, "report.html", report.html()));
