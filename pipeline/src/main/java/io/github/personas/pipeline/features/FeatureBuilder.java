@@ -137,7 +137,11 @@ public final class FeatureBuilder {
     return derive(perUser, profiles);
   }
 
-  /** Releases what this builder cached; call it once the features have been computed (persisted or written). */
+  /**
+   * Releases what this builder cached; call it once the features are not needed any more. Spark
+   * also drops the cached data of every plan built on an unpersisted one: releasing this while a
+   * cache of the features is in use makes the features be computed again.
+   */
   public void releaseCaches() {
     cached.forEach(d -> d.unpersist(false));
     cached.clear();

@@ -404,7 +404,9 @@ public final class ContractValidator {
 
   /**
    * Releases what the results of this validator cached (folded states, repeated keys): call it
-   * once the accepted rows and folded states have been used.
+   * once nothing built on the accepted rows or folded states is needed any more. Spark also drops
+   * the cached data of every plan built on an unpersisted one, so releasing these while a cache of
+   * the features derived from them is still in use makes the features be computed again.
    */
   public void releaseCaches() {
     cached.forEach(d -> d.unpersist(false));
