@@ -222,12 +222,12 @@ public final class NightlyRun {
 
   private Dataset<Row> features(ValidationResult events, ValidationResult profiles) {
     FeatureBuilder builder = featureBuilder();
+    featureBuilder = builder;
     Dataset<Row> features = (events.folded() != null
         ? builder.applyFolded(events.folded(), profiles.accepted())
         : builder.apply(events.accepted(), profiles.accepted()))
         .persist(StorageLevel.MEMORY_AND_DISK());
     long users = features.count();
-    featureBuilder = builder;
     write(OutputWriter.FEATURES, features, users);
     gate(gates.onUsers(users));
     return features;
@@ -417,15 +417,10 @@ public final class NightlyRun {
 
   /** Segments with the features the KPIs and profile dimensions need, one row per user. */
   private static Dataset<Row> reportUsers(Dataset<Row> segments, Dataset<Row> features) {
-    List<String> segmentCols = List.of(segments.columns());
-    List<org.apache.spark.sql.Column> cols = new ArrayList<>();
-    cols.add(features.col("user_id"));
-    for (String c : features.columns()) {
-      if (!segmentCols.contains(c)) {
-        cols.add(features.col(c));
-      }
-    }
-    return segments.join(features.select(cols.toArray(org.apache.spark.sql.Column[]::new)), "user_id");
+    List<String> cols = new ArrayList<>(List.of("user_id"));
+    cols.addAll(featuresBesides(segments, features));
+    return segments.join(features.select(cols.stream().map(features::col).toArray(org.apache.spark.sql.Column[]::new)),
+        "user_id");
   }
 
   /**
@@ -433,15 +428,15 @@ public final class NightlyRun {
    * already carry the segment columns and every feature (the clusterer's output).
    */
   private static Dataset<Row> reportUsers(Dataset<Row> segments, Dataset<Row> features, Dataset<Row> assigned) {
+    List<String> cols = new ArrayList<>(List.of(segments.columns()));
+    cols.addAll(featuresBesides(segments, features));
+    return assigned.select(cols.stream().map(assigned::col).toArray(org.apache.spark.sql.Column[]::new));
+  }
+
+  /** The features' columns that the segments do not have, in the features' order. */
+  private static List<String> featuresBesides(Dataset<Row> segments, Dataset<Row> features) {
     List<String> segmentCols = List.of(segments.columns());
-    List<org.apache.spark.sql.Column> cols = new ArrayList<>();
-    segmentCols.forEach(c -> cols.add(assigned.col(c)));
-    for (String c : features.columns()) {
-      if (!segmentCols.contains(c)) {
-        cols.add(assigned.col(c));
-      }
-    }
-    return assigned.select(cols.toArray(org.apache.spark.sql.Column[]::new));
+    return java.util.Arrays.stream(features.columns()).filter(c -> !segmentCols.contains(c)).toList();
   }
 
   /** Size and headline KPIs of every segment on every date so far, for trend charts. */

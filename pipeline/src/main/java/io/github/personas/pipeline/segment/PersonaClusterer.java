@@ -272,10 +272,11 @@ public final class PersonaClusterer {
       sampleUsers = points.length;
       SampleKMeans local = new SampleKMeans(config.maxIterations(), KMEANS_TOLERANCE, config.seed());
       int kMax = (int) Math.min(config.kMax(), sampleUsers - 1);
-      int kFrom = Math.min(config.kMin(), kMax);
       // Each k is fitted from its own seed, so the candidates are fitted on all the driver's
-      // cores at once and come out the same as one after another.
-      List<SampleFit> fits = java.util.stream.IntStream.rangeClosed(Math.max(2, kFrom), kMax).parallel()
+      // cores at once and come out the same as one after another. With fewer sample users than
+      // k_min, kMax alone is tried (k_min >= 2 is checked at load).
+      List<SampleFit> fits = java.util.stream.IntStream.rangeClosed(Math.max(2, Math.min(config.kMin(), kMax)), kMax)
+          .parallel()
           .mapToObj(k -> {
             long t0 = System.nanoTime();
             SampleKMeans.Fit m = local.fit(points, k);
