@@ -1,5 +1,6 @@
 package io.github.personas.jobs;
 
+import io.github.personas.pipeline.engine.Caches;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -29,6 +30,13 @@ import org.junit.jupiter.api.io.TempDir;
 /** The shipped example mappings read the real public files (shared/datasets) as they are. */
 class ExampleConfigsTest {
 
+  private static final Caches CACHES = new Caches();
+
+  @org.junit.jupiter.api.AfterAll
+  static void releaseCaches() {
+    CACHES.close();
+  }
+
   @TempDir
   Path dir;
 
@@ -40,7 +48,7 @@ class ExampleConfigsTest {
   }
 
   private static ValidationResult validated(PersonasConfig c, String date) {
-    return new ContractValidator(SparkTestSession.get(), LocalDate.parse(date)).events(c.events());
+    return new ContractValidator(SparkTestSession.get(), LocalDate.parse(date), CACHES).events(c.events());
   }
 
   private static SourceCounts validate(String conf, String date) {
@@ -57,7 +65,7 @@ class ExampleConfigsTest {
     ValidationResult v = validated(c, "2011-12-09");
     String features = dir.resolve("features").toString();
     new FeatureBuilder(LocalDate.parse("2011-12-09"), "UTC")
-        .apply(v.accepted(), ContractRows.frame(SparkTestSession.get(), Contract.PROFILES, java.util.List.of()))
+        .apply(v.accepted(), ContractRows.frame(SparkTestSession.get(), Contract.PROFILES, java.util.List.of()), CACHES)
         .write().parquet(features);
     String csv = new File(c.events().path()).getCanonicalPath();
     String sql = """

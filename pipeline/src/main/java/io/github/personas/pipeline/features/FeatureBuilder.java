@@ -1,7 +1,9 @@
 package io.github.personas.pipeline.features;
 
+import io.github.personas.pipeline.engine.Caches;
+import io.github.personas.pipeline.engine.Fold;
+import io.github.personas.pipeline.engine.KeyedPass;
 import io.github.personas.pipeline.io.Contract;
-import io.github.personas.pipeline.validate.RowFold;
 import java.time.LocalDate;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
@@ -16,14 +18,17 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
-import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * Per-user features as of the run date D: one row per user seen in events or profiles.
  *
- * <p>One pass over events folds them into per-user aggregates ({@link EventAggregates}); the
- * features are then derived in SQL from those aggregates and the profiles. Events after the end
- * of D (UTC) are ignored even if the caller passes them: no look-ahead.
+ * <p>Events are folded into per-user aggregates ({@link UserAggregates}) in one pass, which is
+ * the validation's own pass in a nightly run ({@link #fold}); the features are then derived in SQL
+ * from those aggregates and the profiles. Events after the end of D (UTC) are ignored even if
+ * the caller passes them: no look-ahead.
  *
  * <p>Every column is defined in docs/features.md; a test holds the two together. Rates with a
  * zero denominator are null, never NaN or 0.
@@ -47,9 +52,6 @@ public final class FeatureBuilder {
   private final LocalDate runDate;
   private final String timezone;
   private final List<Integer> sessionWindows;
-  private final int maxUsersPerFlush;
-  /** Datasets this builder cached, released by {@link #releaseCaches()}. */
-  private final List<Dataset<Row>> cached = new ArrayList<>();
 
   /**
    * @param runDate        the as-of date D
@@ -57,12 +59,6 @@ public final class FeatureBuilder {
    * @param sessionWindows trailing windows in days for the sessions_&lt;N&gt;d columns
    */
   public FeatureBuilder(LocalDate runDate, String timezone, List<Integer> sessionWindows) {
-    this(runDate, timezone, sessionWindows, EventAggregates.MAX_USERS_PER_FLUSH);
-  }
-
-  /** As above, flushing partial per-user states every {@code maxUsersPerFlush} users of a partition. */
-  FeatureBuilder(LocalDate runDate, String timezone, List<Integer> sessionWindows, int maxUsersPerFlush) {
-    this.maxUsersPerFlush = maxUsersPerFlush;
     this.runDate = Objects.requireNonNull(runDate, "runDate");
     this.timezone = ZoneId.of(Objects.requireNonNull(timezone, "timezone")).getId();
     this.sessionWindows = List.copyOf(sessionWindows);
@@ -77,74 +73,62 @@ public final class FeatureBuilder {
   }
 
   /**
-   * Builds the features table.
+   * The per-user fold of accepted events (contract columns) into the aggregates the features
+   * derive from, for a pass over events; give its rows to {@link #fromFolded}.
+   *
+   * @param spark the session, whose time zone event dates are read in
+   */
+  public Fold<?> fold(SparkSession spark) {
+    return UserAggregates.fold(runDate, spark.conf().get("spark.sql.session.timeZone"), timezone, sessionWindows);
+  }
+
+  /**
+   * Builds the features table from accepted events, folding them in a pass of their own.
    *
    * @param events   accepted events with every contract column (the validator's output)
    * @param profiles accepted profiles with every contract column (may be empty)
+   * @param caches   owner of the per-user aggregates this caches
    * @throws IllegalArgumentException when a contract column is missing from an input
-   * @return the features; the per-user aggregates under them stay cached until {@link #releaseCaches()}
    */
-  public Dataset<Row> apply(Dataset<Row> events, Dataset<Row> profiles) {
+  public Dataset<Row> apply(Dataset<Row> events, Dataset<Row> profiles, Caches caches) {
     requireColumns(events, Contract.EVENTS);
-    requireColumns(profiles, Contract.PROFILES);
-    SparkSession spark = events.sparkSession();
-    String ev = "personas_features_events_" + VIEWS.incrementAndGet();
-    events.createOrReplaceTempView(ev);
-    Dataset<Row> raw;
-    try {
-      long endMicros = runDate.plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L;
-      EventAggregates aggregates = aggregates();
-      raw = aggregates.apply(spark.sql(aggregates.inputSql(ev, endMicros)));
-    } finally {
-      spark.catalog().dropTempView(ev);
-    }
-    return fromAggregates(raw, profiles);
-  }
-
-  private EventAggregates aggregates() {
-    return new EventAggregates(runDate, timezone, sessionWindows, maxUsersPerFlush);
+    long endMicros = runDate.plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L;
+    // Accepted events are de-duplicated already: no key. Later events are not read (no look-ahead).
+    KeyedPass.Spec spec = new KeyedPass.Spec(
+        "CASE WHEN event_time < timestamp_micros(" + endMicros + "L) AND user_id IS NOT NULL THEN 'event'"
+            + " ELSE 'later' END", "event", null, List.of(), null, List.of(), null, null, USER_ID, List.of());
+    return fromFolded(KeyedPass.run(events, spec, fold(events.sparkSession()), caches).rows(), profiles, caches);
   }
 
   /**
-   * The fold that lets the validator compute this builder's per-user aggregates in its own pass
-   * over events; give its result to {@link #applyFolded}.
+   * Builds the features table from the rows of {@link #fold}: one per user.
    *
-   * @param spark the session whose time zone dates are read in
-   */
-  public RowFold fold(SparkSession spark) {
-    return aggregates().fold(spark.conf().get("spark.sql.session.timeZone"));
-  }
-
-  /**
-   * Builds the features table from the validator's folded per-user states.
-   *
-   * @param folded   {@link io.github.personas.pipeline.validate.ValidationResult#folded()} of a
-   *                 validation with {@link #fold(SparkSession)}: user id and merged state, one row per user
+   * @param folded   user id and the fold's aggregates, one row per user
    * @param profiles accepted profiles with every contract column (may be empty)
-   * @return the features; the per-user aggregates under them stay cached until {@link #releaseCaches()}
+   * @param caches   owner of the per-user aggregates this caches
    */
-  public Dataset<Row> applyFolded(Dataset<Row> folded, Dataset<Row> profiles) {
+  public Dataset<Row> fromFolded(Dataset<Row> folded, Dataset<Row> profiles, Caches caches) {
     requireColumns(profiles, Contract.PROFILES);
-    return fromAggregates(aggregates().fromStates(folded), profiles);
-  }
-
-  /** The features from the rows of {@link EventAggregates}, cached until {@link #releaseCaches()}. */
-  private Dataset<Row> fromAggregates(Dataset<Row> raw, Dataset<Row> profiles) {
     // Cached: the newest app version per platform and the features both read the aggregates,
-    // which would otherwise be computed twice (from events, or by decoding every user's state).
-    Dataset<Row> perUser = raw.select(perUserColumns(raw)).persist(StorageLevel.MEMORY_AND_DISK());
-    cached.add(perUser);
-    return derive(perUser, profiles);
+    // which would otherwise be folded twice.
+    return derive(caches.persist(folded.select(perUserColumns(folded))), profiles);
   }
 
-  /**
-   * Releases what this builder cached; call it once the features are not needed any more. Spark
-   * also drops the cached data of every plan built on an unpersisted one: releasing this while a
-   * cache of the features is in use makes the features be computed again.
-   */
-  public void releaseCaches() {
-    cached.forEach(d -> d.unpersist(false));
-    cached.clear();
+  /** An empty features table: its columns and types, without reading anything (rules are checked against it). */
+  public Dataset<Row> empty(SparkSession spark) {
+    StructType perUser = new StructType().add(USER_ID, DataTypes.StringType, false);
+    for (StructField f : fold(spark).output().fields()) {
+      perUser = perUser.add(f);
+    }
+    Dataset<Row> none = spark.createDataFrame(List.of(), perUser);
+    return derive(none.select(perUserColumns(none)), spark.createDataFrame(List.of(), contractSchema(Contract.PROFILES)));
+  }
+
+  /** The schema of a contract table's rows. */
+  private static StructType contractSchema(Contract.Table table) {
+    StringJoiner ddl = new StringJoiner(", ");
+    table.columns().forEach(c -> ddl.add("`" + c.name() + "` " + c.kind().sqlType()));
+    return StructType.fromDDL(ddl.toString());
   }
 
   /** The aggregates' epoch-microsecond columns as timestamps and dates (in the session time zone). */

@@ -21,6 +21,8 @@ public final class SourceReader {
 
   /** Column holding the path of the file a row came from. */
   public static final String SOURCE_FILE = "_source_file";
+  /** Column holding where in its file the row's input split starts: with the file, where the row is. */
+  public static final String SOURCE_BLOCK = "_source_block";
 
   private SourceReader() {}
 
@@ -47,7 +49,8 @@ public final class SourceReader {
           e.getMessage());
     }
     // _metadata is the file-source hidden column; it replaces input_file_name() in Spark 4.
-    return df.withColumn(SOURCE_FILE, df.col("_metadata.file_path"));
+    return df.withColumn(SOURCE_FILE, df.col("_metadata.file_path"))
+        .withColumn(SOURCE_BLOCK, df.col("_metadata.file_block_start"));
   }
 
   private static void checkPath(SparkSession spark, SourceConfig source) {

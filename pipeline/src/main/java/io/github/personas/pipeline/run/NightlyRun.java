@@ -3,7 +3,8 @@ package io.github.personas.pipeline.run;
 import io.github.personas.pipeline.config.ConfigException;
 import io.github.personas.pipeline.config.PersonasConfig;
 import io.github.personas.pipeline.features.FeatureBuilder;
-import io.github.personas.pipeline.validate.RowFold;
+import io.github.personas.pipeline.engine.Caches;
+import io.github.personas.pipeline.engine.Fold;
 import io.github.personas.pipeline.io.OutputWriter;
 import io.github.personas.pipeline.report.Kpi;
 import io.github.personas.pipeline.report.ReportData;
@@ -66,8 +67,7 @@ public final class NightlyRun {
    * releasing them once the features were cached threw the features away and computed them
    * again from the shuffle files (in as few tasks as the features table has files).
    */
-  private ContractValidator validator;
-  private FeatureBuilder featureBuilder;
+  private final Caches caches = new Caches();
   /** The segments of this run with every feature beside them, for the report; null until segmented. */
   private Dataset<Row> segmentedUsers;
 
@@ -129,7 +129,7 @@ public final class NightlyRun {
       ValidationResult profiles = null;
       if (todo.contains(Stage.VALIDATE)) {
         // With features to follow, they are folded in the validation pass: events are read once.
-        RowFold fold = todo.contains(Stage.FEATURES) ? featureBuilder().fold(spark) : null;
+        Fold<?> fold = todo.contains(Stage.FEATURES) ? featureBuilder().fold(spark) : null;
         ValidationResult[] v = timed(Stage.VALIDATE, () -> validate(fold));
         events = v[0];
         profiles = v[1];
@@ -169,8 +169,8 @@ public final class NightlyRun {
     return summary;
   }
 
-  private ValidationResult[] validate(RowFold fold) {
-    validator = new ContractValidator(spark, date, config.privacy());
+  private ValidationResult[] validate(Fold<?> fold) {
+    ContractValidator validator = new ContractValidator(spark, date, config.privacy(), caches);
     ValidationResult events = validator.events(config.events(), fold);
     ValidationResult profiles = validator.profiles(config.profiles());
     eventCounts = events.counts();
@@ -192,12 +192,7 @@ public final class NightlyRun {
   }
 
   private void releaseCaches() {
-    if (validator != null) {
-      validator.releaseCaches();
-    }
-    if (featureBuilder != null) {
-      featureBuilder.releaseCaches();
-    }
+    caches.close();
   }
 
   /** Records the results in the summary; a near miss is a warning, the first failure stops the run. */
@@ -222,11 +217,9 @@ public final class NightlyRun {
 
   private Dataset<Row> features(ValidationResult events, ValidationResult profiles) {
     FeatureBuilder builder = featureBuilder();
-    featureBuilder = builder;
-    Dataset<Row> features = (events.folded() != null
-        ? builder.applyFolded(events.folded(), profiles.accepted())
-        : builder.apply(events.accepted(), profiles.accepted()))
-        .persist(StorageLevel.MEMORY_AND_DISK());
+    Dataset<Row> features = caches.persist(events.byUser()
+        ? builder.fromFolded(events.folded(), profiles.accepted(), caches)
+        : builder.apply(events.accepted(), profiles.accepted(), caches));
     long users = features.count();
     write(OutputWriter.FEATURES, features, users);
     gate(gates.onUsers(users));
@@ -238,13 +231,7 @@ public final class NightlyRun {
   }
 
   private Dataset<Row> emptyFeatures() {
-    FeatureBuilder builder = featureBuilder();
-    Dataset<Row> empty = builder.apply(
-        spark.createDataFrame(List.of(), ContractValidator.contractSchema(Contract.EVENTS)),
-        spark.createDataFrame(List.of(), ContractValidator.contractSchema(Contract.PROFILES)));
-    // Only its schema is used: nothing to keep cached.
-    builder.releaseCaches();
-    return empty;
+    return featureBuilder().empty(spark);
   }
 
   private Dataset<Row> segment(Dataset<Row> features, RfmScorer rfm, LifecycleStager lifecycle) {

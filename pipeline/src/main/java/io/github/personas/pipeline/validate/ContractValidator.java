@@ -5,7 +5,11 @@ import static org.apache.spark.sql.functions.expr;
 import static org.apache.spark.sql.functions.lit;
 
 import io.github.personas.pipeline.config.ConfigException;
+import io.github.personas.pipeline.config.PersonasConfig;
 import io.github.personas.pipeline.config.SourceConfig;
+import io.github.personas.pipeline.engine.Caches;
+import io.github.personas.pipeline.engine.Fold;
+import io.github.personas.pipeline.engine.KeyedPass;
 import io.github.personas.pipeline.io.Contract;
 import io.github.personas.pipeline.io.SourceReader;
 import java.time.LocalDate;
@@ -15,13 +19,15 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.StringJoiner;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
@@ -30,9 +36,6 @@ import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.TimestampNTZType;
 import org.apache.spark.sql.types.TimestampType;
-import org.apache.spark.storage.StorageLevel;
-import org.apache.logging.log4j.LogManager;
-import org.apache.logging.log4j.Logger;
 
 /**
  * Maps a raw source onto a contract table, converts types and splits rows into accepted and
@@ -47,9 +50,14 @@ import org.apache.logging.log4j.Logger;
  *   <li>{@code purchase_without_revenue}, {@code refund_without_revenue} (events);</li>
  *   <li>{@code event_after_run_date}: an event later than the end of the run date, UTC (events).</li>
  * </ul>
- * Rows whose dedup key ({@code event_id} for events, {@code user_id} for profiles) was already
- * accepted are dropped and counted as duplicates. Nothing else is dropped, and
+ * Of accepted rows with the same dedup key ({@code event_id} for events, {@code user_id} for
+ * profiles) one is kept and the others are counted as duplicates: the earliest ({@code
+ * event_time}; for profiles the earliest {@code install_time}, rows without one last), then the
+ * first by source file name, then the first in the file. Nothing else is dropped, and
  * {@link SourceCounts#reconciles()} holds by construction and is checked by the tests.
+ *
+ * <p>The rules are Spark SQL over the source; one {@link KeyedPass} applies them, reading the
+ * source once, and can fold the accepted rows by user in the same pass.
  */
 public final class ContractValidator {
 
@@ -70,243 +78,6 @@ public final class ContractValidator {
   private static final String SRC = "_src";
   private static final Set<String> PARTITION_COLUMNS = Set.of("dt");
 
-  private static final String SUPPRESSED = "_suppressed";
-
-  // The validation pass's shuffle carries three kinds of rows: per-class counts, blocks of valid
-  // rows' key hashes (bucketed by hash, so equal hashes meet), and a fold's partial states (by key).
-  private static final int KIND_COUNT = 0;
-  private static final int KIND_HASHES = 1;
-  private static final int KIND_STATE = 2;
-  private static final org.apache.spark.sql.types.StructType PASS =
-      org.apache.spark.sql.types.StructType.fromDDL("kind int, part int, key string, n bigint, blob binary");
-  /** Key hashes a partition buffers before writing them out as blocks. */
-  private static final int MAX_BUFFERED_HASHES = 1 << 22;
-
-  /**
-   * For each of {@code n} buckets, a {@code part} value that Spark's hash partitioning into
-   * {@code n} partitions (pmod of Murmur3 with seed 42) sends to the partition of that number.
-   * The bucket numbers themselves collide: 8 buckets filled only 4 of 8 partitions, so half the
-   * reduce tasks did all the merging.
-   */
-  static int[] partValues(int n) {
-    int[] part = new int[n];
-    java.util.Arrays.fill(part, -1);
-    int found = 0;
-    for (int v = 0; found < n; v++) {
-      int p = Math.floorMod(org.apache.spark.unsafe.hash.Murmur3_x86_32.hashInt(v, 42), n);
-      if (part[p] < 0) {
-        part[p] = v;
-        found++;
-      }
-    }
-    return part;
-  }
-
-  /**
-   * How many values equal an earlier one. The values (key hashes, uniform in their high bits)
-   * are first spread by their top 16 bits and then only the small runs are sorted: about twice
-   * as fast as sorting millions of longs at once, which was a twentieth of the validation.
-   */
-  static long repeatedValues(long[] values) {
-    final int shift = 48;
-    int[] start = new int[(1 << (64 - shift)) + 1];
-    for (long v : values) {
-      start[(int) (v >>> shift) + 1]++;
-    }
-    for (int b = 1; b < start.length; b++) {
-      start[b] += start[b - 1];
-    }
-    int[] next = java.util.Arrays.copyOf(start, start.length - 1);
-    long[] spread = new long[values.length];
-    for (long v : values) {
-      spread[next[(int) (v >>> shift)]++] = v;
-    }
-    long repeated = 0;
-    for (int b = 0; b + 1 < start.length; b++) {
-      int from = start[b];
-      int to = start[b + 1];
-      if (to - from > 1) {
-        java.util.Arrays.sort(spread, from, to);
-        for (int i = from + 1; i < to; i++) {
-          if (spread[i] == spread[i - 1]) {
-            repeated++;
-          }
-        }
-      }
-    }
-    return repeated;
-  }
-
-  /**
-   * Map side of the validation pass over one partition of (class, key hash or null, fold
-   * columns...): counts rows per class, buffers valid rows' key hashes by bucket and folds valid rows.
-   */
-  private static final class MapSide implements org.apache.spark.api.java.function.FlatMapFunction<
-      java.util.Iterator<org.apache.spark.sql.catalyst.InternalRow>, Row> {
-    private final RowFold fold;
-    private final int buckets;
-    private final int[] part;
-
-    MapSide(RowFold fold, int buckets) {
-      this.fold = fold;
-      this.buckets = buckets;
-      this.part = partValues(buckets);
-    }
-
-    @Override
-    public java.util.Iterator<Row> call(java.util.Iterator<org.apache.spark.sql.catalyst.InternalRow> rows) {
-      org.apache.spark.unsafe.types.UTF8String passed = org.apache.spark.unsafe.types.UTF8String.fromString(CLASS_PASSED);
-      RowFold.Folder folder = fold == null ? null : fold.newFolder();
-      Map<org.apache.spark.unsafe.types.UTF8String, long[]> counts = new HashMap<>();
-      long[] passedRows = {0};
-      long[][] hashes = new long[buckets][];
-      int[] filled = new int[buckets];
-      java.util.ArrayDeque<Row> out = new java.util.ArrayDeque<>();
-      return new java.util.Iterator<>() {
-        private int buffered;
-        private boolean done;
-
-        @Override
-        public boolean hasNext() {
-          while (out.isEmpty() && !done) {
-            if (!rows.hasNext()) {
-              done = true;
-              writeStates();
-              writeHashes();
-              if (passedRows[0] > 0) {
-                counts.put(passed, passedRows);
-              }
-              counts.forEach((c, n) -> out.add(org.apache.spark.sql.RowFactory.create(KIND_COUNT, 0, c.toString(), n[0], null)));
-              break;
-            }
-            org.apache.spark.sql.catalyst.InternalRow r = rows.next();
-            org.apache.spark.unsafe.types.UTF8String c = r.getUTF8String(0);
-            // Nearly every row passes: count those without hashing the class name.
-            if (!c.equals(passed)) {
-              long[] n = counts.get(c);
-              if (n == null) {
-                counts.put(c.clone(), new long[] {1});
-              } else {
-                n[0]++;
-              }
-              continue;
-            }
-            passedRows[0]++;
-            if (!r.isNullAt(1)) {
-              long h = r.getLong(1);
-              int b = Math.floorMod(h, buckets);
-              if (hashes[b] == null || filled[b] == hashes[b].length) {
-                hashes[b] = hashes[b] == null ? new long[64] : java.util.Arrays.copyOf(hashes[b], filled[b] * 2);
-              }
-              hashes[b][filled[b]++] = h;
-              if (++buffered >= MAX_BUFFERED_HASHES) {
-                writeHashes();
-              }
-            }
-            if (folder != null) {
-              folder.add(r, 2);
-              if (folder.full()) {
-                writeStates();
-              }
-            }
-          }
-          return !out.isEmpty();
-        }
-
-        private void writeStates() {
-          if (folder != null) {
-            for (Map.Entry<String, byte[]> e : folder.drain()) {
-              out.add(org.apache.spark.sql.RowFactory.create(KIND_STATE, part[Math.floorMod(e.getKey().hashCode(), buckets)],
-                  e.getKey(), null, e.getValue()));
-            }
-          }
-        }
-
-        private void writeHashes() {
-          for (int b = 0; b < buckets; b++) {
-            if (filled[b] > 0) {
-              java.nio.ByteBuffer block = java.nio.ByteBuffer.allocate(filled[b] * Long.BYTES);
-              block.asLongBuffer().put(hashes[b], 0, filled[b]);
-              out.add(org.apache.spark.sql.RowFactory.create(KIND_HASHES, part[b], null, (long) filled[b], block.array()));
-              hashes[b] = null;
-              filled[b] = 0;
-            }
-          }
-          buffered = 0;
-        }
-
-        @Override
-        public Row next() {
-          if (!hasNext()) {
-            throw new java.util.NoSuchElementException();
-          }
-          return out.poll();
-        }
-      };
-    }
-  }
-
-  /**
-   * Reduce side of the validation pass, over rows sorted by kind and key: sums the counts,
-   * counts neighbours among the sorted key hashes (candidate duplicates) and merges each key's
-   * fold states.
-   */
-  private static final class ReduceSide implements org.apache.spark.api.java.function.MapPartitionsFunction<Row, Row> {
-    private final RowFold fold;
-
-    ReduceSide(RowFold fold) {
-      this.fold = fold;
-    }
-
-    @Override
-    public java.util.Iterator<Row> call(java.util.Iterator<Row> rows) {
-      Map<String, Long> counts = new HashMap<>();
-      List<byte[]> blocks = new ArrayList<>();
-      long total = 0;
-      Row state = null;
-      while (rows.hasNext()) {
-        Row r = rows.next();
-        if (r.getInt(0) == KIND_COUNT) {
-          counts.merge(r.getString(2), r.getLong(3), Long::sum);
-        } else if (r.getInt(0) == KIND_HASHES) {
-          blocks.add(r.getAs(4));
-          total += r.getLong(3);
-        } else {
-          state = r;
-          break;
-        }
-      }
-      java.util.ArrayDeque<Row> head = new java.util.ArrayDeque<>();
-      counts.forEach((c, n) -> head.add(org.apache.spark.sql.RowFactory.create(KIND_COUNT, 0, c, n, null)));
-      if (total > 0) {
-        long[] all = new long[Math.toIntExact(total)];
-        int at = 0;
-        for (byte[] b : blocks) {
-          java.nio.LongBuffer l = java.nio.ByteBuffer.wrap(b).asLongBuffer();
-          int len = l.remaining();
-          l.get(all, at, len);
-          at += len;
-        }
-        long repeated = repeatedValues(all);
-        head.add(org.apache.spark.sql.RowFactory.create(KIND_HASHES, 0, null, repeated, null));
-      }
-      java.util.Iterator<Row> states = fold == null ? java.util.Collections.emptyIterator()
-          : fold.mergeRuns(state, rows, 2, 4, (key, merged) -> org.apache.spark.sql.RowFactory.create(KIND_STATE, 0, key,
-              null, merged));
-      return new java.util.Iterator<>() {
-        @Override
-        public boolean hasNext() {
-          return !head.isEmpty() || states.hasNext();
-        }
-
-        @Override
-        public Row next() {
-          return head.isEmpty() ? states.next() : head.poll();
-        }
-      };
-    }
-  }
-
   /** Row classes besides the reason codes; a reason code never starts with '~'. */
   private static final String CLASS_FILTERED = "~filtered";
   private static final String CLASS_SUPPRESSED = "~suppressed";
@@ -314,117 +85,42 @@ public final class ContractValidator {
 
   private final SparkSession spark;
   private final LocalDate runDate;
-  private final io.github.personas.pipeline.config.PersonasConfig.Privacy privacy;
-  private Dataset<Row> suppressedUsers;
-  /** What this validator cached for its results, released by {@link #releaseCaches()}. */
-  private final List<Dataset<Row>> cached = new ArrayList<>();
+  private final Privacy privacy;
+  private final Caches caches;
 
   /**
    * @param spark   the session
    * @param runDate the logical run date; events after its end (UTC) are quarantined
+   * @param caches  owner of what validation caches and broadcasts
    */
-  public ContractValidator(SparkSession spark, LocalDate runDate) {
-    this(spark, runDate, io.github.personas.pipeline.config.PersonasConfig.Privacy.NONE);
+  public ContractValidator(SparkSession spark, LocalDate runDate, Caches caches) {
+    this(spark, runDate, PersonasConfig.Privacy.NONE, caches);
   }
 
   /**
    * @param spark   the session
    * @param runDate the logical run date; events after its end (UTC) are quarantined
    * @param privacy the hashing salt and the suppression list
+   * @param caches  owner of what validation caches and broadcasts
    */
-  public ContractValidator(SparkSession spark, LocalDate runDate,
-                           io.github.personas.pipeline.config.PersonasConfig.Privacy privacy) {
-    this.spark = spark;
-    this.runDate = runDate;
-    this.privacy = privacy;
+  public ContractValidator(SparkSession spark, LocalDate runDate, PersonasConfig.Privacy privacy, Caches caches) {
+    this.spark = Objects.requireNonNull(spark, "spark");
+    this.runDate = Objects.requireNonNull(runDate, "runDate");
+    this.caches = Objects.requireNonNull(caches, "caches");
+    this.privacy = new Privacy(spark, privacy, caches);
   }
 
-  /** The distinct user ids of the suppression list, read once; null without a list. */
-  private Dataset<Row> suppressedUsers() {
-    if (!privacy.suppresses()) {
-      return null;
-    }
-    if (suppressedUsers == null) {
-      String path = privacy.suppressionList();
-      Dataset<Row> list;
-      try {
-        list = switch (privacy.suppressionFormat()) {
-          case "text" -> spark.read().text(path).select(functions.trim(col("value")).as("user_id"));
-          case "csv" -> spark.read().option("header", "true").csv(path);
-          default -> spark.read().parquet(path);
-        };
-      } catch (Exception e) {
-        throw ConfigException.of(
-            "Cannot read personas.privacy.suppression_list %s as %s: %s", path, privacy.suppressionFormat(),
-            ConfigException.firstLine(e));
-      }
-      if (!List.of(list.columns()).contains("user_id")) {
-        throw ConfigException.of(
-            "personas.privacy.suppression_list %s has no user_id column; columns: %s", path, List.of(list.columns()));
-      }
-      Dataset<Row> ids = list.select(col("user_id").cast("string").as("user_id"))
-          .where(col("user_id").isNotNull().and(col("user_id").notEqual(lit(""))));
-      if (!privacy.salt().isBlank()) {
-        // The list holds the ids people asked about (raw); where user_id is a hashed personal
-        // column the events carry the hash, so both forms are matched.
-        ids = ids.unionByName(ids.select(saltedHash(col("user_id")).as("user_id")));
-      }
-      suppressedUsers = ids.distinct().withColumn(SUPPRESSED, lit(true)).persist(StorageLevel.MEMORY_AND_DISK());
-      LOG.info("Suppression list {}: {} ids (raw and, with a salt, hashed)", path, suppressedUsers.count());
-    }
-    return suppressedUsers;
-  }
-
-  /** sha2(salt || value, 256): the one form of a hashed personal value, in columns and in the suppression list. */
-  private Column saltedHash(Column value) {
-    return functions.sha2(functions.concat(lit(privacy.salt()), value.cast("string")), 256);
-  }
-
-  /**
-   * Replaces personal source columns by their salted hash, or removes their values, before
-   * anything else sees them.
-   */
-  private Dataset<Row> protect(Dataset<Row> raw, SourceConfig source) {
-    Dataset<Row> out = raw;
-    for (Map.Entry<String, String> e : new java.util.TreeMap<>(source.personalColumns()).entrySet()) {
-      String column = e.getKey();
-      if (!List.of(raw.columns()).contains(column)) {
-        throw ConfigException.of(
-            "%s.personal_columns names '%s', which is not a column of %s; columns: %s", source.configKey(), column,
-            source.path(), List.of(raw.columns()));
-      }
-      Column value = col(quote(column));
-      Column replaced = e.getValue().equals("hash")
-          ? functions.when(value.isNotNull(), saltedHash(value))
-          : lit(null).cast("string");
-      out = out.withColumn(column, replaced);
-    }
-    return out;
-  }
-
-  /**
-   * Releases what the results of this validator cached (folded states, repeated keys): call it
-   * once nothing built on the accepted rows or folded states is needed any more. Spark also drops
-   * the cached data of every plan built on an unpersisted one, so releasing these while a cache of
-   * the features derived from them is still in use makes the features be computed again.
-   */
-  public void releaseCaches() {
-    cached.forEach(d -> d.unpersist(false));
-    cached.clear();
-  }
-
-  /** Reads and validates the events source. */
+  /** Reads and validates the events source; the result holds the accepted rows. */
   public ValidationResult events(SourceConfig source) {
     return events(source, null);
   }
 
   /**
-   * Reads and validates the events source, running {@code fold} over the valid events in the
-   * same pass, so a later stage need not read the events again.
+   * Reads and validates the events source, folding the accepted events by user in the same pass.
    *
-   * @param fold work on the valid events; null for none
+   * @param fold the per-user fold; null for the accepted rows themselves
    */
-  public ValidationResult events(SourceConfig source, RowFold fold) {
+  public ValidationResult events(SourceConfig source, Fold<?> fold) {
     return validate(SourceReader.read(spark, source), source, Contract.EVENTS, fold);
   }
 
@@ -432,9 +128,9 @@ public final class ContractValidator {
   public ValidationResult profiles(SourceConfig source) {
     if (!source.isPresent()) {
       return new ValidationResult(emptyAccepted(Contract.PROFILES), emptyQuarantine(),
-          SourceCounts.absent(source.name()));
+          SourceCounts.absent(source.name()), false);
     }
-    return validate(source, Contract.PROFILES);
+    return validate(SourceReader.read(spark, source), source, Contract.PROFILES, null);
   }
 
   /** Validates an already loaded raw table (the tests feed inline rows this way). */
@@ -443,118 +139,84 @@ public final class ContractValidator {
   }
 
   /**
-   * Validates an already loaded raw table, running {@code fold} over the valid rows in the same pass.
+   * Validates an already loaded raw table in one pass over it.
    *
-   * @param fold work on the valid rows whose result {@link ValidationResult#folded()} returns; null for none
+   * @param fold the per-user fold of the accepted rows, or null for the accepted rows themselves
    */
-  public ValidationResult validate(Dataset<Row> raw, SourceConfig source, Contract.Table table, RowFold fold) {
-    Dataset<Row> scoped = pruneLaterPartitions(protect(raw, source), table);
-    Dataset<Row> mapped = map(scoped, source, table);
-    Dataset<Row> typed = convert(mapped, table);
-    Dataset<Row> suppressed = suppressedUsers();
-    typed = suppressed == null ? typed.withColumn(SUPPRESSED, lit(false))
-        : typed.join(functions.broadcast(suppressed), typed.col("user_id").equalTo(suppressed.col("user_id")), "left_outer")
-            .drop(suppressed.col("user_id"))
-            .withColumn(SUPPRESSED, functions.coalesce(col(SUPPRESSED), lit(false)));
-    List<Column> kept = new ArrayList<>();
-    table.columnNames().forEach(n -> kept.add(col(n)));
-    kept.addAll(List.of(col(KEEP), col(SUPPRESSED), col(SourceReader.SOURCE_FILE), col(REASON), col(DETAIL),
-        // The source row as JSON is only needed, and only paid for, on quarantined rows.
-        functions.when(col(REASON).isNotNull(), functions.to_json(col(SRC))).as(RAW)));
-    // Not cached: caching every classified row cost more than evaluating the rules again (a
-    // full in-memory copy of the events, 70 % of the run at 10M events). Each later pass reads
-    // only the columns it needs; quarantined rows' full source is read only when there are any.
-    Dataset<Row> classified = typed.withColumn(REASON, reasonColumn(mapped, table))
-        .withColumn(DETAIL, detailColumn(table))
-        .select(kept.toArray(Column[]::new));
-    String key = table.dedupKey();
+  public ValidationResult validate(Dataset<Row> raw, SourceConfig source, Contract.Table table, Fold<?> fold) {
+    Dataset<Row> classified = classify(raw, source, table);
+    KeyedPass.Spec spec = passSpec(table, classified);
+    if (fold != null) {
+      spec = spec.foldingBy(Contract.USER_ID);
+    }
+    KeyedPass.Spec s = spec;
+    KeyedPass.Result pass = readable(() -> KeyedPass.run(classified, s, fold, caches), source);
 
-    // One pass counts the rows of each class, finds repeated keys and runs the fold, if any.
-    // Valid rows' keys are hashed to 8 bytes and written as blocks per hash bucket, sorted and
-    // compared with their neighbours after the shuffle: a shuffled row per event, or a hash
-    // aggregate of unique keys, cost most of this stage. Rows without a hash are only counted.
-    Column keep = col(KEEP);
-    Column notSuppressed = functions.not(col(SUPPRESSED));
-    Column validRow = keep.and(col(REASON).isNull()).and(notSuppressed);
-    Column rowClass = functions.when(functions.not(keep), lit(CLASS_FILTERED))
-        .when(col(SUPPRESSED), lit(CLASS_SUPPRESSED))
-        .when(col(REASON).isNotNull(), col(REASON))
-        .otherwise(lit(CLASS_PASSED));
-    int partitions = Integer.parseInt(spark.conf().get("spark.sql.shuffle.partitions"));
-    List<Column> passColumns = new ArrayList<>(List.of(rowClass.as("_class"),
-        functions.when(validRow.and(col(key).isNotNull()), functions.xxhash64(col(key))).as("_h")));
-    if (fold != null) {
-      fold.columns().forEach(c -> passColumns.add(functions.expr(c)));
-    }
-    Dataset<Row> pass = classified.select(passColumns.toArray(Column[]::new));
-    Dataset<Row> reduced = spark.createDataFrame(
-            pass.queryExecution().toRdd().toJavaRDD().mapPartitions(new MapSide(fold, partitions)), PASS)
-        .repartition(partitions, col("part"))
-        .sortWithinPartitions("kind", "key")
-        .mapPartitions(new ReduceSide(fold), org.apache.spark.sql.Encoders.row(PASS));
-    if (fold != null) {
-      // The folded states are read again by the features; the counts are collected from the same cache.
-      reduced = reduced.persist(StorageLevel.MEMORY_AND_DISK());
-      cached.add(reduced);
-    }
-    Dataset<Row> passResult = reduced;
-    List<Row> classes = readable(() -> passResult.where(col("kind").lt(KIND_STATE)).collectAsList(), source);
     long read = 0;
     long filtered = 0;
-    long suppressedRows = 0;
+    long suppressed = 0;
     long passed = 0;
-    long repeatedHashes = 0;
     Map<String, Long> byReason = new HashMap<>();
-    for (Row r : classes) {
-      long n = r.getLong(3);
-      if (r.getInt(0) == KIND_HASHES) {
-        repeatedHashes += n;
-        continue;
-      }
+    for (Map.Entry<String, Long> e : pass.classes().entrySet()) {
+      long n = e.getValue();
       read += n;
-      switch (r.getString(2)) {
+      switch (e.getKey()) {
         case CLASS_FILTERED -> filtered += n;
-        case CLASS_SUPPRESSED -> suppressedRows += n;
+        case CLASS_SUPPRESSED -> suppressed += n;
         case CLASS_PASSED -> passed += n;
-        default -> byReason.merge(r.getString(2), n, Long::sum);
+        default -> byReason.merge(e.getKey(), n, Long::sum);
       }
     }
     long quarantined = byReason.values().stream().mapToLong(Long::longValue).sum();
+    long accepted = passed - pass.duplicates();
+    SourceCounts counts = new SourceCounts(table.name(), read, filtered, accepted, quarantined, pass.duplicates(),
+        byReason, suppressed);
+    LOG.info("{}: read {} rows, accepted {}, quarantined {} {}, duplicates {} (of {} repeated keys), filtered {},"
+            + " suppressed {}", table.name(), read, accepted, quarantined, counts.byReasonSorted(), pass.duplicates(),
+        pass.repeatedKeys(), filtered, suppressed);
+    Dataset<Row> quarantine = quarantined == 0 ? emptyQuarantine() : pass.side();
+    return new ValidationResult(pass.rows(), quarantine, counts, fold != null);
+  }
 
-    Dataset<Row> valid = classified.where(validRow);
-    Column[] contractColumns = table.columnNames().stream().map(functions::col).toArray(Column[]::new);
-    Dataset<Row> accepted = valid.select(contractColumns);
-    long duplicates = 0;
-    if (repeatedHashes > 0) {
-      // Equal hashes are candidates only; the keys themselves decide (rare, so a second pass).
-      Dataset<Row> repeated = valid.where(col(key).isNotNull()).groupBy(col(key)).count()
-          .where(col("count").gt(1)).persist(StorageLevel.MEMORY_AND_DISK());
-      cached.add(repeated);
-      Row extra = repeated.agg(functions.count(lit(1)), functions.sum(col("count").minus(1))).first();
-      if (extra.getLong(0) > 0) {
-        duplicates = extra.getLong(1);
-        accepted = dedup(valid, repeated.select(key), table).select(contractColumns);
+  /**
+   * The source's rows in contract columns and types, with their filter, suppression, reason,
+   * detail and (for quarantined rows only) raw JSON: lazily, nothing is read yet.
+   */
+  private Dataset<Row> classify(Dataset<Row> raw, SourceConfig source, Contract.Table table) {
+    // Rows not read from files (inline test tables) have no file and block.
+    for (String c : List.of(SourceReader.SOURCE_FILE, SourceReader.SOURCE_BLOCK)) {
+      if (!List.of(raw.columns()).contains(c)) {
+        raw = raw.withColumn(c, lit(null).cast(c.equals(SourceReader.SOURCE_FILE) ? "string" : "bigint"));
       }
     }
-    Dataset<Row> folded = null;
-    if (fold != null && duplicates == 0) {
-      folded = reduced.where(col("kind").equalTo(KIND_STATE)).select(col("key"), col("blob"));
-    } else if (fold != null) {
-      // The states also folded rows that de-duplication drops: the fold's user reads the accepted rows.
-      LOG.info("{}: {} duplicate rows, so the fold is recomputed from the accepted rows", table.name(), duplicates);
-      reduced.unpersist(false);
-    }
-    long acceptedCount = passed - duplicates;
+    Dataset<Row> scoped = pruneLaterPartitions(privacy.protect(raw, source), table);
+    Dataset<Row> mapped = map(scoped, source, table);
+    Dataset<Row> typed = privacy.markSuppressed(convert(mapped, table));
+    List<Column> kept = new ArrayList<>();
+    table.columnNames().forEach(n -> kept.add(col(quote(n))));
+    kept.addAll(List.of(col(KEEP), col(Privacy.SUPPRESSED), col(SourceReader.SOURCE_FILE),
+        col(SourceReader.SOURCE_BLOCK), col(REASON), col(DETAIL),
+        // The source row as JSON is only needed, and only paid for, on quarantined rows.
+        functions.when(col(REASON).isNotNull(), functions.to_json(col(SRC))).as(RAW)));
+    return typed.withColumn(REASON, reasonColumn(mapped, table))
+        .withColumn(DETAIL, detailColumn(table))
+        .select(kept.toArray(Column[]::new));
+  }
 
-    Dataset<Row> quarantine = quarantined == 0 ? emptyQuarantine()
-        : classified.where(keep.and(col(REASON).isNotNull()).and(notSuppressed))
-            .select(lit(table.name()).as(SOURCE), col(SourceReader.SOURCE_FILE).as(SOURCE_FILE),
-                col(REASON), col(DETAIL), col(RAW));
-    SourceCounts counts = new SourceCounts(table.name(), read, filtered, acceptedCount, quarantined,
-        duplicates, byReason, suppressedRows);
-    LOG.info("{}: read {} rows, accepted {}, quarantined {} {}, duplicates {}, filtered {}, suppressed {}",
-        table.name(), read, acceptedCount, quarantined, counts.byReasonSorted(), duplicates, filtered, suppressedRows);
-    return new ValidationResult(accepted, quarantine, counts, folded);
+  /** What the pass does with classified rows: classes, quarantine, the dedup key and its rule. */
+  private static KeyedPass.Spec passSpec(Contract.Table table, Dataset<Row> classified) {
+    String rowClass = "CASE WHEN NOT " + KEEP + " THEN '" + CLASS_FILTERED + "' WHEN " + Privacy.SUPPRESSED
+        + " THEN '" + CLASS_SUPPRESSED + "' WHEN " + REASON + " IS NOT NULL THEN " + REASON
+        + " ELSE '" + CLASS_PASSED + "' END";
+    String quarantined = KEEP + " AND NOT " + Privacy.SUPPRESSED + " AND " + REASON + " IS NOT NULL";
+    List<String> quarantineColumns = List.of("'" + table.name() + "' AS " + SOURCE,
+        SourceReader.SOURCE_FILE + " AS " + SOURCE_FILE, REASON, DETAIL, RAW);
+    // Of rows with one key the earliest is kept; a profile without an install time comes last.
+    String order = table == Contract.EVENTS ? "unix_micros(" + Contract.EVENT_TIME + ")"
+        : "coalesce(unix_micros(" + Contract.INSTALL_TIME + "), " + Long.MAX_VALUE + "L)";
+    List<String> record = table.columnNames().stream().map(ContractValidator::quote).toList();
+    return new KeyedPass.Spec(rowClass, CLASS_PASSED, quarantined, quarantineColumns, quote(table.dedupKey()),
+        List.of(order), SourceReader.SOURCE_FILE, SourceReader.SOURCE_BLOCK, null, record);
   }
 
   /**
@@ -582,10 +244,6 @@ public final class ContractValidator {
     }
   }
 
-  private ValidationResult validate(SourceConfig source, Contract.Table table) {
-    return validate(SourceReader.read(spark, source), source, table);
-  }
-
   /** Hive-partitioned events: later dt= partitions belong to later runs and are not read. */
   private Dataset<Row> pruneLaterPartitions(Dataset<Row> raw, Contract.Table table) {
     if (table == Contract.EVENTS && List.of(raw.columns()).contains("dt")) {
@@ -603,7 +261,8 @@ public final class ContractValidator {
     }
     List<String> sourceColumns = new ArrayList<>();
     for (StructField f : raw.schema().fields()) {
-      if (!f.name().equals(SourceReader.SOURCE_FILE) && !PARTITION_COLUMNS.contains(f.name())) {
+      if (!f.name().equals(SourceReader.SOURCE_FILE) && !f.name().equals(SourceReader.SOURCE_BLOCK)
+          && !PARTITION_COLUMNS.contains(f.name())) {
         sourceColumns.add(f.name());
       }
     }
@@ -632,6 +291,7 @@ public final class ContractValidator {
     out.add(keep.as(KEEP));
 
     out.add(col(SourceReader.SOURCE_FILE));
+    out.add(col(SourceReader.SOURCE_BLOCK));
     Column[] rawCols = sourceColumns.stream().map(n -> col(quote(n))).toArray(Column[]::new);
     out.add(functions.struct(rawCols).as(SRC));
     return raw.select(out.toArray(Column[]::new));
@@ -661,6 +321,7 @@ public final class ContractValidator {
     }
     out.add(col(KEEP));
     out.add(col(SourceReader.SOURCE_FILE));
+    out.add(col(SourceReader.SOURCE_BLOCK));
     out.add(col(SRC));
     return mapped.select(out.toArray(Column[]::new));
   }
@@ -763,26 +424,6 @@ public final class ContractValidator {
       sql.add("WHEN " + REASON + " LIKE '%_without_revenue' THEN 'revenue is null'");
     }
     return expr(sql.toString());
-  }
-
-  /**
-   * Keeps one row per dedup key, deterministically: the earliest, then by file and raw values.
-   *
-   * <p>Only the full rows of repeated keys go through the window (a full-row window over
-   * every event cost minutes).
-   */
-  private static Dataset<Row> dedup(Dataset<Row> valid, Dataset<Row> repeated, Contract.Table table) {
-    String key = table.dedupKey();
-    // A join by column name: rows with a null key never match, so they all stay.
-    scala.collection.immutable.Seq<String> on = scala.jdk.javaapi.CollectionConverters.asScala(List.of(key)).toSeq();
-    Dataset<Row> single = valid.join(repeated, on, "left_anti");
-    Column order = table == Contract.EVENTS ? col(Contract.EVENT_TIME) : col(Contract.INSTALL_TIME).asc_nulls_last();
-    Column rank = functions.row_number().over(Window.partitionBy(col(key))
-        .orderBy(order, col(SourceReader.SOURCE_FILE), functions.to_json(functions.struct(
-            table.columnNames().stream().map(functions::col).toArray(Column[]::new)))));
-    Dataset<Row> firstOfRepeated = valid.join(repeated, on).withColumn("_rank", rank)
-        .where(col("_rank").equalTo(1)).drop("_rank");
-    return single.unionByName(firstOfRepeated);
   }
 
   /** The schema of a contract table's accepted rows. */

@@ -4,19 +4,29 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
 /**
- * The row-level split of one source: contract-typed accepted rows and quarantined rows.
+ * The row-level split of one source: its accepted rows (or their per-user fold) and quarantined rows.
  *
- * @param accepted   rows in contract columns and types, duplicates removed
+ * @param rows       the accepted rows in contract columns and types, duplicates removed; or,
+ *                   when {@code folded}, one row per user of the fold asked for
  * @param quarantine rows that broke the contract, in {@link ContractValidator#QUARANTINE_COLUMNS}
  * @param counts     where every row read went
- * @param folded     the merged states of a {@link RowFold} over the accepted rows (key string, state
- *                   binary; one row per key), or null when no fold was asked for or keys repeated
+ * @param byUser     true when {@code rows} are the fold's rows
  */
-public record ValidationResult(Dataset<Row> accepted, Dataset<Row> quarantine, SourceCounts counts,
-                               Dataset<Row> folded) {
+public record ValidationResult(Dataset<Row> rows, Dataset<Row> quarantine, SourceCounts counts, boolean byUser) {
 
-  /** Without a fold. */
-  public ValidationResult(Dataset<Row> accepted, Dataset<Row> quarantine, SourceCounts counts) {
-    this(accepted, quarantine, counts, null);
+  /** The accepted rows; only when no fold was asked for. */
+  public Dataset<Row> accepted() {
+    if (byUser) {
+      throw new IllegalStateException("This validation folded the accepted rows: use folded()");
+    }
+    return rows;
+  }
+
+  /** The fold's rows, one per user; only when a fold was asked for. */
+  public Dataset<Row> folded() {
+    if (!byUser) {
+      throw new IllegalStateException("This validation asked for no fold: use accepted()");
+    }
+    return rows;
   }
 }

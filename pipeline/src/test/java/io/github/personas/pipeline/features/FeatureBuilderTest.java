@@ -1,5 +1,6 @@
 package io.github.personas.pipeline.features;
 
+import io.github.personas.pipeline.engine.Caches;
 import static io.github.personas.pipeline.testing.ContractRows.event;
 import static io.github.personas.pipeline.testing.ContractRows.profile;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,6 +26,13 @@ import org.junit.jupiter.api.Test;
 /** Hand-computed features for small inline event tables; run date D = 2024-03-10 (a Sunday). */
 class FeatureBuilderTest {
 
+  private final Caches caches = new Caches();
+
+  @org.junit.jupiter.api.AfterEach
+  void releaseCaches() {
+    caches.close();
+  }
+
   private static final LocalDate D = LocalDate.parse("2024-03-10");
 
   private final SparkSession spark = SparkTestSession.get();
@@ -32,7 +40,7 @@ class FeatureBuilderTest {
   private Map<String, Row> features(List<ContractRows> events, List<ContractRows> profiles, String tz) {
     Dataset<Row> e = ContractRows.frame(spark, Contract.EVENTS, events);
     Dataset<Row> p = ContractRows.frame(spark, Contract.PROFILES, profiles);
-    return new FeatureBuilder(D, tz).apply(e, p).collectAsList().stream()
+    return new FeatureBuilder(D, tz).apply(e, p, caches).collectAsList().stream()
         .collect(Collectors.toMap(r -> r.getAs("user_id"), Function.identity()));
   }
 
@@ -292,7 +300,7 @@ class FeatureBuilderTest {
     Dataset<Row> bad = spark.sql("SELECT 'u1' AS user_id");
     Dataset<Row> p = ContractRows.frame(spark, Contract.PROFILES, List.of());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> new FeatureBuilder(D, "UTC").apply(bad, p));
+        () -> new FeatureBuilder(D, "UTC").apply(bad, p, caches));
     assertTrue(e.getMessage().contains("event_time") && e.getMessage().contains("ContractValidator"), e.getMessage());
   }
 }

@@ -1,5 +1,6 @@
 package io.github.personas.pipeline.features;
 
+import io.github.personas.pipeline.engine.Caches;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.github.personas.pipeline.io.Contract;
@@ -20,6 +21,13 @@ import org.junit.jupiter.api.Test;
 /** docs/features.md and the features table the code writes list the same columns and types. */
 class FeaturesDocTest {
 
+  private final Caches caches = new Caches();
+
+  @org.junit.jupiter.api.AfterEach
+  void releaseCaches() {
+    caches.close();
+  }
+
   private static final Pattern ROW = Pattern.compile("^\\| `([a-z0-9_]+)` \\| ([a-z<>]+) \\|");
 
   @Test
@@ -34,7 +42,7 @@ class FeaturesDocTest {
     SparkSession spark = SparkTestSession.get();
     List<String> written = new ArrayList<>();
     for (StructField f : new FeatureBuilder(LocalDate.parse("2024-03-10"), "UTC")
-        .apply(ContractRows.frame(spark, Contract.EVENTS, List.of()), ContractRows.frame(spark, Contract.PROFILES, List.of()))
+        .apply(ContractRows.frame(spark, Contract.EVENTS, List.of()), ContractRows.frame(spark, Contract.PROFILES, List.of()), caches)
         .schema().fields()) {
       written.add(f.name() + " " + f.dataType().simpleString());
     }

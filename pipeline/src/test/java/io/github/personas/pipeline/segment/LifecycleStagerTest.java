@@ -1,5 +1,6 @@
 package io.github.personas.pipeline.segment;
 
+import io.github.personas.pipeline.engine.Caches;
 import static io.github.personas.pipeline.testing.ContractRows.event;
 import static io.github.personas.pipeline.testing.ContractRows.profile;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -28,6 +29,13 @@ import org.junit.jupiter.api.Test;
 /** The shipped lifecycle table on hand-made users; run date 2024-03-10. */
 class LifecycleStagerTest {
 
+  private final Caches caches = new Caches();
+
+  @org.junit.jupiter.api.AfterEach
+  void releaseCaches() {
+    caches.close();
+  }
+
   private static final LocalDate D = LocalDate.parse("2024-03-10");
   private final SparkSession spark = SparkTestSession.get();
 
@@ -37,7 +45,7 @@ class LifecycleStagerTest {
 
   private Dataset<Row> features(List<ContractRows> events, List<ContractRows> profiles) {
     return new FeatureBuilder(D, "UTC").apply(ContractRows.frame(spark, Contract.EVENTS, events),
-        ContractRows.frame(spark, Contract.PROFILES, profiles));
+        ContractRows.frame(spark, Contract.PROFILES, profiles), caches);
   }
 
   @Test

@@ -1,5 +1,6 @@
 package io.github.personas.pipeline.validate;
 
+import io.github.personas.pipeline.engine.Caches;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,6 +27,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * users, fewer users than k, one user, the gates), and a test here keeps it in step.
  */
 class BadInputCorpusTest {
+
+  private final Caches caches = new Caches();
+
+  @org.junit.jupiter.api.AfterEach
+  void releaseCaches() {
+    caches.close();
+  }
 
   private static final LocalDate D = LocalDate.parse("2024-03-10");
   private static final String H = "event_id,user_id,event_time,event_name,order_id,revenue";
@@ -116,7 +124,7 @@ class BadInputCorpusTest {
     String source = c.profiles() ? "profiles" : "events";
     SourceConfig config = new SourceConfig(source, folder.toString(), "csv", Map.of("header", "true"), "", Map.of(),
         "personas.input." + source);
-    ContractValidator validator = new ContractValidator(SparkTestSession.get(), D);
+    ContractValidator validator = new ContractValidator(SparkTestSession.get(), D, caches);
     if (c.error() != null) {
       ConfigException e = assertThrows(ConfigException.class,
           () -> (c.profiles() ? validator.profiles(config) : validator.events(config)).counts());

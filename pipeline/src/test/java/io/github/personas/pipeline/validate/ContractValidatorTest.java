@@ -1,5 +1,6 @@
 package io.github.personas.pipeline.validate;
 
+import io.github.personas.pipeline.engine.Caches;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,6 +20,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ContractValidatorTest {
 
+  private final Caches caches = new Caches();
+
+  @org.junit.jupiter.api.AfterEach
+  void releaseCaches() {
+    caches.close();
+  }
+
   private static final LocalDate D = LocalDate.parse("2024-03-10");
   private static final String HEADER = "event_id,user_id,event_time,event_name,order_id,revenue";
 
@@ -36,7 +44,7 @@ class ContractValidatorTest {
     lines[0] = HEADER;
     System.arraycopy(rows, 0, lines, 1, rows.length);
     Path p = Files.write(dir, "events.csv", lines);
-    return new ContractValidator(spark, D).events(csv(p, Map.of(), ""));
+    return new ContractValidator(spark, D, caches).events(csv(p, Map.of(), ""));
   }
 
   /** The single quarantined row's reason, after checking nothing vanished. */
@@ -129,7 +137,7 @@ class ContractValidatorTest {
   void missingRequiredColumnIsAConfigErrorNamingColumnAndKey() {
     Path p = Files.write(dir, "events.csv", "user_id,event_name", "u1,purchase");
     ConfigException e = assertThrows(ConfigException.class,
-        () -> new ContractValidator(spark, D).events(csv(p, Map.of(), "")));
+        () -> new ContractValidator(spark, D, caches).events(csv(p, Map.of(), "")));
     assertTrue(e.getMessage().contains("'event_time'"), e.getMessage());
     assertTrue(e.getMessage().contains("personas.input.events.columns.event_time"), e.getMessage());
   }
@@ -137,14 +145,14 @@ class ContractValidatorTest {
   @Test
   void missingPathIsAConfigErrorNamingPathAndKey() {
     SourceConfig s = csv(dir.resolve("nope.csv"), Map.of(), "");
-    ConfigException e = assertThrows(ConfigException.class, () -> new ContractValidator(spark, D).events(s));
+    ConfigException e = assertThrows(ConfigException.class, () -> new ContractValidator(spark, D, caches).events(s));
     assertTrue(e.getMessage().contains("nope.csv") && e.getMessage().contains("personas.input.events.path"), e.getMessage());
   }
 
   @Test
   void mappingOverAMissingSourceColumnIsAConfigErrorNamingTheKey() {
     Path p = Files.write(dir, "events.csv", HEADER, "e1,u1,2024-03-09 10:00:00,purchase,o1,1");
-    ConfigException e = assertThrows(ConfigException.class, () -> new ContractValidator(spark, D)
+    ConfigException e = assertThrows(ConfigException.class, () -> new ContractValidator(spark, D, caches)
         .events(csv(p, Map.of("revenue", "Quantity * UnitPrice"), "")));
     assertTrue(e.getMessage().contains("personas.input.events.columns.revenue"), e.getMessage());
   }
@@ -152,7 +160,7 @@ class ContractValidatorTest {
   @Test
   void mappingToAColumnOutsideTheContractIsAConfigError() {
     Path p = Files.write(dir, "events.csv", HEADER, "e1,u1,2024-03-09 10:00:00,purchase,o1,1");
-    ConfigException e = assertThrows(ConfigException.class, () -> new ContractValidator(spark, D)
+    ConfigException e = assertThrows(ConfigException.class, () -> new ContractValidator(spark, D, caches)
         .events(csv(p, Map.of("usr_id", "user_id"), "")));
     assertTrue(e.getMessage().contains("columns.usr_id") && e.getMessage().contains("not a column"), e.getMessage());
   }
@@ -168,7 +176,7 @@ class ContractValidatorTest {
         "event_name", "CASE WHEN InvoiceNo LIKE 'C%' THEN 'refund' ELSE 'purchase' END",
         "order_id", "InvoiceNo",
         "revenue", "abs(try_cast(Quantity AS DOUBLE) * try_cast(UnitPrice AS DOUBLE))");
-    ValidationResult r = new ContractValidator(spark, LocalDate.parse("2010-12-01"))
+    ValidationResult r = new ContractValidator(spark, LocalDate.parse("2010-12-01"), caches)
         .events(csv(p, cols, "InvoiceNo <> 'TOTAL'"));
     assertEquals(4, r.counts().read());
     assertEquals(1, r.counts().filtered());
@@ -185,7 +193,7 @@ class ContractValidatorTest {
     Files.write(dir, "ev/dt=2024-03-10/part.json", "{\"user_id\":\"u1\",\"event_time\":\"2024-03-10T10:00:00Z\",\"event_name\":\"session_start\"}");
     Files.write(dir, "ev/dt=2024-03-11/part.json", "{\"user_id\":\"u1\",\"event_time\":\"2024-03-11T10:00:00Z\",\"event_name\":\"session_start\"}");
     SourceConfig s = new SourceConfig("events", dir.resolve("ev").toString(), "json", Map.of(), "", Map.of(), "personas.input.events");
-    ValidationResult r = new ContractValidator(spark, D).events(s);
+    ValidationResult r = new ContractValidator(spark, D, caches).events(s);
     assertEquals(2, r.counts().read(), "dt=2024-03-11 belongs to a later run");
     assertEquals(2, r.counts().accepted());
   }
@@ -196,53 +204,12 @@ class ContractValidatorTest {
         "u1,1990,true,cooking|travel,2024-01-01 00:00:00", "u1,1990,true,,2024-02-01 00:00:00",
         "u2,nineteen,false,,", "u3,1985,maybe,,", ",1980,true,,");
     SourceConfig s = new SourceConfig("profiles", p.toString(), "csv", Map.of(), "", Map.of(), "personas.input.profiles");
-    ValidationResult r = new ContractValidator(spark, D).profiles(s);
+    ValidationResult r = new ContractValidator(spark, D, caches).profiles(s);
     assertTrue(r.counts().reconciles(), r.counts().toString());
     assertEquals(Map.of("invalid_birth_year", 1L, "invalid_push_opt_in", 1L, "missing_user_id", 1L), r.counts().byReason());
     assertEquals(1, r.counts().duplicates());
     Row u1 = r.accepted().first();
     assertEquals("2024-01-01 00:00:00.0", u1.getAs("install_time").toString(), "the earliest install is kept");
     assertEquals(List.of("cooking", "travel"), u1.getList(u1.fieldIndex("interests")));
-  }
-
-  @Test
-  void passBucketsLandInTheirOwnPartitionSoEveryReduceTaskGetsAShare() {
-    for (int n : new int[] {1, 8, 13, 200}) {
-      int[] part = ContractValidator.partValues(n);
-      List<Row> rows = new java.util.ArrayList<>();
-      for (int b = 0; b < n; b++) {
-        rows.add(org.apache.spark.sql.RowFactory.create(b, part[b]));
-      }
-      List<Row> placed = spark.createDataFrame(rows, org.apache.spark.sql.types.StructType.fromDDL("bucket int, part int"))
-          .repartition(n, org.apache.spark.sql.functions.col("part"))
-          .where("bucket <> spark_partition_id()")
-          .collectAsList();
-      assertEquals(List.of(), placed, n + " partitions: buckets not in the partition of their number");
-    }
-  }
-
-  @Test
-  void repeatedKeyHashesAreCountedAsASortWouldCountThem() {
-    java.util.Random random = new java.util.Random(7);
-    for (int n : new int[] {0, 1, 2, 1000, 300_000}) {
-      long[] values = new long[n];
-      for (int i = 0; i < n; i++) {
-        // Every fifth value repeats an earlier one (some several times); extremes and negatives included.
-        values[i] = i > 0 && i % 5 == 0 ? values[random.nextInt(i)] : random.nextLong();
-      }
-      if (n > 2) {
-        values[0] = Long.MIN_VALUE;
-        values[1] = Long.MAX_VALUE;
-        values[2] = Long.MIN_VALUE;
-      }
-      long[] sorted = values.clone();
-      java.util.Arrays.sort(sorted);
-      long expected = 0;
-      for (int i = 1; i < sorted.length; i++) {
-        expected += sorted[i] == sorted[i - 1] ? 1 : 0;
-      }
-      assertEquals(expected, ContractValidator.repeatedValues(values), n + " values");
-    }
-    assertEquals(3, ContractValidator.repeatedValues(new long[] {5, -1, 5, 5, -1, 0, 6}));
   }
 }

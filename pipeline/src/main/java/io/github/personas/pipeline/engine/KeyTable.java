@@ -1,0 +1,81 @@
+package io.github.personas.pipeline.engine;
+
+import java.io.Serializable;
+
+/**
+ * An open-addressing map from a 96-bit key hash (a long and an int) to a value, small enough to
+ * broadcast: the repeated keys of a pass and the position of the row kept for each.
+ *
+ * @param <V> the value
+ */
+final class KeyTable<V> implements Serializable {
+
+  private static final long serialVersionUID = 1L;
+
+  private long[] h1s;
+  private int[] h2s;
+  private Object[] values;
+  private int mask;
+  private int size;
+
+  /** @param expected entries to hold without growing */
+  KeyTable(int expected) {
+    int capacity = Integer.highestOneBit(Math.max(16, expected * 2 - 1)) << 1;
+    allocate(capacity);
+  }
+
+  private void allocate(int capacity) {
+    h1s = new long[capacity];
+    h2s = new int[capacity];
+    values = new Object[capacity];
+    mask = capacity - 1;
+  }
+
+  int size() {
+    return size;
+  }
+
+  private int slot(long h1, int h2) {
+    int i = (int) (h1 ^ (h1 >>> 29) ^ h2) & mask;
+    while (values[i] != null && (h1s[i] != h1 || h2s[i] != h2)) {
+      i = (i + 1) & mask;
+    }
+    return i;
+  }
+
+  /** Sets the value of a key; values are never null. */
+  void put(long h1, int h2, V value) {
+    if (value == null) {
+      throw new IllegalArgumentException("null value");
+    }
+    if ((size + 1) * 2 > values.length) {
+      long[] oldH1 = h1s;
+      int[] oldH2 = h2s;
+      Object[] oldValues = values;
+      allocate(values.length * 2);
+      size = 0;
+      for (int i = 0; i < oldValues.length; i++) {
+        if (oldValues[i] != null) {
+          put(oldH1[i], oldH2[i], cast(oldValues[i]));
+        }
+      }
+    }
+    int i = slot(h1, h2);
+    if (values[i] == null) {
+      size++;
+    }
+    h1s[i] = h1;
+    h2s[i] = h2;
+    values[i] = value;
+  }
+
+  /** The value of a key, or null. */
+  V get(long h1, int h2) {
+    return cast(values[slot(h1, h2)]);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static <V> V cast(Object o) {
+    return (V) o;
+  }
+}

@@ -1,0 +1,114 @@
+package io.github.personas.pipeline.validate;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+
+import io.github.personas.pipeline.config.ConfigException;
+import io.github.personas.pipeline.config.PersonasConfig;
+import io.github.personas.pipeline.config.SourceConfig;
+import io.github.personas.pipeline.engine.Caches;
+import java.util.List;
+import java.util.Map;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+
+/**
+ * Personal data as a source is read: personal columns hashed with the salt or dropped before
+ * anything else sees them, and the users of the suppression list marked so that none of their
+ * rows reaches any output.
+ */
+final class Privacy {
+
+  private static final Logger LOG = LogManager.getLogger(Privacy.class);
+
+  /** Column marking the rows of suppressed users. */
+  static final String SUPPRESSED = "_suppressed";
+
+  private final SparkSession spark;
+  private final PersonasConfig.Privacy config;
+  private final Caches caches;
+  private Dataset<Row> suppressedUsers;
+
+  Privacy(SparkSession spark, PersonasConfig.Privacy config, Caches caches) {
+    this.spark = spark;
+    this.config = config;
+    this.caches = caches;
+  }
+
+  /** sha2(salt || value, 256): the one form of a hashed personal value, in columns and in the suppression list. */
+  private Column saltedHash(Column value) {
+    return functions.sha2(functions.concat(lit(config.salt()), value.cast("string")), 256);
+  }
+
+  /** Replaces personal source columns by their salted hash, or removes their values. */
+  Dataset<Row> protect(Dataset<Row> raw, SourceConfig source) {
+    Dataset<Row> out = raw;
+    for (Map.Entry<String, String> e : new java.util.TreeMap<>(source.personalColumns()).entrySet()) {
+      String column = e.getKey();
+      if (!List.of(raw.columns()).contains(column)) {
+        throw ConfigException.of(
+            "%s.personal_columns names '%s', which is not a column of %s; columns: %s", source.configKey(), column,
+            source.path(), List.of(raw.columns()));
+      }
+      Column value = col(ContractValidator.quote(column));
+      Column replaced = e.getValue().equals("hash")
+          ? functions.when(value.isNotNull(), saltedHash(value))
+          : lit(null).cast("string");
+      out = out.withColumn(column, replaced);
+    }
+    return out;
+  }
+
+  /** {@code typed} with a boolean {@value #SUPPRESSED} column: the row's user is on the suppression list. */
+  Dataset<Row> markSuppressed(Dataset<Row> typed) {
+    Dataset<Row> suppressed = suppressedUsers();
+    if (suppressed == null) {
+      return typed.withColumn(SUPPRESSED, lit(false));
+    }
+    return typed.join(functions.broadcast(suppressed), typed.col("user_id").equalTo(suppressed.col("user_id")),
+            "left_outer")
+        .drop(suppressed.col("user_id"))
+        .withColumn(SUPPRESSED, functions.coalesce(col(SUPPRESSED), lit(false)));
+  }
+
+  /** The distinct user ids of the suppression list, read once; null without a list. */
+  private Dataset<Row> suppressedUsers() {
+    if (!config.suppresses()) {
+      return null;
+    }
+    if (suppressedUsers == null) {
+      String path = config.suppressionList();
+      Dataset<Row> list;
+      try {
+        list = switch (config.suppressionFormat()) {
+          case "text" -> spark.read().text(path).select(functions.trim(col("value")).as("user_id"));
+          case "csv" -> spark.read().option("header", "true").csv(path);
+          default -> spark.read().parquet(path);
+        };
+      } catch (Exception e) {
+        throw ConfigException.of(
+            "Cannot read personas.privacy.suppression_list %s as %s: %s", path, config.suppressionFormat(),
+            ConfigException.firstLine(e));
+      }
+      if (!List.of(list.columns()).contains("user_id")) {
+        throw ConfigException.of(
+            "personas.privacy.suppression_list %s has no user_id column; columns: %s", path, List.of(list.columns()));
+      }
+      Dataset<Row> ids = list.select(col("user_id").cast("string").as("user_id"))
+          .where(col("user_id").isNotNull().and(col("user_id").notEqual(lit(""))));
+      if (!config.salt().isBlank()) {
+        // The list holds the ids people asked about (raw); where user_id is a hashed personal
+        // column the events carry the hash, so both forms are matched.
+        ids = ids.unionByName(ids.select(saltedHash(col("user_id")).as("user_id")));
+      }
+      suppressedUsers = caches.persist(ids.distinct().withColumn(SUPPRESSED, lit(true)));
+      LOG.info("Suppression list {}: {} ids (raw and, with a salt, hashed)", path, suppressedUsers.count());
+    }
+    return suppressedUsers;
+  }
+}
