@@ -7,7 +7,8 @@ import java.time.LocalDate;
  * The baseline a user might pick instead of personas: per-user features in one DuckDB SQL query
  * over the same event Parquet, written to CSV for scikit-learn. The features are the ones
  * personas clusters on plus RFM, sessions, activity, messaging and category columns, with the same
- * definitions (docs/features.md).
+ * definitions (docs/features.md). Events are de-duplicated by the rule personas applies: of the
+ * rows of one event_id, the earliest, then the first file by name, then the first in the file.
  *
  * <p>Usage: java -cp duckdb_jdbc.jar DuckDbFeatures.java EVENTS_DIR RUN_DATE OUT_CSV
  */
@@ -21,8 +22,13 @@ public class DuckDbFeatures {
     String app = "event_name NOT IN ('message_received', 'message_open', 'message_click', 'opt_out', 'uninstall', 'refund')";
     String sql = """
         COPY (
-        WITH e AS (
-          SELECT * FROM read_parquet('%1$s/*.parquet') WHERE event_time < %3$s AND user_id IS NOT NULL
+        WITH raw AS (
+          SELECT * FROM read_parquet('%1$s/*.parquet', filename = true, file_row_number = true)
+          WHERE event_time < %3$s AND user_id IS NOT NULL
+        ), e AS (
+          SELECT * FROM raw
+          QUALIFY event_id IS NULL
+              OR row_number() OVER (PARTITION BY event_id ORDER BY event_time, filename, file_row_number) = 1
         ), u AS (
           SELECT user_id,
             count(DISTINCT CASE WHEN event_name = 'purchase' THEN coalesce(order_id, event_id) END) AS frequency,

@@ -14,7 +14,9 @@ import picocli.CommandLine.ParentCommand;
     description = {
         "Writes synthetic data in the input contract: <out>/events, <out>/profiles (Parquet) and <out>/truth,",
         "each user's planted kind (never_launched, new_user, active_non_payer, converted_low_spender,",
-        "loyal_big_spender, late_night_food, dormant, uninstalled). The same --seed gives the same data."},
+        "loyal_big_spender, late_night_food, dormant, uninstalled). The same --seed gives the same data.",
+        "Like a real SDK stream, some events are delivered twice (the same event_id, later in the file) and",
+        "some are stamped after --end-date; a run de-duplicates the first and quarantines the second."},
     footer = {"", "Examples:",
         "  personas generate --users 2000 --days 90 --end-date 2026-11-22 --out sample-data",
         "  personas generate --users 100000 --out /tmp/synthetic && personas run --events /tmp/synthetic/events \\",
@@ -44,6 +46,14 @@ final class GenerateCommand implements Callable<Integer> {
       description = "Parquet files per table; 0 picks one per ~50k users (default: ${DEFAULT-VALUE}).")
   int files;
 
+  @Option(names = "--duplicate-share", defaultValue = "0.005", paramLabel = "SHARE",
+      description = "Share of events delivered twice, 0..0.5 (default: ${DEFAULT-VALUE}).")
+  double duplicateShare;
+
+  @Option(names = "--late-share", defaultValue = "0.01", paramLabel = "SHARE",
+      description = "Share of events stamped after --end-date, 0..0.5 (default: ${DEFAULT-VALUE}).")
+  double lateShare;
+
   @Option(names = "--master", paramLabel = "URL", description = "Spark master (default: local[*] unless spark-submit set one).")
   String master;
 
@@ -53,11 +63,15 @@ final class GenerateCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
           String.format("--users must be >= 1 (got %d), --days >= 7 (got %d), --files >= 0 (got %d)", users, days, files));
     }
+    if (!(duplicateShare >= 0 && duplicateShare <= 0.5) || !(lateShare >= 0 && lateShare <= 0.5)) {
+      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), String.format(
+          "--duplicate-share and --late-share must be within 0..0.5 (got %s and %s)", duplicateShare, lateShare));
+    }
     LocalDate end = endDate != null ? endDate : LocalDate.now(ZoneOffset.UTC).minusDays(1);
     int n = files > 0 ? files : (int) Math.max(1, users / 50_000);
     SparkSession spark = SparkSessions.create("personas generate", master);
     long t0 = System.nanoTime();
-    new SyntheticData(users, days, seed, end).write(spark, out, n);
+    new SyntheticData(users, days, seed, end, duplicateShare, lateShare).write(spark, out, n);
     long events = spark.read().parquet(out + "/events").count();
     double s = (System.nanoTime() - t0) / 1e9;
     parent.out().printf("Generated %,d users and %,d events (%d days to %s, seed %d) in %.1f s under %s%n",

@@ -24,6 +24,12 @@ import org.apache.spark.sql.types.StructType;
  * index), so the output is the same whatever the number of partitions, and memory stays flat
  * however many users are asked for. Behaviour overlaps between kinds on purpose: per-user
  * multipliers on session gaps and order values, log-normal order values, refunds, messages.
+ *
+ * <p>The events have the mess of a real SDK stream: a share of them is delivered twice (an
+ * exact copy, event id included, later in the same file, as at-least-once delivery does) and a
+ * share is stamped after the end date (the first hours of the next day, which an export taken
+ * in the morning holds). Both come from a random stream of their own, so the other events are
+ * the same whatever the shares.
  */
 public final class SyntheticData implements Serializable {
   private static final long serialVersionUID = 1L;
@@ -52,10 +58,17 @@ public final class SyntheticData implements Serializable {
   private static final String[] INTERESTS = {"cooking", "fitness", "gaming", "travel", "music", "fashion", "tech"};
   private static final String[] INCOME = {"low", "middle", "upper_middle", "high"};
 
+  /** Share of events delivered twice, by default. */
+  public static final double DEFAULT_DUPLICATE_SHARE = 0.005;
+  /** Share of events stamped after the end date, by default. */
+  public static final double DEFAULT_LATE_SHARE = 0.01;
+
   private final long users;
   private final int days;
   private final long seed;
   private final LocalDate endDate;
+  private final double duplicateShare;
+  private final double lateShare;
 
   /**
    * @param users   number of users, at least 1
@@ -64,16 +77,34 @@ public final class SyntheticData implements Serializable {
    * @param endDate last day of the history (the natural run date)
    */
   public SyntheticData(long users, int days, long seed, LocalDate endDate) {
+    this(users, days, seed, endDate, DEFAULT_DUPLICATE_SHARE, DEFAULT_LATE_SHARE);
+  }
+
+  /**
+   * @param users          number of users, at least 1
+   * @param days           length of the history in days, ending at {@code endDate}, at least 7
+   * @param seed           seed; the same seed gives the same data
+   * @param endDate        last day of the history (the natural run date)
+   * @param duplicateShare share of events delivered twice, 0..0.5
+   * @param lateShare      share of events stamped after {@code endDate}, 0..0.5
+   */
+  public SyntheticData(long users, int days, long seed, LocalDate endDate, double duplicateShare, double lateShare) {
     if (users < 1) {
       throw new IllegalArgumentException(String.format("users must be at least 1, got %s", users));
     }
     if (days < 7) {
       throw new IllegalArgumentException(String.format("days must be at least 7, got %s", days));
     }
+    if (!(duplicateShare >= 0 && duplicateShare <= 0.5) || !(lateShare >= 0 && lateShare <= 0.5)) {
+      throw new IllegalArgumentException(String.format(
+          "duplicate and late shares must be within 0..0.5, got %s and %s", duplicateShare, lateShare));
+    }
     this.users = users;
     this.days = days;
     this.seed = seed;
     this.endDate = endDate;
+    this.duplicateShare = duplicateShare;
+    this.lateShare = lateShare;
   }
 
   /** Writes events/, profiles/ and truth/ as Parquet under {@code out}. */
@@ -181,10 +212,15 @@ public final class SyntheticData implements Serializable {
     };
   }
 
-  /** Iterates the events of a partition's users, one user at a time. */
+  /**
+   * Iterates the events of a partition's users, one user at a time, then the copies delivered
+   * again, as a retry batch at the end of the partition.
+   */
   private static final class UserEvents implements Iterator<Row> {
     private final Iterator<Long> ids;
     private final SyntheticData g;
+    private final List<Row> retries = new ArrayList<>();
+    private boolean retrying;
     private List<Row> current = List.of();
     private int pos;
 
@@ -196,7 +232,14 @@ public final class SyntheticData implements Serializable {
     @Override
     public boolean hasNext() {
       while (pos >= current.size() && ids.hasNext()) {
-        current = g.events(ids.next());
+        long i = ids.next();
+        current = g.events(i);
+        retries.addAll(g.deliveredAgain(i, current));
+        pos = 0;
+      }
+      if (pos >= current.size() && !retrying) {
+        retrying = true;
+        current = retries;
         pos = 0;
       }
       return pos < current.size();
@@ -211,7 +254,43 @@ public final class SyntheticData implements Serializable {
     }
   }
 
+  /** The events of user {@code i} in the order they happened, late ones (after the end date) last. */
   List<Row> events(long i) {
+    List<Row> out = onTime(i);
+    if (lateShare > 0) {
+      // Late: a copy of an event, with an id of its own, in the first six hours after the end date.
+      SplittableRandom r = rng(i, 5);
+      int n = out.size();
+      for (int e = 0; e < n; e++) {
+        if (r.nextDouble() < lateShare) {
+          Object[] v = new Object[EVENTS_SCHEMA.size()];
+          for (int c = 0; c < v.length; c++) {
+            v[c] = out.get(e).get(c);
+          }
+          v[0] = v[0] + "-late";
+          v[2] = new Timestamp(endMillis() + 1 + r.nextLong(6 * 3_600_000L));
+          out.add(RowFactory.create(v));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Exact copies of some of user {@code i}'s events: the ones an SDK delivers twice. */
+  List<Row> deliveredAgain(long i, List<Row> events) {
+    List<Row> copies = new ArrayList<>();
+    if (duplicateShare > 0) {
+      SplittableRandom r = rng(i, 6);
+      for (Row e : events) {
+        if (r.nextDouble() < duplicateShare) {
+          copies.add(e);
+        }
+      }
+    }
+    return copies;
+  }
+
+  private List<Row> onTime(long i) {
     PlantedPersona p = persona(i);
     SplittableRandom r = rng(i, 4);
     Row profile = profile(i);
