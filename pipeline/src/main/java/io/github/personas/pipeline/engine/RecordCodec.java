@@ -26,7 +26,7 @@ public final class RecordCodec implements Serializable {
 
   /** How a field is stored. */
   public enum Kind {
-    /** bigint, timestamp (µs) and timestamp_ntz */
+    /** bigint and timestamp (µs) */
     LONG,
     /** int and date (days) */
     INT,
@@ -38,8 +38,7 @@ public final class RecordCodec implements Serializable {
 
     /** The kind a Spark SQL type is stored as. */
     public static Kind of(DataType type) {
-      if (type.equals(DataTypes.LongType) || type.equals(DataTypes.TimestampType)
-          || type.equals(DataTypes.TimestampNTZType)) {
+      if (type.equals(DataTypes.LongType) || type.equals(DataTypes.TimestampType)) {
         return LONG;
       } else if (type.equals(DataTypes.IntegerType) || type.equals(DataTypes.DateType)) {
         return INT;

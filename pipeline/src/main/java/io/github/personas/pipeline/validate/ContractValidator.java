@@ -34,6 +34,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.DateType;
 import org.apache.spark.sql.types.NumericType;
 import org.apache.spark.sql.types.StructField;
+import org.apache.spark.sql.types.StructType;
 import org.apache.spark.sql.types.TimestampNTZType;
 import org.apache.spark.sql.types.TimestampType;
 
@@ -145,7 +146,7 @@ public final class ContractValidator {
    */
   public ValidationResult validate(Dataset<Row> raw, SourceConfig source, Contract.Table table, Fold<?> fold) {
     Dataset<Row> classified = classify(raw, source, table);
-    KeyedPass.Spec spec = passSpec(table, classified);
+    KeyedPass.Spec spec = passSpec(table, classified.schema());
     if (fold != null) {
       spec = spec.foldingBy(Contract.USER_ID);
     }
@@ -174,7 +175,12 @@ public final class ContractValidator {
     LOG.info("{}: read {} rows, accepted {}, quarantined {} {}, duplicates {} (of {} repeated keys), filtered {},"
             + " suppressed {}", table.name(), read, accepted, quarantined, counts.byReasonSorted(), pass.duplicates(),
         pass.repeatedKeys(), filtered, suppressed);
-    Dataset<Row> quarantine = quarantined == 0 ? emptyQuarantine() : pass.side();
+    // The detail of a quarantined row is written from the values the pass set aside with it: its
+    // expression, evaluated on every row in the pass, made the pass's generated code too large for
+    // the JIT (the pass ran three times slower).
+    Dataset<Row> quarantine = quarantined == 0 ? emptyQuarantine()
+        : pass.side().select(lit(table.name()).as(SOURCE), col(SOURCE_FILE), col(REASON), detailColumn(table).as(DETAIL),
+            col(RAW));
     return new ValidationResult(pass.rows(), quarantine, counts, fold != null);
   }
 
@@ -194,29 +200,43 @@ public final class ContractValidator {
     Dataset<Row> typed = privacy.markSuppressed(convert(mapped, table));
     List<Column> kept = new ArrayList<>();
     table.columnNames().forEach(n -> kept.add(col(quote(n))));
+    table.columnNames().forEach(n -> kept.add(col(quote(MAPPED + n))));
     kept.addAll(List.of(col(KEEP), col(Privacy.SUPPRESSED), col(SourceReader.SOURCE_FILE),
-        col(SourceReader.SOURCE_BLOCK), col(REASON), col(DETAIL),
+        col(SourceReader.SOURCE_BLOCK), col(REASON),
         // The source row as JSON is only needed, and only paid for, on quarantined rows.
         functions.when(col(REASON).isNotNull(), functions.to_json(col(SRC))).as(RAW)));
-    return typed.withColumn(REASON, reasonColumn(mapped, table))
-        .withColumn(DETAIL, detailColumn(table))
-        .select(kept.toArray(Column[]::new));
+    return typed.withColumn(REASON, reasonColumn(mapped, table)).select(kept.toArray(Column[]::new));
   }
 
   /** What the pass does with classified rows: classes, quarantine, the dedup key and its rule. */
-  private static KeyedPass.Spec passSpec(Contract.Table table, Dataset<Row> classified) {
+  private static KeyedPass.Spec passSpec(Contract.Table table, StructType classified) {
     String rowClass = "CASE WHEN NOT " + KEEP + " THEN '" + CLASS_FILTERED + "' WHEN " + Privacy.SUPPRESSED
         + " THEN '" + CLASS_SUPPRESSED + "' WHEN " + REASON + " IS NOT NULL THEN " + REASON
         + " ELSE '" + CLASS_PASSED + "' END";
     String quarantined = KEEP + " AND NOT " + Privacy.SUPPRESSED + " AND " + REASON + " IS NOT NULL";
-    List<String> quarantineColumns = List.of("'" + table.name() + "' AS " + SOURCE,
-        SourceReader.SOURCE_FILE + " AS " + SOURCE_FILE, REASON, DETAIL, RAW);
+    // A quarantined row keeps its file, reason and source JSON, and what its detail is written from.
+    List<String> aside = new ArrayList<>(List.of(SourceReader.SOURCE_FILE + " AS " + SOURCE_FILE, REASON, RAW));
+    if (table == Contract.EVENTS) {
+      aside.add(quote(Contract.EVENT_TIME));
+    }
+    for (Contract.Column c : table.columns()) {
+      String m = MAPPED + c.name();
+      DataType type = classified.apply(m).dataType();
+      aside.add(keepsItsType(type) ? quote(m) : "CAST(" + quote(m) + " AS STRING) AS " + quote(m));
+    }
     // Of rows with one key the earliest is kept; a profile without an install time comes last.
     String order = table == Contract.EVENTS ? "unix_micros(" + Contract.EVENT_TIME + ")"
         : "coalesce(unix_micros(" + Contract.INSTALL_TIME + "), " + Long.MAX_VALUE + "L)";
     List<String> record = table.columnNames().stream().map(ContractValidator::quote).toList();
-    return new KeyedPass.Spec(rowClass, CLASS_PASSED, quarantined, quarantineColumns, quote(table.dedupKey()),
-        List.of(order), SourceReader.SOURCE_FILE, SourceReader.SOURCE_BLOCK, null, record);
+    return new KeyedPass.Spec(rowClass, CLASS_PASSED, quarantined, aside, quote(table.dedupKey()), List.of(order), SourceReader.SOURCE_FILE, SourceReader.SOURCE_BLOCK, null, record);
+  }
+
+  /** A type the pass sets aside as it is; others go as text, which is all a detail reads of them. */
+  private static boolean keepsItsType(DataType t) {
+    return t.equals(DataTypes.StringType) || t.equals(DataTypes.LongType) || t.equals(DataTypes.IntegerType)
+        || t.equals(DataTypes.DoubleType) || t.equals(DataTypes.BooleanType) || t.equals(DataTypes.TimestampType)
+        || t.equals(DataTypes.DateType)
+        || (t instanceof org.apache.spark.sql.types.ArrayType a && a.elementType().equals(DataTypes.StringType));
   }
 
   /**
