@@ -109,7 +109,7 @@ class ExampleConfigsTest {
     scorer.checkTable(SparkTestSession.get());
     java.util.List<String> names = c.rfm().segments().stream().map(NamedExpr::name).toList();
     org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> scored =
-        scorer.apply(SparkTestSession.get().read().parquet(features)).cache();
+        scorer.apply(SparkTestSession.get().read().parquet(features)).users().cache();
     long buyers = scored.where("frequency > 0").count();
     long users = scored.count();
     assertEquals(users, scored.select("user_id").distinct().count(), "one row per customer");

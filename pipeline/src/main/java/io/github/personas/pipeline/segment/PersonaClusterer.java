@@ -5,7 +5,7 @@ import static org.apache.spark.sql.functions.col;
 import io.github.personas.pipeline.config.ConfigException;
 import io.github.personas.pipeline.config.NamedExpr;
 import io.github.personas.pipeline.config.PersonasConfig;
-import io.github.personas.pipeline.report.Traits;
+import io.github.personas.pipeline.engine.Caches;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -23,8 +23,6 @@ import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.ml.Transformer;
-import org.apache.spark.ml.clustering.KMeansModel;
 import org.apache.spark.ml.feature.StandardScaler;
 import org.apache.spark.ml.feature.StandardScalerModel;
 import org.apache.spark.ml.feature.VectorAssembler;
@@ -34,11 +32,11 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.api.java.UDF2;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-import org.apache.spark.storage.StorageLevel;
 
 /**
  * K-means personas: configured inputs, transformed and standardised; k chosen automatically;
@@ -121,7 +119,52 @@ public final class PersonaClusterer {
    * @param merged         k-means clusters merged away for being smaller than min_share
    */
   public record Result(Dataset<Row> assigned, Dataset<Row> personas, Dataset<Row> kSelection,
-                       KSelection.Choice choice, double silhouette, PipelineModel model, int matched, int merged) {}
+                       KSelection.Choice choice, double silhouette, Model model, int matched, int merged) {
+
+    /** The facts the run summary keeps, with the names of {@code personas} (the personas table's rows). */
+    public Facts facts(List<Row> personas) {
+      Map<String, String> names = new LinkedHashMap<>();
+      personas.forEach(r -> names.put(r.getString(0), r.getString(1)));
+      return new Facts(choice.k(), Double.isNaN(silhouette) ? null : silhouette,
+          choice.knee() > 0 ? choice.knee() : null, choice.reason(), merged, matched, names);
+    }
+  }
+
+  /**
+   * What the clustering found, for the run summary.
+   *
+   * @param k                   the k chosen
+   * @param silhouette          its silhouette on the selection sample; null when undefined
+   * @param knee                the knee of the cost curve; null without one
+   * @param reason              why this k, one sentence
+   * @param mergedSmallClusters k-means clusters merged away for being smaller than min_share
+   * @param matchedPrevious     personas that kept the previous run's id
+   * @param names               persona id to name
+   */
+  public record Facts(int k, Double silhouette, Integer knee, String reason, int mergedSmallClusters,
+                      int matchedPrevious, Map<String, String> names) {}
+
+  /**
+   * The fitted persona model: the Spark ML pipeline that assembles and standardises the clustering
+   * inputs, and the k-means centres as an MLlib model, whose {@code predict} gives a standardised
+   * vector's cluster. MLlib's, because Spark ML's k-means cannot start from given centres (see
+   * {@link #fitEveryone}).
+   *
+   * @param prep   assembler and scaler
+   * @param kmeans the centres, standardised units
+   */
+  public record Model(PipelineModel prep, org.apache.spark.mllib.clustering.KMeansModel kmeans) {
+
+    /** Saves {@code prep} to {@code <path>/prep} and the centres to {@code <path>/kmeans}. */
+    public void save(SparkSession spark, String path) {
+      try {
+        prep.write().overwrite().save(path + "/prep");
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("Cannot save the persona model to " + path, e);
+      }
+      kmeans.save(spark.sparkContext(), path + "/kmeans");
+    }
+  }
 
   private final PersonasConfig.Personas config;
   private final PersonaNamer namer;
@@ -213,8 +256,9 @@ public final class PersonaClusterer {
    *
    * @param features the features table (one row per user)
    * @param previous what the previous run left, or {@link Previous#NONE}
+   * @param caches   owner of what the clustering caches
    */
-  public Result apply(Dataset<Row> features, Previous previous) {
+  public Result apply(Dataset<Row> features, Previous previous, Caches caches) {
     SparkSession spark = features.sparkSession();
     List<String> names = config.features().stream().map(PersonasConfig.ClusterInput::name).toList();
     List<Column> cols = new ArrayList<>(List.of(col("*")));
@@ -232,12 +276,11 @@ public final class PersonaClusterer {
     long users = features.count();
     int partitions = (int) Math.max(1, Math.min(2000, (users + USERS_PER_PARTITION - 1) / USERS_PER_PARTITION));
     // The clustering inputs are computed after the shuffle, which then moves 2 x inputs fewer columns.
-    Dataset<Row> input = features
+    Dataset<Row> input = caches.persist(features
         .repartition(partitions, col("user_id"))
         .sortWithinPartitions("user_id")
         .select(cols.toArray(Column[]::new))
-        .select(withT.toArray(Column[]::new))
-        .persist(StorageLevel.MEMORY_AND_DISK());
+        .select(withT.toArray(Column[]::new)));
     if (users == 0) {
       KSelection.Choice none = new KSelection.Choice(0, -1, "no users: no personas");
       Dataset<Row> empty = input.withColumn(PERSONA_ID, functions.lit(null).cast(DataTypes.StringType))
@@ -295,7 +338,7 @@ public final class PersonaClusterer {
 
     KSelection.Choice choice;
     double silhouette = Double.NaN;
-    PipelineModel model = null;
+    Model model = null;
     Dataset<Row> clustered;
     double[][] centers;
     long[] sizes;
@@ -310,9 +353,13 @@ public final class PersonaClusterer {
       choice = KSelection.choose(curve, config.silhouetteTolerance(), config.kChangeMinGain(), previous.k());
       int k = choice.k();
       silhouette = curve.stream().filter(c -> c.k() == k).findFirst().orElseThrow().silhouette();
-      FinalFit fit = fitEveryone(prep, input, sampleFits.get(k).centers());
+      FinalFit fit = fitEveryone(prep, input, sampleFits.get(k).centers(), caches);
       model = fit.model();
-      clustered = model.transform(input);
+      org.apache.spark.mllib.clustering.KMeansModel kmeans = model.kmeans();
+      // MLlib's own predict, as Spark ML's k-means model applies it.
+      UDF1<Vector, Integer> predict = v -> kmeans.predict(org.apache.spark.mllib.linalg.Vectors.fromML(v));
+      clustered = prep.transform(input).withColumn(CLUSTER,
+          functions.udf(predict, DataTypes.IntegerType).apply(col(SCALED)));
       centers = fit.centers();
       sizes = fit.sizes();
     }
@@ -522,47 +569,37 @@ public final class PersonaClusterer {
   }
 
   /** The k-means model over everyone, its centres (standardised units) and cluster sizes. */
-  private record FinalFit(PipelineModel model, double[][] centers, long[] sizes) {}
+  private record FinalFit(Model model, double[][] centers, long[] sizes) {}
 
   /**
    * Lloyd's iterations over every user, from the centres the chosen k had on the sample.
    *
    * <p>Starting where the sample fit ended, a few passes converge; Spark's KMeans would start
    * over with k-means|| (several passes and samples) and took 20 s of the 55 s segment stage at
-   * 500k users. The iterations are mllib's (the ml estimator takes no initial model); the ml
-   * model wrapping the result is built with KMeansModel's (uid, mllib model) constructor, which
-   * Scala keeps package-private to Spark ML but which is the one Spark's own estimator calls.
+   * 500k users. Spark ML's estimator takes no initial centres and its model cannot be built from
+   * MLlib's with public API, so this step is MLlib's k-means with an initial model, and the model
+   * kept is MLlib's beside the ML pipeline that prepares its input ({@link Model}).
    */
-  private FinalFit fitEveryone(PipelineModel prep, Dataset<Row> input, double[][] start) {
+  private FinalFit fitEveryone(PipelineModel prep, Dataset<Row> input, double[][] start, Caches caches) {
     int k = start.length;
     org.apache.spark.mllib.linalg.Vector[] initial = Arrays.stream(start)
         .map(org.apache.spark.mllib.linalg.Vectors::dense).toArray(org.apache.spark.mllib.linalg.Vector[]::new);
-    JavaRDD<org.apache.spark.mllib.linalg.Vector> vectors = prep.transform(input).select(SCALED).javaRDD()
-        .map(r -> org.apache.spark.mllib.linalg.Vectors.fromML((Vector) r.get(0)))
-        .persist(StorageLevel.MEMORY_AND_DISK());
-    try {
-      org.apache.spark.mllib.clustering.KMeansModel fitted = new org.apache.spark.mllib.clustering.KMeans()
-          .setK(k).setMaxIterations(config.maxIterations()).setEpsilon(KMEANS_TOLERANCE).setSeed(config.seed())
-          .setInitialModel(new org.apache.spark.mllib.clustering.KMeansModel(initial))
-          .run(vectors.rdd());
-      Map<Integer, Long> counts = fitted.predict(vectors).countByValue();
-      long[] sizes = new long[k];
-      for (int c = 0; c < k; c++) {
-        sizes[c] = counts.getOrDefault(c, 0L);
-      }
-      KMeansModel km = new KMeansModel(org.apache.spark.ml.util.Identifiable.randomUID("kmeans"), fitted)
-          .setFeaturesCol(SCALED).setPredictionCol(CLUSTER);
-      Transformer[] stages = {(Transformer) prep.stages()[0], (Transformer) prep.stages()[1], km};
-      // A pipeline of fitted stages only: fit() copies them into a PipelineModel without a pass.
-      PipelineModel model = new Pipeline().setStages(stages).fit(input);
-      double[][] centers = Arrays.stream(fitted.clusterCenters()).map(org.apache.spark.mllib.linalg.Vector::toArray)
-          .toArray(double[][]::new);
-      LOG.info("k-means on all {} users from the sample's centres: cost {}", Arrays.stream(sizes).sum(),
-          String.format("%.1f", fitted.trainingCost()));
-      return new FinalFit(model, centers, sizes);
-    } finally {
-      vectors.unpersist(false);
+    JavaRDD<org.apache.spark.mllib.linalg.Vector> vectors = caches.persist(prep.transform(input).select(SCALED)
+        .javaRDD().map(r -> org.apache.spark.mllib.linalg.Vectors.fromML((Vector) r.get(0))));
+    org.apache.spark.mllib.clustering.KMeansModel fitted = new org.apache.spark.mllib.clustering.KMeans()
+        .setK(k).setMaxIterations(config.maxIterations()).setEpsilon(KMEANS_TOLERANCE).setSeed(config.seed())
+        .setInitialModel(new org.apache.spark.mllib.clustering.KMeansModel(initial))
+        .run(vectors.rdd());
+    Map<Integer, Long> counts = fitted.predict(vectors).countByValue();
+    long[] sizes = new long[k];
+    for (int c = 0; c < k; c++) {
+      sizes[c] = counts.getOrDefault(c, 0L);
     }
+    double[][] centers = Arrays.stream(fitted.clusterCenters()).map(org.apache.spark.mllib.linalg.Vector::toArray)
+        .toArray(double[][]::new);
+    LOG.info("k-means on all {} users from the sample's centres: cost {}", Arrays.stream(sizes).sum(),
+        String.format("%.1f", fitted.trainingCost()));
+    return new FinalFit(new Model(prep, fitted), centers, sizes);
   }
 
   /** Result of merging small clusters: cluster index to group index, and group centroids. */

@@ -5,7 +5,6 @@ import static org.apache.spark.sql.functions.expr;
 
 import io.github.personas.pipeline.config.PersonasConfig;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.StringJoiner;
 import org.apache.spark.sql.Dataset;
@@ -35,7 +34,6 @@ public final class RfmScorer {
   private final RuleTable table;
 
   /** Cut points computed by the last {@link #apply}, for the run summary. */
-  private double[][] lastCuts = new double[3][0];
 
   public RfmScorer(PersonasConfig.Rfm config) {
     this.config = config;
@@ -62,11 +60,28 @@ public final class RfmScorer {
   }
 
   /**
+   * The upper bounds (inclusive) of scores 1..4 of each measure (for recency_days, of scores 5..2).
+   *
+   * @param recencyDays cut points of recency_days
+   * @param frequency   cut points of frequency
+   * @param monetary    cut points of monetary
+   */
+  public record CutPoints(double[] recencyDays, double[] frequency, double[] monetary) {}
+
+  /**
+   * A features table scored.
+   *
+   * @param users     the features with r_score, f_score, m_score and rfm_segment
+   * @param cutPoints the cut points the scores come from
+   */
+  public record Scored(Dataset<Row> users, CutPoints cutPoints) {}
+
+  /**
    * Adds r_score, f_score, m_score and rfm_segment to a features table.
    *
    * @param features needs recency_days, frequency, monetary
    */
-  public Dataset<Row> apply(Dataset<Row> features) {
+  public Scored apply(Dataset<Row> features) {
     PersonasConfig.CutPoints fixed = config.cutPoints();
     List<List<Double>> fixedCuts = List.of(fixed.recencyDays(), fixed.frequency(), fixed.monetary());
     String[] measures = {"recency_days", "frequency", "monetary"};
@@ -89,19 +104,14 @@ public final class RfmScorer {
         }
       }
     }
-    lastCuts = cuts;
     String buyer = "frequency > 0";
     Dataset<Row> scored = features
         .withColumn(R_SCORE, expr("CASE WHEN " + buyer + " THEN " + score("recency_days", cuts[0], true) + " END"))
         .withColumn(F_SCORE, expr("CASE WHEN " + buyer + " THEN " + score("frequency", cuts[1], false) + " END"))
         .withColumn(M_SCORE, expr("CASE WHEN " + buyer + " THEN " + score("monetary", cuts[2], false) + " END"));
-    return scored.withColumn(RFM_SEGMENT, expr("CASE WHEN " + buyer + " THEN "
-        + table.labelSql() + " ELSE '" + config.noPurchaseSegment().replace("'", "\\'") + "' END"));
-  }
-
-  /** The cut points of recency_days, frequency and monetary from the last apply. */
-  public double[][] lastCutPoints() {
-    return Arrays.stream(lastCuts).map(double[]::clone).toArray(double[][]::new);
+    return new Scored(scored.withColumn(RFM_SEGMENT, expr("CASE WHEN " + buyer + " THEN "
+        + table.labelSql() + " ELSE '" + config.noPurchaseSegment().replace("'", "\\'") + "' END")),
+        new CutPoints(cuts[0], cuts[1], cuts[2]));
   }
 
   private static String score(String column, double[] cuts, boolean reversed) {

@@ -1,5 +1,6 @@
 package io.github.personas.pipeline.segment;
 
+import io.github.personas.pipeline.engine.Caches;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,6 +22,12 @@ import org.junit.jupiter.api.Test;
 class PersonaClustererTest {
 
   private final SparkSession spark = SparkTestSession.get();
+  private final Caches caches = new Caches();
+
+  @org.junit.jupiter.api.AfterEach
+  void releaseCaches() {
+    caches.close();
+  }
 
   private static final List<PersonasConfig.Play> PLAYBOOK = List.of(
       new PersonasConfig.Play("buyer_share >= 0.5", "Grow order value", "email", "Loyalty rewards"));
@@ -69,7 +76,7 @@ class PersonaClustererTest {
   @Test
   void choosesTheNumberOfGroupsNamesThemAndNumbersThemBySize() {
     PersonaClusterer.Result r = new PersonaClusterer(config(2, 5, 0.02)).apply(users(0, 0),
-        PersonaClusterer.Previous.NONE);
+        PersonaClusterer.Previous.NONE, caches);
     assertEquals(3, r.choice().k(), r.choice().reason());
     assertTrue(r.silhouette() > 0.8, "well separated groups: silhouette " + r.silhouette());
     assertEquals(4, r.kSelection().count(), "one curve row per candidate k = 2..5");
@@ -107,9 +114,9 @@ class PersonaClustererTest {
   @Test
   void aSlightlyChangedNextDayKeepsIdsAndNamesAndANewGroupGetsTheNextId() {
     PersonaClusterer clusterer = new PersonaClusterer(config(2, 5, 0.02));
-    PersonaClusterer.Result day1 = clusterer.apply(users(0, 0), PersonaClusterer.Previous.NONE);
+    PersonaClusterer.Result day1 = clusterer.apply(users(0, 0), PersonaClusterer.Previous.NONE, caches);
     PersonaClusterer.Result day2 = clusterer.apply(users(0.2, 0),
-        new PersonaClusterer.Previous("day1", previous(day1), day1.choice().k(), 3));
+        new PersonaClusterer.Previous("day1", previous(day1), day1.choice().k(), 3), caches);
     assertEquals(3, day2.matched());
     assertEquals(personaOf(day1), personaOf(day2), "every user keeps their persona id");
     assertEquals(day1.personas().select("persona_id", "persona_name").collectAsList(),
@@ -118,7 +125,7 @@ class PersonaClustererTest {
 
     // Day 3: a new group of 12 users appears far from the others; ids so far went up to P07.
     PersonaClusterer.Result day3 = clusterer.apply(users(0.2, 12),
-        new PersonaClusterer.Previous("day2", previous(day2), day2.choice().k(), 7));
+        new PersonaClusterer.Previous("day2", previous(day2), day2.choice().k(), 7), caches);
     Map<String, String> assigned = personaOf(day3);
     assertEquals("P08", assigned.get("u100"), "the new group gets the next unused number");
     assertEquals("P01", assigned.get("u000"));
@@ -128,7 +135,7 @@ class PersonaClustererTest {
   @Test
   void previousIdsAndNamesWinOverSizeOrderAndGeneratedNames() {
     PersonaClusterer clusterer = new PersonaClusterer(config(2, 5, 0.02));
-    PersonaClusterer.Result day1 = clusterer.apply(users(0, 0), PersonaClusterer.Previous.NONE);
+    PersonaClusterer.Result day1 = clusterer.apply(users(0, 0), PersonaClusterer.Previous.NONE, caches);
     // Rename and renumber yesterday's personas as an older run might have: C became P01 "Gamma".
     Map<String, String[]> rename = Map.of("P01", new String[] {"P05", "Alpha"}, "P02", new String[] {"P09", "Beta"},
         "P03", new String[] {"P01", "Gamma"});
@@ -136,7 +143,7 @@ class PersonaClustererTest {
         .map(p -> new PersonaClusterer.PreviousPersona(rename.get(p.id())[0], rename.get(p.id())[1],
             p.centroidTransformed()))
         .toList();
-    PersonaClusterer.Result day2 = clusterer.apply(users(0.1, 0), new PersonaClusterer.Previous("day1", renamed, 3, 9));
+    PersonaClusterer.Result day2 = clusterer.apply(users(0.1, 0), new PersonaClusterer.Previous("day1", renamed, 3, 9), caches);
     Map<String, String> assigned = personaOf(day2);
     assertEquals("P05", assigned.get("u000"));
     assertEquals("P09", assigned.get("u060"));
@@ -148,7 +155,7 @@ class PersonaClustererTest {
   void clustersBelowTheMinimumShareAreMergedIntoTheNearest() {
     // k fixed at 4: the two far-out users form their own cluster, 2% of users, below 5%.
     PersonaClusterer.Result r = new PersonaClusterer(config(4, 4, 0.05)).apply(users(0, 2),
-        PersonaClusterer.Previous.NONE);
+        PersonaClusterer.Previous.NONE, caches);
     assertEquals(4, r.choice().k());
     assertEquals(1, r.merged());
     assertEquals(3, r.personas().count());
@@ -179,7 +186,7 @@ class PersonaClustererTest {
       rows.add(RowFactory.create("u" + i, 1.0, 2.0, false));
     }
     PersonaClusterer.Result r = new PersonaClusterer(config(2, 5, 0.02)).apply(spark.createDataFrame(rows,
-        StructType.fromDDL("user_id string, x double, y double, buyer boolean")), PersonaClusterer.Previous.NONE);
+        StructType.fromDDL("user_id string, x double, y double, buyer boolean")), PersonaClusterer.Previous.NONE, caches);
     assertEquals(1, r.personas().count(), r.choice().reason());
     assertEquals(20, r.assigned().where("persona_id = 'P01'").count());
   }
@@ -189,7 +196,7 @@ class PersonaClustererTest {
     List<Row> rows = List.of(RowFactory.create("a", 0.0, 0.0, false), RowFactory.create("b", 0.1, 0.0, false),
         RowFactory.create("c", 10.0, 0.0, true), RowFactory.create("d", 0.0, 10.0, false));
     PersonaClusterer.Result r = new PersonaClusterer(config(5, 8, 0.0)).apply(spark.createDataFrame(rows,
-        StructType.fromDDL("user_id string, x double, y double, buyer boolean")), PersonaClusterer.Previous.NONE);
+        StructType.fromDDL("user_id string, x double, y double, buyer boolean")), PersonaClusterer.Previous.NONE, caches);
     long personas = r.personas().count();
     assertTrue(personas >= 1 && personas <= 3, personas + " personas: " + r.choice().reason());
     assertEquals(4, r.assigned().where("persona_id IS NOT NULL AND persona_name IS NOT NULL").count());
@@ -201,7 +208,7 @@ class PersonaClustererTest {
   void aSingleUserGetsOnePersona() {
     PersonaClusterer.Result r = new PersonaClusterer(config(2, 5, 0.02)).apply(spark.createDataFrame(
         List.of(RowFactory.create("only", 3.0, 4.0, true)),
-        StructType.fromDDL("user_id string, x double, y double, buyer boolean")), PersonaClusterer.Previous.NONE);
+        StructType.fromDDL("user_id string, x double, y double, buyer boolean")), PersonaClusterer.Previous.NONE, caches);
     assertEquals(1, r.choice().k());
     assertTrue(r.choice().reason().contains("1 user:"), r.choice().reason());
     List<Row> personas = r.personas().collectAsList();

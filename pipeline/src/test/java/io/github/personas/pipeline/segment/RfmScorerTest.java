@@ -68,7 +68,7 @@ class RfmScorerTest {
     rows.add(RowFactory.create("n1", null, 0L, 0.0));
     var features = spark.createDataFrame(rows, StructType.fromDDL("user_id string, recency_days int, frequency long, monetary double"));
     RfmScorer s = new RfmScorer(ConfigLoader.defaults().rfm());
-    Map<String, Row> scored = s.apply(features).collectAsList().stream()
+    Map<String, Row> scored = s.apply(features).users().collectAsList().stream()
         .collect(Collectors.toMap(r -> r.getAs("user_id"), r -> r));
     for (int i = 0; i < 6; i++) {
       assertEquals(1, (int) scored.get("b" + i).getAs("f_score"), "all frequency-1 buyers share one F score");

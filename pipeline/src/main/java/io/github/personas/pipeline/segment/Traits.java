@@ -1,4 +1,4 @@
-package io.github.personas.pipeline.report;
+package io.github.personas.pipeline.segment;
 
 import java.util.Locale;
 

@@ -1,0 +1,74 @@
+package io.github.personas.pipeline.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.personas.pipeline.testing.SparkTestSession;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+
+/** The composition of the stages: what a run publishes, what it leaves cached (nothing), and where it stops. */
+class NightlyRunTest extends StageTestBase {
+
+  private final SparkSession spark = SparkTestSession.get();
+
+  /** The ids of the RDDs the session holds cached. */
+  private Set<Object> cached() {
+    return Set.copyOf(scala.jdk.javaapi.CollectionConverters.asJava(spark.sparkContext().getPersistentRDDs()).keySet());
+  }
+
+  @Test
+  void aRunPublishesEveryTableAndReleasesEverythingItCached() throws Exception {
+    Set<Object> before = cached();
+    Path out = dir.resolve("out");
+    RunSummary s = new NightlyRun(spark, RunFixture.config(data, out), RunFixture.D).execute(EnumSet.allOf(Stage.class));
+    assertEquals(before, cached(), "nothing the run cached is left cached");
+    assertEquals("succeeded", s.status());
+    assertEquals(List.of("validate", "features", "segment", "report"), List.copyOf(s.timingsSeconds().keySet()));
+    assertEquals(USERS, s.tableRows().get("features"));
+    assertTrue(s.events().duplicates() > 0 && s.events().reconciles(), s.events().toString());
+    for (String table : s.tableRows().keySet()) {
+      assertTrue(Files.exists(out.resolve(table).resolve("dt=" + RunFixture.D).resolve("_SUCCESS")), table);
+    }
+    String json = Files.readString(out.resolve("runs/dt=" + RunFixture.D + "/summary.json"));
+    for (String key : List.of("spark", "quarantine_share", "quality_gates", "rfm_cut_points", "personas", "kpis")) {
+      assertTrue(json.contains("\"" + key + "\" :"), key + " in " + json);
+    }
+    assertFalse(Files.exists(out.resolve("_staging").resolve("dt=" + RunFixture.D)), "staging is gone");
+  }
+
+  @Test
+  void aGateStopsTheRunAfterItsStagePublishingOnlyTheEvidence() {
+    Set<Object> before = cached();
+    Path out = dir.resolve("out");
+    DataQualityException e = assertThrows(DataQualityException.class, () -> new NightlyRun(spark,
+        RunFixture.config(data, out, "personas.quality.min_users = 1000"), RunFixture.D).execute(EnumSet.allOf(Stage.class)));
+    assertEquals(QualityGates.MIN_USERS, e.gate());
+    assertEquals(before, cached());
+    assertTrue(Files.exists(out.resolve("quarantine/dt=" + RunFixture.D + "/_SUCCESS")));
+    assertTrue(Files.exists(out.resolve("runs/dt=" + RunFixture.D + "/summary.json")));
+    assertFalse(Files.exists(out.resolve("features")), "the features are not published");
+    assertFalse(Files.exists(out.resolve("segments")), "no stage after the gate ran");
+  }
+
+  @Test
+  void aStageThatFailsLeavesNothingCachedAndNothingPublished() {
+    Set<Object> before = cached();
+    Path out = dir.resolve("out");
+    // The rule resolves, so the check before reading passes; it fails on the first row (ANSI cast).
+    RuntimeException e = assertThrows(RuntimeException.class, () -> new NightlyRun(spark, RunFixture.config(data, out,
+        "personas.lifecycle.stages = [{ name = \"Broken\", when = \"CAST('x' || user_id AS INT) > 0\" }]"),
+        RunFixture.D).execute(EnumSet.allOf(Stage.class)));
+    assertTrue(String.valueOf(e.getMessage()).contains("CAST_INVALID_INPUT"), String.valueOf(e.getMessage()));
+    assertEquals(before, cached(), "the features cached before the failure are released");
+    assertFalse(Files.exists(out.resolve("features")));
+    assertFalse(Files.exists(out.resolve("runs")));
+  }
+}
