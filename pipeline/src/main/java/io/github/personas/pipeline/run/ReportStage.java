@@ -32,19 +32,21 @@ public final class ReportStage {
    * @param users      one row per user: the segment columns and every feature
    * @param personas   the personas table's rows
    * @param kSelection the k_selection table's rows
+   * @param readBack   true when {@code users} is a join of tables read back, worth caching for
+   *                   the report's several reads; the segment stage's rows come from its cache
    */
-  public record Input(Dataset<Row> users, List<Row> personas, List<Row> kSelection) {
+  public record Input(Dataset<Row> users, List<Row> personas, List<Row> kSelection, boolean readBack) {
 
     /** The segment stage's result. */
     public static Input of(SegmentStage.Result segmented) {
-      return new Input(segmented.users(), segmented.personas(), segmented.kSelection());
+      return new Input(segmented.users(), segmented.personas(), segmented.kSelection(), false);
     }
 
     /** This date's segments, features, personas and k_selection from the output, for a run that did not segment. */
     public static Input readBack(RunContext ctx) {
       OutputWriter out = ctx.out();
       return new Input(joined(out.read(OutputWriter.SEGMENTS), out.read(OutputWriter.FEATURES)),
-          out.read(OutputWriter.PERSONAS).collectAsList(), out.read(OutputWriter.K_SELECTION).collectAsList());
+          out.read(OutputWriter.PERSONAS).collectAsList(), out.read(OutputWriter.K_SELECTION).collectAsList(), true);
     }
   }
 
@@ -77,7 +79,9 @@ public final class ReportStage {
   public Result run(Input input, ValidateStage.Result validated, Caches caches) {
     try (StageLog log = StageLog.start(Stage.REPORT, ctx)) {
       PersonasConfig.Report rc = ctx.config().report();
-      Dataset<Row> users = caches.persist(input.users());
+      // The segment stage's rows are read from its cache of every feature; caching those wide rows
+      // again cost 5 s at 500k users. A join of tables read back is worth caching.
+      Dataset<Row> users = input.readBack() ? caches.persist(input.users()) : input.users();
       SegmentKpis.Result r = new SegmentKpis(rc.dimensions(), Kpi.defaults(rc.dormantStages()), rc.significanceLevel())
           .apply(users);
       log.write(OutputWriter.SEGMENT_KPIS, r.kpis(), r.kpis().count());
