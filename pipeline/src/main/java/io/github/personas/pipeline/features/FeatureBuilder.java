@@ -185,6 +185,9 @@ public final class FeatureBuilder {
     for (int w : sessionWindows) {
       windowCols.add("coalesce(s.sessions_" + w + "d, 0) AS sessions_" + w + "d");
     }
+    StringBuilder asFeatures = new StringBuilder();
+    UserAggregates.asFeatures(sessionWindows).forEach((c, none) ->
+        asFeatures.append("\n               coalesce(s.").append(c).append(", ").append(none).append(") AS ").append(c).append(','));
     // The newest version per platform is a small aggregate joined back by broadcast: a window
     // partitioned by platform put all users into one task per platform.
     return """
@@ -223,7 +226,7 @@ public final class FeatureBuilder {
                CASE WHEN s.app_events > 0 THEN CAST(s.weekend_app_events AS DOUBLE) / s.app_events END AS weekend_share,
                s.top_category,
                s.top_category_share,
-               coalesce(s.distinct_categories, 0) AS distinct_categories,
+               coalesce(s.distinct_categories, 0) AS distinct_categories,%5$s
                coalesce(s.messages_received_30d, 0) AS messages_received_30d,
                CASE WHEN s.messages_received_30d > 0 THEN CAST(s.message_opens_30d AS DOUBLE) / s.messages_received_30d END AS message_open_rate,
                CASE WHEN s.messages_received_30d > 0 THEN CAST(s.message_clicks_30d AS DOUBLE) / s.messages_received_30d END AS message_click_rate,
@@ -251,6 +254,6 @@ public final class FeatureBuilder {
         FROM %3$s s
         LEFT JOIN newest v ON s.platform <=> v.platform
         FULL OUTER JOIN %4$s p ON s.user_id = p.user_id
-        """.formatted(d, windowCols, agg, pr);
+        """.formatted(d, windowCols, agg, pr, asFeatures);
   }
 }

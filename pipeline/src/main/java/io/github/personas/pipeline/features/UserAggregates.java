@@ -4,6 +4,7 @@ import static io.github.personas.pipeline.engine.Aggregate.EVERY_ROW;
 import static io.github.personas.pipeline.engine.Aggregates.any;
 import static io.github.personas.pipeline.engine.Aggregates.count;
 import static io.github.personas.pipeline.engine.Aggregates.distinctBits;
+import static io.github.personas.pipeline.engine.Aggregates.distinctCount;
 import static io.github.personas.pipeline.engine.Aggregates.latest;
 import static io.github.personas.pipeline.engine.Aggregates.max;
 import static io.github.personas.pipeline.engine.Aggregates.mean;
@@ -103,11 +104,27 @@ final class UserAggregates {
   static AggregateFold<Event> fold(LocalDate runDate, String sessionZone, String localZone, List<Integer> sessionWindows) {
     Clock clock = new Clock(sessionZone, localZone, runDate);
     Event.Inputs inputs = new Event.Inputs();
-    return new AggregateFold<>(aggregates(sessionWindows), Input.of("kind", kindSql()), inputs.all(),
-        () -> new Event(clock, inputs));
+    return new AggregateFold<>(aggregates(sessionWindows, new LinkedHashMap<>()), Input.of("kind", kindSql()),
+        inputs.all(), () -> new Event(clock, inputs));
   }
 
-  private static List<Aggregate<Event>> aggregates(List<Integer> sessionWindows) {
+  /**
+   * The aggregates whose columns are features as they are, each with its value for a user seen
+   * in profiles only: {@link FeatureBuilder} adds them to the features table after
+   * {@code distinct_categories}, in this order.
+   */
+  static Map<String, String> asFeatures(List<Integer> sessionWindows) {
+    Map<String, String> features = new LinkedHashMap<>();
+    aggregates(sessionWindows, features);
+    return features;
+  }
+
+  /**
+   * The aggregates, in output order.
+   *
+   * @param asFeatures receives the columns of the aggregates that are features as they are
+   */
+  private static List<Aggregate<Event>> aggregates(List<Integer> sessionWindows, Map<String, String> asFeatures) {
     When<Event> all = e -> true;
     List<Aggregate<Event>> a = new ArrayList<>();
     a.add(min("first_event_us", EVERY_ROW, all, Event::time));
@@ -148,7 +165,17 @@ final class UserAggregates {
     for (String[] l : LATEST) {
       a.add(latest(l[1], EVERY_ROW, Event::time, Input.column(l[0])));
     }
+    // Features as they are: one definition here and one line in docs/features.md.
+    a.add(feature(asFeatures, "0L", distinctCount("distinct_products_90d", SHOPPING, e -> e.age() < 90,
+        Input.column("product_id"))));
     return a;
+  }
+
+  /** Marks {@code aggregate}'s columns as features, {@code whenNoEvents} (SQL) for users without events. */
+  private static Aggregate<Event> feature(Map<String, String> asFeatures, String whenNoEvents,
+                                          Aggregate<Event> aggregate) {
+    aggregate.columns().forEach(c -> asFeatures.put(c.name(), whenNoEvents));
+    return aggregate;
   }
 
   private static StructField field(String name, org.apache.spark.sql.types.DataType type, boolean nullable) {

@@ -199,6 +199,23 @@ class FeatureBuilderTest {
   }
 
   @Test
+  void distinctProductsCountShoppingEventsOfTheLast90Days() {
+    Map<String, Row> f = features(List.of(
+        event("u1", "2024-03-01 10:00:00", "product_view").with("product_id", "p1"),
+        event("u1", "2024-03-02 10:00:00", "product_view").with("product_id", "p1"),
+        event("u1", "2024-03-02 10:01:00", "add_to_cart").with("product_id", "p2"),
+        event("u1", "2024-03-02 10:02:00", "purchase").order("o1", 9).with("product_id", "p3"),
+        // 90 days before D is the first day out of the window; a screen view is no shopping.
+        event("u1", "2023-12-11 10:00:00", "product_view").with("product_id", "p4"),
+        event("u1", "2023-12-12 10:00:00", "product_view").with("product_id", "p5"),
+        event("u1", "2024-03-03 10:00:00", "screen_view").with("product_id", "p6"),
+        event("u1", "2024-03-03 10:00:00", "product_view")),
+        List.of(ContractRows.profile("u2")));
+    assertEquals(4, l(f.get("u1"), "distinct_products_90d"), "p1, p2, p3 and p5");
+    assertEquals(0, l(f.get("u2"), "distinct_products_90d"), "users only in profiles have 0");
+  }
+
+  @Test
   void nightPurchaseShareUsesTheConfiguredTimeZone() {
     List<ContractRows> events = List.of(
         event("u1", "2024-03-01 21:30:00", "purchase").order("o1", 1), // 22:30 in Berlin (UTC+1)

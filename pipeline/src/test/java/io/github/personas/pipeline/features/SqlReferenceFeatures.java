@@ -130,10 +130,12 @@ final class SqlReferenceFeatures {
                  count_if(event_name = 'opt_out') > 0 AS has_opt_out_event,
                  min(CASE WHEN event_name = 'install' THEN event_time END) AS install_event_time,
                  max(CASE WHEN event_name = 'uninstall' THEN event_time END) AS last_uninstall,
-                 max(CASE WHEN is_app_event THEN event_time END) AS last_app_event
+                 max(CASE WHEN is_app_event THEN event_time END) AS last_app_event,
+                 count(DISTINCT CASE WHEN %3$s AND event_date > date_sub(%2$s, 90) THEN product_id END)
+                   AS distinct_products_90d
           FROM e
           GROUP BY user_id
-        """.formatted(windowAggregates(d), d);
+        """.formatted(windowAggregates(d), d, SHOPPING_EVENT);
   }
 
   /** The string columns whose latest non-null value per user is a feature, and their feature names. */
