@@ -66,6 +66,10 @@ public final class ByteSource {
   }
 
   public int getVarInt() {
+    // Most varints (lengths, small ints, position steps) are one byte.
+    if (pos < end && buf[pos] >= 0) {
+      return buf[pos++];
+    }
     int v = 0;
     for (int shift = 0; shift < 35; shift += 7) {
       int b = getByte();

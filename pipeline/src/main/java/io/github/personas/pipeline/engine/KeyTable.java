@@ -17,11 +17,20 @@ final class KeyTable<V> implements Serializable {
   private Object[] values;
   private int mask;
   private int size;
+  /**
+   * One bit per value of the low bits of h1, set for the keys held: nearly every key looked up
+   * is not held, and a bit in a small array answers that without a cache miss in the table.
+   */
+  private final long[] filter;
+  private final int filterMask;
 
   /** @param expected entries to hold without growing */
   KeyTable(int expected) {
     int capacity = Integer.highestOneBit(Math.max(16, expected * 2 - 1)) << 1;
     allocate(capacity);
+    int bits = Integer.highestOneBit(Math.max(1 << 12, Math.min(1 << 26, expected * 16)));
+    filter = new long[bits >>> 6];
+    filterMask = bits - 1;
   }
 
   private void allocate(int capacity) {
@@ -64,6 +73,8 @@ final class KeyTable<V> implements Serializable {
     if (values[i] == null) {
       size++;
     }
+    int b = (int) h1 & filterMask;
+    filter[b >>> 6] |= 1L << b;
     h1s[i] = h1;
     h2s[i] = h2;
     values[i] = value;
@@ -71,6 +82,10 @@ final class KeyTable<V> implements Serializable {
 
   /** The value of a key, or null. */
   V get(long h1, int h2) {
+    int b = (int) h1 & filterMask;
+    if ((filter[b >>> 6] & (1L << b)) == 0) {
+      return null;
+    }
     return cast(values[slot(h1, h2)]);
   }
 
