@@ -100,6 +100,10 @@ public final class AggregateFold<R extends FoldRow> implements Fold<State> {
     }
     this.always = everyRow.stream().mapToInt(Integer::intValue).toArray();
     this.readBits = this.aggregates.stream().mapToLong(Aggregate::selects).reduce(0L, (x, y) -> x | y);
+    if ((readBits >>> 31) != 0) {
+      throw new IllegalArgumentException(String.format(
+          "The selector is an int: aggregates can select bits 0 to 30 only, not %s", Long.toBinaryString(readBits)));
+    }
   }
 
   /** The aggregates, in output order. */

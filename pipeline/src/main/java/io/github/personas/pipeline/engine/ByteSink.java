@@ -9,8 +9,9 @@ import java.util.Arrays;
  * A growable byte array written front to back: fixed-width longs, ints and doubles, varints and
  * byte runs, in little-endian order, read back by {@link ByteSource}.
  *
- * <p>Blocks of records, key hashes and group states are built with it before they are handed to
- * Spark's shuffle as one {@code byte[]} each: one shuffled object per block instead of one per row.
+ * <p>Blocks of records and key hashes are built with it before they are handed to Spark's shuffle
+ * as one {@code byte[]} each, one shuffled object per block instead of one per row; group states
+ * spilled to disk are written with it too.
  */
 public final class ByteSink {
 
@@ -66,6 +67,13 @@ public final class ByteSink {
     ensure(4);
     INTS.set(buf, size, v);
     size += 4;
+  }
+
+  /** An unsigned 16-bit value. */
+  public void putChar(int v) {
+    ensure(2);
+    buf[size++] = (byte) v;
+    buf[size++] = (byte) (v >>> 8);
   }
 
   public void putDouble(double v) {

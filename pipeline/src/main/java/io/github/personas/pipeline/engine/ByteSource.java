@@ -61,6 +61,14 @@ public final class ByteSource {
     return v;
   }
 
+  /** What {@link ByteSink#putChar} wrote. */
+  public int getChar() {
+    need(2);
+    int v = (buf[pos] & 0xFF) | (buf[pos + 1] & 0xFF) << 8;
+    pos += 2;
+    return v;
+  }
+
   public double getDouble() {
     return Double.longBitsToDouble(getLong());
   }

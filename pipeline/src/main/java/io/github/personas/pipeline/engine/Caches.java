@@ -4,6 +4,7 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
+import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -42,6 +43,12 @@ public final class Caches implements AutoCloseable {
         ? own(rdd.persist(StorageLevel.MEMORY_AND_DISK()), x -> x.unpersist(false)) : rdd;
   }
 
+  /** Caches {@code rdd} in memory and on disk unless it is cached already; its partitioner stays. */
+  public synchronized <K, V> JavaPairRDD<K, V> persist(JavaPairRDD<K, V> rdd) {
+    return rdd.getStorageLevel().equals(StorageLevel.NONE())
+        ? own(rdd.persist(StorageLevel.MEMORY_AND_DISK()), x -> x.unpersist(false)) : rdd;
+  }
+
   private <T> T own(T cached, java.util.function.Consumer<T> release) {
     releases.push(() -> release.accept(cached));
     datasets++;
@@ -63,13 +70,19 @@ public final class Caches implements AutoCloseable {
   /** Releases everything, newest first; a failure to release one does not keep the others. */
   @Override
   public synchronized void close() {
+    Error error = null;
     while (!releases.isEmpty()) {
       try {
         releases.pop().run();
       } catch (RuntimeException e) {
-        LOG.warn("Could not release a cache: {}", e.toString());
+        LOG.warn("Could not release a cache", e);
+      } catch (Error e) {
+        error = error == null ? e : error;
       }
     }
     datasets = 0;
+    if (error != null) {
+      throw error;
+    }
   }
 }

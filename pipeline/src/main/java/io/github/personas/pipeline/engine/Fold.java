@@ -9,8 +9,9 @@ import org.apache.spark.sql.types.StructType;
  * group merge into the state of all their rows, and a state serialises and emits its columns.
  *
  * <p>{@link KeyedPass} folds each input partition's rows of a group into their own state and
- * merges those states in the order of the partitions, so {@code merge} must give what adding
- * the other state's rows one by one would (up to the rounding of floating-point sums).
+ * merges those states as the partitions' blocks arrive, and merges states it wrote to disk, so
+ * {@code merge} must give what adding the other state's rows one by one would (up to the
+ * rounding of floating-point sums), and {@code read(write(s))} must be {@code s}.
  *
  * @param <S> the mutable state of one group
  */

@@ -26,9 +26,9 @@ final class KeyTable<V> implements Serializable {
 
   /** @param expected entries to hold without growing */
   KeyTable(int expected) {
-    int capacity = Integer.highestOneBit(Math.max(16, expected * 2 - 1)) << 1;
+    int capacity = Integer.highestOneBit((int) Math.max(16, Math.min(1 << 29, expected * 2L - 1))) << 1;
     allocate(capacity);
-    int bits = Integer.highestOneBit(Math.max(1 << 12, Math.min(1 << 26, expected * 16)));
+    int bits = Integer.highestOneBit((int) Math.max(1 << 12, Math.min(1 << 26, expected * 16L)));
     filter = new long[bits >>> 6];
     filterMask = bits - 1;
   }

@@ -18,7 +18,6 @@ import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.rdd.PartitionPruningRDD;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -41,21 +40,27 @@ import scala.Tuple2;
  *
  * <p>The input is read by one map stage, which writes one shuffle of byte blocks, each object a
  * block of many rows: the kept rows as compact records (by group), the 96-bit hashes of their
- * keys (by hash), the rows set aside, and the count of each class. Small jobs then read parts
- * of that shuffle, which Spark keeps and does not compute twice:
+ * keys with the record partition of each (by hash), the rows set aside, and the count of each
+ * class. Small jobs then read parts of that shuffle, which Spark keeps and does not compute twice:
  * <ol>
- *   <li>the hash blocks give the class counts and the keys that occur more than once;</li>
+ *   <li>the hash partitions give the class counts and the keys that occur more than once, and
+ *       send each record partition the repeated keys it holds rows of;</li>
  *   <li>only if some key repeats, the records of those keys are read and the row kept of each
  *       is chosen: the smallest by the {@linkplain Spec#order() order columns}, then by its
- *       place in the input (file name, block, position in the block);</li>
+ *       place in the input (file name, block, position in the block, then the task that read
+ *       it, so two rows never tie), and that row's partition alone is told;</li>
  *   <li>the records are folded, or returned, without the rows not chosen; a group's rows from
- *       one input partition are folded into one state and the states merged in the order of the
- *       partitions, so the result is as if the dropped rows had never been there;</li>
+ *       one input partition are folded into one state and the states merged as the partitions'
+ *       blocks arrive (on one machine, in the partitions' order), so the result is as if the
+ *       dropped rows had never been there;</li>
  *   <li>the rows set aside are decoded when their Dataset is read.</li>
  * </ol>
- * A repeated key therefore costs a read of the records (2), never a second read of the input.
- * Two keys are the same when their 64-bit xxHash and 32-bit Murmur3 hashes both are: a false
- * match among a billion distinct keys has a probability below 10^-11.
+ * A repeated key therefore costs a read of the records (2), never a second read of the input,
+ * and what a task holds about repeated keys is only what its own rows need: a day delivered
+ * twice (every key repeated) is slower, not out of memory. A reduce task folding more groups than
+ * {@link Spec#maxGroups()} writes their states to local disk, sorted, and merges them at the end.
+ * Two keys are the same when their 64-bit xxHash and 32-bit Murmur3 hashes both are: a false match
+ * among a billion distinct keys has a probability below 10^-11.
  */
 public final class KeyedPass {
 
@@ -65,8 +70,12 @@ public final class KeyedPass {
   private static final int HASHES = 2;
   private static final int COUNTS = 3;
   private static final int SIDE = 4;
+  private static final int NOTICES = 5;
+  private static final int WINNER = 6;
   /** What a map task may hold in blocks not yet written, over all destinations. */
   private static final int BUFFER_BYTES = 32 << 20;
+  /** Groups a reduce task folds in memory before it writes their states to disk, by default. */
+  public static final int DEFAULT_MAX_GROUPS = 250_000;
 
   /**
    * What a pass does with each row; every string is Spark SQL over the input's columns.
@@ -79,12 +88,18 @@ public final class KeyedPass {
    * @param order       of the kept rows of one key, the one kept is the smallest by these
    *                    (bigint or string each), then by its place in the input
    * @param file        the file a row was read from (a string), or null for none
-   * @param block       where in the file the row's input split starts (a bigint), or null
+   * @param block       where in the file the row's input split starts (a bigint), or null. The
+   *                    place of a row counts from there, so the rows of one block must reach the
+   *                    pass in file order and from one task, as a file scan gives them: a shuffle
+   *                    between the scan and the pass would lose "first in the file" (never the
+   *                    uniqueness of the row kept)
    * @param group       the column of the kept rows' group for a fold; null to return the rows
    * @param record      the columns of the returned rows, each {@code expr AS name}, when not folding
+   * @param maxGroups   groups a reduce task folds in memory before spilling their states to disk
    */
   public record Spec(String rowClass, String keepClass, String side, List<String> sideColumns, String key,
-                     List<String> order, String file, String block, String group, List<String> record) {
+                     List<String> order, String file, String block, String group, List<String> record,
+                     int maxGroups) {
     public Spec {
       Objects.requireNonNull(rowClass, "rowClass");
       Objects.requireNonNull(keepClass, "keepClass");
@@ -94,11 +109,26 @@ public final class KeyedPass {
       if (side != null && sideColumns.isEmpty()) {
         throw new IllegalArgumentException("Rows set aside need columns");
       }
+      if (maxGroups < 1) {
+        throw new IllegalArgumentException("maxGroups must be at least 1, got " + maxGroups);
+      }
+    }
+
+    /** With {@link #DEFAULT_MAX_GROUPS}. */
+    public Spec(String rowClass, String keepClass, String side, List<String> sideColumns, String key,
+                List<String> order, String file, String block, String group, List<String> record) {
+      this(rowClass, keepClass, side, sideColumns, key, order, file, block, group, record, DEFAULT_MAX_GROUPS);
     }
 
     /** The same pass, folding by {@code groupColumn}. */
     public Spec foldingBy(String groupColumn) {
-      return new Spec(rowClass, keepClass, side, sideColumns, key, order, file, block, groupColumn, record);
+      return new Spec(rowClass, keepClass, side, sideColumns, key, order, file, block, groupColumn, record,
+          maxGroups);
+    }
+
+    /** The same pass, spilling above {@code groups} groups per reduce task. */
+    public Spec withMaxGroups(int groups) {
+      return new Spec(rowClass, keepClass, side, sideColumns, key, order, file, block, group, record, groups);
     }
   }
 
@@ -122,7 +152,7 @@ public final class KeyedPass {
    * result are computed from the pass's shuffle when they are read.
    *
    * @param fold   the per-group fold, or null to return the kept rows
-   * @param caches owner of what the pass broadcasts
+   * @param caches owner of what the pass caches
    */
   public static Result run(Dataset<Row> input, Spec spec, Fold<?> fold, Caches caches) {
     if (fold != null && spec.group() == null) {
@@ -130,6 +160,9 @@ public final class KeyedPass {
     }
     SparkSession spark = input.sparkSession();
     int n = Math.max(1, Integer.parseInt(spark.conf().get("spark.sql.shuffle.partitions")));
+    if (n > 65_535) {
+      throw new IllegalArgumentException("spark.sql.shuffle.partitions is " + n + "; the pass takes at most 65,535");
+    }
 
     // One projection: class, side flag, key hashes, then the record's fields, then the side columns.
     List<Column> cols = new ArrayList<>();
@@ -152,8 +185,10 @@ public final class KeyedPass {
     }
     fields.add(spec.file() == null ? functions.lit("") : functions.coalesce(functions.expr(spec.file()),
         functions.lit("")));
-    fields.add(spec.block() == null ? functions.spark_partition_id().cast(DataTypes.LongType)
-        : functions.coalesce(functions.expr(spec.block()).cast(DataTypes.LongType), functions.lit(-1L)));
+    // Rows without a block (not read from a file) count their place within their partition.
+    Column ownBlock = functions.lit(-1L).minus(functions.spark_partition_id().cast(DataTypes.LongType));
+    fields.add(spec.block() == null ? ownBlock
+        : functions.coalesce(functions.expr(spec.block()).cast(DataTypes.LongType), ownBlock));
     cols.addAll(fields);
     spec.sideColumns().forEach(s -> cols.add(functions.expr(s)));
     Dataset<Row> projected = input.select(cols.toArray(Column[]::new));
@@ -164,47 +199,64 @@ public final class KeyedPass {
         .mapPartitionsToPair(new MapSide(layout, spec.keepClass(), n))
         .partitionBy(new Blocks(3 * n));
 
-    // 1. Class counts and repeated keys, from the hash partitions.
+    // 1. Class counts and repeated keys, from the hash partitions; each record partition is sent
+    //    the repeated keys it holds rows of.
     long t0 = System.nanoTime();
-    List<HashSummary> summaries = prune(shuffled, n, 2 * n).mapPartitions(new HashSide()).collect();
+    JavaRDD<Tuple2<Integer, byte[]>> found = caches.persist(prune(shuffled, n, 2 * n).mapPartitions(new HashSide()));
     Map<String, Long> classes = new LinkedHashMap<>();
-    RepeatedKeys repeated = new RepeatedKeys();
-    for (HashSummary s : summaries) {
-      s.classes.forEach((c, v) -> classes.merge(c, v, Long::sum));
-      repeated.addAll(s.repeated);
-    }
-    long duplicates = repeated.duplicates();
-    LOG.info("Pass over {} rows in {} s: {} keys repeat, {} rows to drop", classes.values().stream()
-        .mapToLong(Long::longValue).sum(), seconds(t0), repeated.size(), duplicates);
-
-    // 2. The row kept of each repeated key.
-    Broadcast<KeyTable<byte[]>> kept = null;
-    if (repeated.size() > 0) {
-      long t1 = System.nanoTime();
-      KeyTable<Boolean> keys = new KeyTable<>(repeated.size());
-      for (int i = 0; i < repeated.size(); i++) {
-        keys.put(repeated.h1(i), repeated.h2(i), Boolean.TRUE);
+    long duplicates = 0;
+    long repeated = 0;
+    for (Tuple2<Integer, byte[]> summary : found.filter(t -> t._1() < 0).collect()) {
+      ByteSource in = new ByteSource(summary._2());
+      int entries = in.getVarInt();
+      for (int i = 0; i < entries; i++) {
+        classes.merge(in.getString().toString(), in.getLong(), Long::sum);
       }
-      JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-      Broadcast<KeyTable<Boolean>> candidates = caches.broadcast(sc, keys);
-      List<Tuple2<KeyHash, byte[]>> chosen = prune(shuffled, 0, n)
-          .mapPartitionsToPair(new Candidates(layout, candidates))
+      duplicates += in.getLong();
+      repeated += in.getLong();
+    }
+    LOG.info("Pass over {} rows in {} s: {} keys repeat, {} rows to drop", classes.values().stream()
+        .mapToLong(Long::longValue).sum(), seconds(t0), repeated, duplicates);
+
+    // 2. The row kept of each repeated key, told to the record partition that holds it.
+    JavaRDD<Tuple2<Integer, byte[]>> records = prune(shuffled, 0, n);
+    JavaPairRDD<Integer, byte[]> keyInfo = null;
+    if (repeated > 0) {
+      long t1 = System.nanoTime();
+      JavaPairRDD<Integer, byte[]> notices = found.filter(t -> t._1() >= 0).mapToPair(t -> t)
+          .partitionBy(new Blocks(n));
+      JavaPairRDD<Integer, byte[]> winners = caches.persist(records.zipPartitions(notices, new Candidates(layout))
+          .mapToPair(t -> t)
           .reduceByKey(KeyedPass::earlier)
-          .collect();
-      KeyTable<byte[]> table = new KeyTable<>(chosen.size());
-      chosen.forEach(t -> table.put(t._1().h1(), t._1().h2(), t._2()));
-      kept = caches.broadcast(sc, table);
-      LOG.info("Chose the row kept of each of {} repeated keys in {} s", table.size(), seconds(t1));
+          .mapToPair(t -> new Tuple2<>(t._2().partition(), winnerBlock(t._1(), t._2().rank())))
+          .partitionBy(new Blocks(n)));
+      long chosen = winners.count();
+      keyInfo = notices.union(winners);
+      LOG.info("Chose the row kept of each of {} repeated keys in {} s", chosen, seconds(t1));
     }
 
     // 3. and 4., lazily.
-    JavaRDD<Row> out = prune(shuffled, 0, n).mapPartitions(new RecordSide(layout, fold, kept));
+    RecordSide reduce = new RecordSide(layout, fold, spec.maxGroups());
+    JavaRDD<Row> out = keyInfo == null
+        ? records.mapPartitions(blocks -> reduce.call(blocks, java.util.Collections.emptyIterator()))
+        : records.zipPartitions(keyInfo, reduce);
     Dataset<Row> rows = fold != null
         ? spark.createDataFrame(out, foldSchema(spec.group(), fold))
         : external(spark.createDataFrame(out, externalSchema(layout.recordSchema())), layout.recordSchema());
     Dataset<Row> side = external(spark.createDataFrame(prune(shuffled, 2 * n, 3 * n).mapPartitions(new SideRows(layout)),
         externalSchema(layout.sideSchema())), layout.sideSchema());
-    return new Result(classes, duplicates, repeated.size(), side, rows);
+    return new Result(classes, duplicates, repeated, side, rows);
+  }
+
+  /** The block telling a record partition which of its rows of a key is kept: the key, then the row's rank. */
+  private static byte[] winnerBlock(KeyHash key, byte[] rank) {
+    ByteSink b = new ByteSink(rank.length + 24);
+    b.putByte(WINNER);
+    b.putLong(key.h1());
+    b.putInt(key.h2());
+    b.putVarInt(rank.length);
+    b.putBytes(rank, 0, rank.length);
+    return b.toByteArray();
   }
 
   private static double seconds(long t0) {
@@ -217,10 +269,13 @@ public final class KeyedPass {
         scala.reflect.ClassTag$.MODULE$.apply(Tuple2.class));
   }
 
-  /** The smaller of two ranks, bytes compared unsigned. */
-  private static byte[] earlier(byte[] a, byte[] b) {
-    return Arrays.compareUnsigned(a, b) <= 0 ? a : b;
+  /** Of two candidate rows, the one of smaller rank (bytes compared unsigned). */
+  private static Chosen earlier(Chosen a, Chosen b) {
+    return Arrays.compareUnsigned(a.rank(), b.rank()) <= 0 ? a : b;
   }
+
+  /** A candidate row of a repeated key: its rank, and the record partition that holds it. */
+  record Chosen(byte[] rank, int partition) implements Serializable {}
 
   private static StructType foldSchema(String group, Fold<?> fold) {
     List<StructField> f = new ArrayList<>();
@@ -318,18 +373,23 @@ public final class KeyedPass {
           FIELDS + recordOrdinals.length + sideOrdinals.length));
     }
 
-    /** The rank of the current record: order fields, file, block, then position, bytes that compare unsigned. */
-    byte[] rank(RecordCodec.Reader r, int position) {
+    /**
+     * The rank of the current record, read by the task of input partition {@code map}: its order
+     * fields, file, block, position, then the task, as bytes that compare unsigned in that order.
+     */
+    byte[] rank(RecordCodec.Reader r, int position, int map) {
       ByteSink out = new ByteSink(64);
       for (int i = firstOrder; i < file; i++) {
         putOrdered(out, r, i);
       }
       putOrdered(out, r, file);
       putOrdered(out, r, block);
-      out.putByte(position >>> 24);
-      out.putByte(position >>> 16);
-      out.putByte(position >>> 8);
-      out.putByte(position);
+      for (int v : new int[] {position, map}) {
+        out.putByte(v >>> 24);
+        out.putByte(v >>> 16);
+        out.putByte(v >>> 8);
+        out.putByte(v);
+      }
       return out.toByteArray();
     }
 
@@ -438,6 +498,7 @@ public final class KeyedPass {
       int[] lastPosition = new int[n];
       long[][] h1 = new long[n][];
       int[][] h2 = new int[n][];
+      int[][] place = new int[n][];
       int[] hashCount = new int[n];
       ByteSink side = new ByteSink(1024);
       RecordCodec.Writer sideWriter = layout.side.writer();
@@ -512,9 +573,11 @@ public final class KeyedPass {
               if (h1[hb] == null) {
                 h1[hb] = new long[hashBlock];
                 h2[hb] = new int[hashBlock];
+                place[hb] = new int[hashBlock];
               }
               h1[hb][hashCount[hb]] = a;
               h2[hb][hashCount[hb]] = r.getInt(Layout.H2);
+              place[hb][hashCount[hb]] = dest;
               if (++hashCount[hb] == hashBlock) {
                 flushHashes(hb);
               }
@@ -565,7 +628,7 @@ public final class KeyedPass {
           if (count == 0) {
             return;
           }
-          ByteSink sink = new ByteSink(count * 12 + 16);
+          ByteSink sink = new ByteSink(count * 14 + 16);
           startBlock(sink, HASHES, map);
           sink.putVarInt(count);
           for (int i = 0; i < count; i++) {
@@ -573,6 +636,9 @@ public final class KeyedPass {
           }
           for (int i = 0; i < count; i++) {
             sink.putInt(h2[hb][i]);
+          }
+          for (int i = 0; i < count; i++) {
+            sink.putChar(place[hb][i]);
           }
           out.add(new Tuple2<>(n + hb, sink.toByteArray()));
           hashCount[hb] = 0;
@@ -619,18 +685,16 @@ public final class KeyedPass {
     }
   }
 
-  /** What a hash partition found: class counts and the keys repeated in it. */
-  private static final class HashSummary implements Serializable {
-    final Map<String, Long> classes = new HashMap<>();
-    RepeatedKeys repeated = new RepeatedKeys();
-  }
-
-  /** Reduce side of the hash partitions: sums the counts, finds the repeated keys. */
+  /**
+   * Reduce side of the hash partitions: sums the class counts and finds the repeated keys. Emits
+   * one summary (partition -1: class counts, rows to drop, keys repeated) and, for each record
+   * partition holding rows of repeated keys, a block of those keys (to that partition).
+   */
   private static final class HashSide implements
-      org.apache.spark.api.java.function.FlatMapFunction<Iterator<Tuple2<Integer, byte[]>>, HashSummary> {
+      org.apache.spark.api.java.function.FlatMapFunction<Iterator<Tuple2<Integer, byte[]>>, Tuple2<Integer, byte[]>> {
     @Override
-    public Iterator<HashSummary> call(Iterator<Tuple2<Integer, byte[]>> blocks) {
-      HashSummary s = new HashSummary();
+    public Iterator<Tuple2<Integer, byte[]>> call(Iterator<Tuple2<Integer, byte[]>> blocks) {
+      Map<String, Long> classes = new HashMap<>();
       List<byte[]> hashBlocks = new ArrayList<>();
       long total = 0;
       while (blocks.hasNext()) {
@@ -642,7 +706,7 @@ public final class KeyedPass {
           int entries = in.getVarInt();
           for (int i = 0; i < entries; i++) {
             String c = in.getString().toString();
-            s.classes.merge(c, in.getLong(), Long::sum);
+            classes.merge(c, in.getLong(), Long::sum);
           }
         } else if (type == HASHES) {
           hashBlocks.add(b);
@@ -653,6 +717,7 @@ public final class KeyedPass {
       }
       long[] a = new long[Math.toIntExact(total)];
       int[] c = new int[a.length];
+      int[] where = new int[a.length];
       int at = 0;
       for (byte[] b : hashBlocks) {
         ByteSource in = new ByteSource(b);
@@ -665,12 +730,74 @@ public final class KeyedPass {
         for (int i = 0; i < count; i++) {
           c[at + i] = in.getInt();
         }
+        for (int i = 0; i < count; i++) {
+          where[at + i] = in.getChar();
+        }
         at += count;
       }
-      s.repeated = RepeatedKeys.find(a, c, a.length);
-      return List.of(s).iterator();
+      hashBlocks.clear();
+      RepeatedKeys repeated = RepeatedKeys.find(a, c, where, a.length);
+      List<Tuple2<Integer, byte[]>> out = new ArrayList<>();
+      ByteSink summary = new ByteSink(256);
+      summary.putVarInt(classes.size());
+      classes.forEach((k, v) -> {
+        summary.putString(org.apache.spark.unsafe.types.UTF8String.fromString(k));
+        summary.putLong(v);
+      });
+      summary.putLong(repeated.duplicates());
+      summary.putLong(repeated.size());
+      out.add(new Tuple2<>(-1, summary.toByteArray()));
+      Map<Integer, ByteSink> notices = new HashMap<>();
+      for (int i = 0; i < repeated.size(); i++) {
+        for (int p : repeated.places(i)) {
+          ByteSink sink = notices.computeIfAbsent(p, x -> {
+            ByteSink fresh = new ByteSink(1024);
+            fresh.putByte(NOTICES);
+            return fresh;
+          });
+          sink.putLong(repeated.h1(i));
+          sink.putInt(repeated.h2(i));
+        }
+      }
+      notices.forEach((p, sink) -> out.add(new Tuple2<>(p, sink.toByteArray())));
+      return out.iterator();
     }
   }
+
+  /**
+   * What a record partition is told about repeated keys: every key it holds rows of, and for the
+   * keys whose row kept is one of its rows, that row's rank.
+   */
+  private static KeyTable<byte[]> keyInfo(Iterator<Tuple2<Integer, byte[]>> blocks) {
+    List<byte[]> all = new ArrayList<>();
+    blocks.forEachRemaining(t -> all.add(t._2()));
+    KeyTable<byte[]> table = new KeyTable<>(Math.max(16, all.stream().mapToInt(b -> b.length / 12).sum()));
+    for (byte[] b : all) {
+      ByteSource in = new ByteSource(b);
+      int type = in.getByte();
+      if (type == NOTICES) {
+        while (in.hasMore()) {
+          long h1 = in.getLong();
+          int h2 = in.getInt();
+          if (table.get(h1, h2) == null) {
+            table.put(h1, h2, NOT_KEPT);
+          }
+        }
+      } else if (type == WINNER) {
+        long h1 = in.getLong();
+        int h2 = in.getInt();
+        byte[] rank = new byte[in.getVarInt()];
+        System.arraycopy(b, in.position(), rank, 0, rank.length);
+        table.put(h1, h2, rank);
+      } else {
+        throw new IllegalStateException("Block of type " + type + " among a partition's repeated keys");
+      }
+    }
+    return table;
+  }
+
+  /** The rank of no row: none of the partition's rows of the key is kept. */
+  private static final byte[] NOT_KEPT = new byte[0];
 
   /**
    * The records of a partition, one at a time, block by block in the order the blocks come:
@@ -727,25 +854,26 @@ public final class KeyedPass {
     }
   }
 
-  /** The records of repeated keys, with their rank. */
-  private static final class Candidates implements
-      org.apache.spark.api.java.function.PairFlatMapFunction<Iterator<Tuple2<Integer, byte[]>>, KeyHash, byte[]> {
+  /** The records of repeated keys, with their rank and partition. */
+  private static final class Candidates implements org.apache.spark.api.java.function.FlatMapFunction2<
+      Iterator<Tuple2<Integer, byte[]>>, Iterator<Tuple2<Integer, byte[]>>, Tuple2<KeyHash, Chosen>> {
     private final Layout layout;
-    private final Broadcast<KeyTable<Boolean>> keys;
 
-    Candidates(Layout layout, Broadcast<KeyTable<Boolean>> keys) {
+    Candidates(Layout layout) {
       this.layout = layout;
-      this.keys = keys;
     }
 
     @Override
-    public Iterator<Tuple2<KeyHash, byte[]>> call(Iterator<Tuple2<Integer, byte[]>> blocks) {
-      KeyTable<Boolean> table = keys.value();
-      List<Tuple2<KeyHash, byte[]>> found = new ArrayList<>();
+    public Iterator<Tuple2<KeyHash, Chosen>> call(Iterator<Tuple2<Integer, byte[]>> blocks,
+                                                 Iterator<Tuple2<Integer, byte[]>> notices) {
+      KeyTable<byte[]> table = keyInfo(notices);
+      int partition = TaskContext.getPartitionId();
+      List<Tuple2<KeyHash, Chosen>> found = new ArrayList<>();
       Cursor c = new Cursor(blocks, RECORDS, true, layout.records);
       while (c.next()) {
         if (c.keyed && table.get(c.h1, c.h2) != null) {
-          found.add(new Tuple2<>(new KeyHash(c.h1, c.h2), layout.rank(c.reader, c.position)));
+          found.add(new Tuple2<>(new KeyHash(c.h1, c.h2), new Chosen(layout.rank(c.reader, c.position, c.map),
+              partition)));
         }
       }
       return found.iterator();
@@ -754,39 +882,30 @@ public final class KeyedPass {
 
   /**
    * Reduce side of the group or record partitions: drops the rows not kept of repeated keys and
-   * folds the rest by group (one state per group and input partition, merged in order), or
-   * returns them.
+   * folds the rest by group (one state per group and input partition, merged as they come), or
+   * returns them. A fold holding more than {@code maxGroups} groups writes their states, sorted by
+   * group, to a file on local disk and goes on; the files are merged at the end.
    */
-  private static final class RecordSide implements
-      org.apache.spark.api.java.function.FlatMapFunction<Iterator<Tuple2<Integer, byte[]>>, Row> {
+  private static final class RecordSide implements org.apache.spark.api.java.function.FlatMapFunction2<
+      Iterator<Tuple2<Integer, byte[]>>, Iterator<Tuple2<Integer, byte[]>>, Row> {
     private final Layout layout;
     private final Fold<?> fold;
-    private final Broadcast<KeyTable<byte[]>> kept;
+    private final int maxGroups;
 
-    RecordSide(Layout layout, Fold<?> fold, Broadcast<KeyTable<byte[]>> kept) {
+    RecordSide(Layout layout, Fold<?> fold, int maxGroups) {
       this.layout = layout;
       this.fold = fold;
-      this.kept = kept;
+      this.maxGroups = maxGroups;
     }
 
     @Override
-    public Iterator<Row> call(Iterator<Tuple2<Integer, byte[]>> blocks) {
-      KeyTable<byte[]> table = kept == null ? null : kept.value();
+    public Iterator<Row> call(Iterator<Tuple2<Integer, byte[]>> blocks, Iterator<Tuple2<Integer, byte[]>> keys) {
+      KeyTable<byte[]> table = keys.hasNext() ? keyInfo(keys) : null;
       Cursor c = new Cursor(blocks, RECORDS, true, layout.records);
-      return fold == null ? rows(c, table) : folded(c, table, fold);
-    }
-
-    /** False for a record of a repeated key that is not the row kept. */
-    private boolean keep(KeyTable<byte[]> table, Cursor c) {
-      if (table == null || !c.keyed) {
-        return true;
-      }
-      byte[] winner = table.get(c.h1, c.h2);
-      return winner == null || Arrays.equals(winner, layout.rank(c.reader, c.position));
+      return fold == null ? rows(c, table) : new Folding<>(layout, fold, maxGroups).fold(c, table);
     }
 
     private Iterator<Row> rows(Cursor c, KeyTable<byte[]> table) {
-      int from = 0;
       int to = layout.values;
       return new Iterator<>() {
         private Row next;
@@ -794,10 +913,10 @@ public final class KeyedPass {
         @Override
         public boolean hasNext() {
           while (next == null && c.next()) {
-            if (keep(table, c)) {
-              Object[] v = new Object[to - from];
-              for (int i = from; i < to; i++) {
-                v[i - from] = c.reader.value(i);
+            if (kept(layout, table, c)) {
+              Object[] v = new Object[to];
+              for (int i = 0; i < to; i++) {
+                v[i] = c.reader.value(i);
               }
               next = RowFactory.create(v);
             }
@@ -816,6 +935,31 @@ public final class KeyedPass {
         }
       };
     }
+  }
+
+  /** False for a record of a repeated key that is not the row kept. */
+  private static boolean kept(Layout layout, KeyTable<byte[]> table, Cursor c) {
+    if (table == null || !c.keyed) {
+      return true;
+    }
+    byte[] winner = table.get(c.h1, c.h2);
+    return winner == null || (winner.length > 0 && Arrays.equals(winner, layout.rank(c.reader, c.position, c.map)));
+  }
+
+  /** One reduce task's fold of its records by group. */
+  private static final class Folding<S> {
+    private final Layout layout;
+    private final Fold<S> fold;
+    private final int maxGroups;
+    private Map<UTF8String, Group<S>> groups = new HashMap<>();
+    private final List<java.nio.file.Path> runs = new ArrayList<>();
+
+    @SuppressWarnings("unchecked")
+    Folding(Layout layout, Fold<?> fold, int maxGroups) {
+      this.layout = layout;
+      this.fold = (Fold<S>) fold;
+      this.maxGroups = maxGroups;
+    }
 
     /** A group's state, and the state of its rows from the input partition being read. */
     private static final class Group<S> {
@@ -824,14 +968,13 @@ public final class KeyedPass {
       int partialMap = -1;
     }
 
-    private <S> Iterator<Row> folded(Cursor c, KeyTable<byte[]> table, Fold<S> f) {
-      Map<UTF8String, Group<S>> groups = new HashMap<>();
+    Iterator<Row> fold(Cursor c, KeyTable<byte[]> table) {
       int groupField = layout.group;
       // The reader hands out the same string object while a field repeats: most rows skip the lookup.
       UTF8String lastString = null;
       Group<S> last = null;
       while (c.next()) {
-        if (!keep(table, c)) {
+        if (!kept(layout, table, c)) {
           continue;
         }
         UTF8String g = c.reader.getUTF8String(groupField);
@@ -840,19 +983,49 @@ public final class KeyedPass {
           UTF8String key = g.clone();
           last = groups.get(key);
           if (last == null) {
+            if (groups.size() >= maxGroups) {
+              spill();
+            }
             last = new Group<>();
             groups.put(key, last);
           }
         }
         if (last.partialMap != c.map) {
-          settle(last, f);
-          last.partial = f.create();
+          settle(last);
+          last.partial = fold.create();
           last.partialMap = c.map;
         }
         // The fold's inputs are the record's first fields.
-        f.add(last.partial, c.reader);
+        fold.add(last.partial, c.reader);
       }
-      int width = f.output().fields().length;
+      if (runs.isEmpty()) {
+        return emitFromMemory();
+      }
+      spill();
+      return merged();
+    }
+
+    /** Merges the partial state into the group's state. */
+    private void settle(Group<S> g) {
+      if (g.partial == null) {
+        return;
+      }
+      if (g.state == null) {
+        g.state = g.partial;
+      } else {
+        fold.merge(g.state, g.partial);
+      }
+      g.partial = null;
+    }
+
+    private Row row(UTF8String key, S state) {
+      Object[] v = new Object[1 + fold.output().fields().length];
+      v[0] = key.toString();
+      fold.emit(state, v, 1);
+      return RowFactory.create(v);
+    }
+
+    private Iterator<Row> emitFromMemory() {
       Iterator<Map.Entry<UTF8String, Group<S>>> it = groups.entrySet().iterator();
       return new Iterator<>() {
         @Override
@@ -863,27 +1036,139 @@ public final class KeyedPass {
         @Override
         public Row next() {
           Map.Entry<UTF8String, Group<S>> e = it.next();
-          settle(e.getValue(), f);
-          Object[] v = new Object[1 + width];
-          v[0] = e.getKey().toString();
-          f.emit(e.getValue().state, v, 1);
+          settle(e.getValue());
           it.remove();
-          return RowFactory.create(v);
+          return row(e.getKey(), e.getValue().state);
         }
       };
     }
 
-    /** Merges the partial state into the group's state. */
-    private static <S> void settle(Group<S> g, Fold<S> f) {
-      if (g.partial == null) {
-        return;
+    /** Writes every group's state, sorted by group, to a file of its own, and forgets them. */
+    private void spill() {
+      List<Map.Entry<UTF8String, Group<S>>> sorted = new ArrayList<>(groups.entrySet());
+      sorted.sort(Map.Entry.comparingByKey());
+      try {
+        java.nio.file.Path file = java.nio.file.Files.createTempFile(localDir(), "personas-fold-", ".bin");
+        TaskContext task = TaskContext.get();
+        if (task != null) {
+          task.addTaskCompletionListener((org.apache.spark.util.TaskCompletionListener) ctx -> deleteQuietly(file));
+        }
+        ByteSink bytes = new ByteSink(1 << 16);
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(new java.io.BufferedOutputStream(
+            java.nio.file.Files.newOutputStream(file), 1 << 16))) {
+          for (Map.Entry<UTF8String, Group<S>> e : sorted) {
+            settle(e.getValue());
+            bytes.clear();
+            bytes.putString(e.getKey());
+            fold.write(e.getValue().state, bytes);
+            out.writeInt(bytes.size());
+            out.write(bytes.toByteArray());
+          }
+        }
+        runs.add(file);
+        LOG.info("Fold of {} groups written to {} ({} bytes)", sorted.size(), file, java.nio.file.Files.size(file));
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("Cannot write fold states to local disk", e);
       }
-      if (g.state == null) {
-        g.state = g.partial;
-      } else {
-        f.merge(g.state, g.partial);
+      groups = new HashMap<>();
+    }
+
+    /** The rows of the spilled runs, a group's states merged in the order they were written. */
+    private Iterator<Row> merged() {
+      List<RunReader> readers = new ArrayList<>();
+      for (java.nio.file.Path run : runs) {
+        readers.add(new RunReader(run));
       }
-      g.partial = null;
+      java.util.PriorityQueue<RunReader> heap = new java.util.PriorityQueue<>(
+          java.util.Comparator.comparing((RunReader r) -> r.key).thenComparingInt(r -> r.index));
+      for (int i = 0; i < readers.size(); i++) {
+        readers.get(i).index = i;
+        if (readers.get(i).advance()) {
+          heap.add(readers.get(i));
+        }
+      }
+      return new Iterator<>() {
+        @Override
+        public boolean hasNext() {
+          return !heap.isEmpty();
+        }
+
+        @Override
+        public Row next() {
+          RunReader first = heap.poll();
+          UTF8String key = first.key;
+          S state = fold.read(first.state);
+          if (first.advance()) {
+            heap.add(first);
+          }
+          while (!heap.isEmpty() && heap.peek().key.equals(key)) {
+            RunReader r = heap.poll();
+            fold.merge(state, fold.read(r.state));
+            if (r.advance()) {
+              heap.add(r);
+            }
+          }
+          return row(key, state);
+        }
+      };
+    }
+
+    /** Spark's local folder of the application's files (on the executor's local disks), else the temp folder. */
+    private static java.nio.file.Path localDir() {
+      try {
+        java.nio.file.Path dir = java.nio.file.Path.of(org.apache.spark.SparkFiles.getRootDirectory());
+        if (java.nio.file.Files.isDirectory(dir)) {
+          return dir;
+        }
+      } catch (RuntimeException e) {
+        // No Spark environment (a unit test): the temp folder will do.
+      }
+      return java.nio.file.Path.of(System.getProperty("java.io.tmpdir"));
+    }
+
+    private static void deleteQuietly(java.nio.file.Path file) {
+      try {
+        java.nio.file.Files.deleteIfExists(file);
+      } catch (java.io.IOException e) {
+        LOG.warn("Cannot delete {}: {}", file, e.toString());
+      }
+    }
+
+    /** Reads one spilled run, one group at a time. */
+    private static final class RunReader {
+      private final java.io.DataInputStream in;
+      int index;
+      UTF8String key;
+      ByteSource state;
+
+      RunReader(java.nio.file.Path file) {
+        try {
+          in = new java.io.DataInputStream(new java.io.BufferedInputStream(java.nio.file.Files.newInputStream(file),
+              1 << 16));
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+
+      /** Reads the next group; false (and closes) at the end. */
+      boolean advance() {
+        try {
+          int length;
+          try {
+            length = in.readInt();
+          } catch (java.io.EOFException end) {
+            in.close();
+            return false;
+          }
+          byte[] b = new byte[length];
+          in.readFully(b);
+          state = new ByteSource(b);
+          key = state.getString();
+          return true;
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
     }
   }
 

@@ -176,20 +176,26 @@ public final class RecordCodec implements Serializable {
     }
   }
 
-  /** Reads the records of one stream; the current record is this object. */
+  /**
+   * Reads the records of one stream; the current record is this object. A null field reads as
+   * 0, false or null, as Spark's rows do.
+   */
   public final class Reader implements Record {
     private final long[] longs = new long[kinds.length];
     private final double[] doubles = new double[kinds.length];
     private final boolean[] nulls = new boolean[kinds.length];
     private final UTF8String[] strings = new UTF8String[kinds.length];
     private final UTF8String[][] arrays = new UTF8String[kinds.length][];
+    /** The field's last value written in the stream, which a "same" tag repeats. */
+    private final long[] lastLongs = new long[kinds.length];
+    private final UTF8String[] lastStrings = new UTF8String[kinds.length];
 
     private Reader() {}
 
     /** Starts a new stream. */
     public void reset() {
-      Arrays.fill(strings, null);
-      Arrays.fill(longs, 0);
+      Arrays.fill(lastStrings, null);
+      Arrays.fill(lastLongs, 0);
     }
 
     /** Reads the next record from {@code in} into this reader. */
@@ -201,18 +207,30 @@ public final class RecordCodec implements Serializable {
         int tag = (block[bitmapAt + (i >>> 2)] >>> ((i & 3) * 2)) & 3;
         nulls[i] = tag == NULL;
         if (tag == SAME) {
-          // The field keeps the value it had: a null in between does not overwrite it.
+          // The field's last value written, even with nulls in between.
+          longs[i] = lastLongs[i];
+          strings[i] = lastStrings[i];
           continue;
         }
         if (tag == NULL) {
+          longs[i] = 0;
+          doubles[i] = 0;
+          strings[i] = null;
+          arrays[i] = null;
           continue;
         }
         switch (kinds[i]) {
-          case LONG -> longs[i] = in.getLong();
+          case LONG -> {
+            longs[i] = in.getLong();
+            lastLongs[i] = longs[i];
+          }
           case INT -> longs[i] = in.getSignedVarInt();
           case DOUBLE -> doubles[i] = in.getDouble();
           case BOOLEAN -> longs[i] = in.getByte();
-          case STRING -> strings[i] = in.getString();
+          case STRING -> {
+            strings[i] = in.getString();
+            lastStrings[i] = strings[i];
+          }
           case STRING_ARRAY -> {
             UTF8String[] a = new UTF8String[in.getVarInt()];
             for (int e = 0; e < a.length; e++) {

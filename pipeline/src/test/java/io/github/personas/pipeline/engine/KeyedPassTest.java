@@ -116,4 +116,54 @@ class KeyedPassTest {
     assertEquals(Map.of("g", "[2, 1.0, 2]"), rows(r.rows()));
     assertEquals(0, r.side().count());
   }
+
+  @Test
+  void rowsWithoutAFileOrBlockNeverTieAcrossPartitionsSoEveryCopyIsDroppedOnce() {
+    // Four copies of each of 50 keys, spread round-robin over three partitions: copies at the same
+    // place of their partition must still rank apart, or two would be kept and one counted dropped.
+    List<Row> rows = new ArrayList<>();
+    for (int copy = 0; copy < 4; copy++) {
+      for (int k = 0; k < 50; k++) {
+        rows.add(RowFactory.create("k" + k, "g" + (k % 5), 7L, 1.0, null, null, "ok"));
+      }
+    }
+    Dataset<Row> in = spark.createDataFrame(rows, INPUT).repartition(3);
+    KeyedPass.Spec spec = new KeyedPass.Spec("status", "ok", null, List.of(), "id", List.of("t"), "file", "pos", "grp",
+        List.of());
+    KeyedPass.Result r = KeyedPass.run(in, spec, fold(), caches);
+    assertEquals(150, r.duplicates());
+    assertEquals(Map.of("g0", "[10, 10.0, 10]", "g1", "[10, 10.0, 10]", "g2", "[10, 10.0, 10]", "g3", "[10, 10.0, 10]",
+        "g4", "[10, 10.0, 10]"), rows(r.rows()), "each key once: 10 keys of 1.0 per group");
+    KeyedPass.Result kept = KeyedPass.run(in, spec.foldingBy(null), null, caches);
+    assertEquals(50, kept.rows().count(), "and 50 rows returned, as counted");
+  }
+
+  @Test
+  void aFoldWithMoreGroupsThanItHoldsSpillsAndGivesTheSameRows() {
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < 600; i++) {
+      rows.add(RowFactory.create("e" + (i % 500), "g" + (i % 37), (long) i, (double) (i % 11), "f" + (i % 2),
+          (long) (i / 200), "ok"));
+    }
+    Dataset<Row> in = spark.createDataFrame(rows, INPUT).repartition(2);
+    Map<String, String> inMemory = rows(KeyedPass.run(in, spec("grp"), fold(), caches).rows());
+    Map<String, String> spilled = rows(KeyedPass.run(in, spec("grp").withMaxGroups(3), fold(), caches).rows());
+    assertEquals(37, inMemory.size());
+    assertEquals(inMemory, spilled);
+  }
+
+  @Test
+  void everyKeyRepeatedAsWhenADayIsDeliveredTwiceKeepsOneOfEach() {
+    List<Row> rows = new ArrayList<>();
+    for (String file : List.of("day-1", "day-1-again")) {
+      for (int k = 0; k < 300; k++) {
+        rows.add(RowFactory.create("e" + k, "g" + (k % 7), (long) k, 2.0, file, 0L, "ok"));
+      }
+    }
+    KeyedPass.Result r = KeyedPass.run(spark.createDataFrame(rows, INPUT).repartition(4), spec("grp"), fold(), caches);
+    assertEquals(300, r.duplicates());
+    assertEquals(300, r.repeatedKeys());
+    long total = r.rows().collectAsList().stream().mapToLong(x -> x.getLong(1)).sum();
+    assertEquals(300, total, "every key once");
+  }
 }

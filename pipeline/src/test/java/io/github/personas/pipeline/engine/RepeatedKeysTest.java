@@ -9,21 +9,28 @@ import org.junit.jupiter.api.Test;
 
 class RepeatedKeysTest {
 
-  /** The repeated pairs with their counts, as a plain map counts them. */
-  private static Map<String, Integer> byMap(long[] a, int[] b) {
+  /** The repeated pairs with their counts and the places of their copies, as a plain map finds them. */
+  private static Map<String, String> byMap(long[] a, int[] b, int[] w) {
     Map<String, Integer> n = new HashMap<>();
+    Map<String, java.util.TreeSet<Integer>> places = new HashMap<>();
     for (int i = 0; i < a.length; i++) {
       n.merge(a[i] + "/" + b[i], 1, Integer::sum);
+      places.computeIfAbsent(a[i] + "/" + b[i], k -> new java.util.TreeSet<>()).add(w[i]);
     }
-    n.values().removeIf(c -> c < 2);
-    return n;
+    Map<String, String> out = new HashMap<>();
+    n.forEach((k, c) -> {
+      if (c > 1) {
+        out.put(k, c + " in " + places.get(k));
+      }
+    });
+    return out;
   }
 
-  private static Map<String, Integer> found(long[] a, int[] b) {
-    RepeatedKeys r = RepeatedKeys.find(a.clone(), b.clone(), a.length);
-    Map<String, Integer> n = new HashMap<>();
+  private static Map<String, String> found(long[] a, int[] b, int[] w) {
+    RepeatedKeys r = RepeatedKeys.find(a.clone(), b.clone(), w.clone(), a.length);
+    Map<String, String> n = new HashMap<>();
     for (int i = 0; i < r.size(); i++) {
-      n.put(r.h1(i) + "/" + r.h2(i), r.copies(i));
+      n.put(r.h1(i) + "/" + r.h2(i), r.copies(i) + " in " + java.util.Arrays.toString(r.places(i)));
     }
     return n;
   }
@@ -34,7 +41,9 @@ class RepeatedKeysTest {
     for (int n : new int[] {0, 1, 2, 1000, 300_000}) {
       long[] a = new long[n];
       int[] b = new int[n];
+      int[] w = new int[n];
       for (int i = 0; i < n; i++) {
+        w[i] = random.nextInt(4);
         // Every fifth pair repeats an earlier one (some several times); every seventh repeats
         // only the long (another key whose 64-bit hash collides); extremes and negatives included.
         if (i > 0 && i % 5 == 0) {
@@ -55,7 +64,7 @@ class RepeatedKeysTest {
         a[2] = Long.MIN_VALUE;
         b[2] = b[0];
       }
-      assertEquals(byMap(a, b), found(a, b), n + " pairs");
+      assertEquals(byMap(a, b, w), found(a, b, w), n + " pairs");
     }
   }
 
@@ -67,9 +76,14 @@ class RepeatedKeysTest {
     java.util.Arrays.fill(a, 42L);
     java.util.Arrays.fill(b, 7);
     a[n - 1] = 43L;
-    RepeatedKeys r = RepeatedKeys.find(a, b, n);
+    int[] w = new int[n];
+    for (int i = 0; i < n; i++) {
+      w[i] = i % 3;
+    }
+    RepeatedKeys r = RepeatedKeys.find(a, b, w, n);
     assertEquals(1, r.size());
     assertEquals(n - 1, r.copies(0));
     assertEquals(n - 2, r.duplicates());
+    assertEquals("[0, 1, 2]", java.util.Arrays.toString(r.places(0)), "each place once");
   }
 }
