@@ -121,14 +121,7 @@ public final class FeatureBuilder {
       perUser = perUser.add(f);
     }
     Dataset<Row> none = spark.createDataFrame(List.of(), perUser);
-    return derive(none.select(perUserColumns(none)), spark.createDataFrame(List.of(), contractSchema(Contract.PROFILES)));
-  }
-
-  /** The schema of a contract table's rows. */
-  private static StructType contractSchema(Contract.Table table) {
-    StringJoiner ddl = new StringJoiner(", ");
-    table.columns().forEach(c -> ddl.add("`" + c.name() + "` " + c.kind().sqlType()));
-    return StructType.fromDDL(ddl.toString());
+    return derive(none.select(perUserColumns(none)), spark.createDataFrame(List.of(), Contract.PROFILES.schema()));
   }
 
   /** The aggregates' epoch-microsecond columns as timestamps and dates (in the session time zone). */

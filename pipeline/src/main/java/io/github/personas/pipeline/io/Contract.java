@@ -58,6 +58,13 @@ public final class Contract {
     public List<String> columnNames() {
       return columns.stream().map(Column::name).toList();
     }
+
+    /** The schema of the table's accepted rows: every column with its type after validation. */
+    public org.apache.spark.sql.types.StructType schema() {
+      java.util.StringJoiner ddl = new java.util.StringJoiner(", ");
+      columns.forEach(c -> ddl.add("`" + c.name().replace("`", "``") + "` " + c.kind().sqlType()));
+      return org.apache.spark.sql.types.StructType.fromDDL(ddl.toString());
+    }
   }
 
   public static final String USER_ID = "user_id";

@@ -13,6 +13,8 @@ import org.apache.spark.sql.Row;
 public final class FeaturesStage {
 
   /**
+   * The features built: the stage's result.
+   *
    * @param features the features table (cached for the run)
    * @param users    its rows
    * @param report   what the stage did; a failed gate (too few users) stops the run

@@ -13,8 +13,9 @@ import org.apache.spark.sql.SparkSession;
  * One nightly run for one date: the asked-for stages in order, each a class with its inputs and
  * an immutable result, composed here.
  *
- * <p>A stage that did not run in this call leaves its output to be read back from the output
- * folder, so {@code features}, {@code segment} and {@code report} can also run one at a time.
+ * <p>Features need the validation in the same run (accepted events are not stored); segment and
+ * report read what an earlier stage did not compute in this run back from the output folder, so
+ * they can also run one at a time. A data-quality gate that fails stops the run after its stage.
  * The run owns everything cached ({@link Caches}) and releases it when it ends.
  */
 public final class NightlyRun {
@@ -51,6 +52,9 @@ public final class NightlyRun {
     if (stages.isEmpty()) {
       throw new IllegalArgumentException("No stage to run");
     }
+    if (stages.contains(Stage.FEATURES) && !stages.contains(Stage.VALIDATE)) {
+      throw new IllegalArgumentException("FEATURES needs VALIDATE in the same run: accepted events are not stored");
+    }
     try {
       return run(EnumSet.copyOf(stages));
     } catch (ConfigException e) {
@@ -60,6 +64,7 @@ public final class NightlyRun {
 
   private RunSummary run(EnumSet<Stage> todo) {
     RunContext ctx = RunContext.open(spark, config, date);
+    // Made first: the validation runs the features' fold in its own pass over the events.
     FeaturesStage features = new FeaturesStage(ctx);
     SegmentStage segment = new SegmentStage(ctx);
     PublishStage publish = new PublishStage(ctx, todo);
@@ -68,30 +73,35 @@ public final class NightlyRun {
     }
     ctx.out().beginStaging();
     try (Caches caches = new Caches()) {
-      // With features to follow, the events are folded by user in the validation's own pass.
       ValidateStage.Result validated = !todo.contains(Stage.VALIDATE) ? null
           : new ValidateStage(ctx, caches).run(todo.contains(Stage.FEATURES) ? features.fold() : null);
-      if (validated != null && validated.report().failedGate().isPresent()) {
-        throw publish.stopped(validated.report().failedGate().get(),
-            new PublishStage.Results(validated, null, null, null));
-      }
-      FeaturesStage.Result featured = !todo.contains(Stage.FEATURES) ? null
-          : features.run(Objects.requireNonNull(validated, "FEATURES needs VALIDATE in the same run"), caches);
-      if (featured != null && featured.report().failedGate().isPresent()) {
-        throw publish.stopped(featured.report().failedGate().get(),
-            new PublishStage.Results(validated, featured, null, null));
-      }
+      stopIfFailed(publish, new PublishStage.Results(validated, null, null, null));
+      FeaturesStage.Result featured = !todo.contains(Stage.FEATURES) ? null : features.run(validated, caches);
+      stopIfFailed(publish, new PublishStage.Results(validated, featured, null, null));
       SegmentStage.Result segmented = !todo.contains(Stage.SEGMENT) ? null
           : segment.run(featured != null ? featured.features() : features.readBack(), caches);
+      stopIfFailed(publish, new PublishStage.Results(validated, featured, segmented, null));
       ReportStage.Result reported = !todo.contains(Stage.REPORT) ? null
           : new ReportStage(ctx).run(segmented != null ? ReportStage.Input.of(segmented)
               : ReportStage.Input.readBack(ctx), validated, caches);
-      return publish.succeeded(new PublishStage.Results(validated, featured, segmented, reported));
+      PublishStage.Results results = new PublishStage.Results(validated, featured, segmented, reported);
+      stopIfFailed(publish, results);
+      return publish.succeeded(results);
     } catch (DataQualityException e) {
+      // Its evidence (quarantine and summary) is published already; nothing staged is left.
       throw e;
     } catch (RuntimeException | Error e) {
       ctx.out().abandon();
       throw e;
+    }
+  }
+
+  /** Publishes the evidence and stops the run when a gate of the stages so far failed. */
+  private static void stopIfFailed(PublishStage publish, PublishStage.Results results) {
+    for (StageReport r : results.reports()) {
+      if (r.failedGate().isPresent()) {
+        throw publish.stopped(r.failedGate().get(), results);
+      }
     }
   }
 }

@@ -11,15 +11,15 @@ import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 
 /**
- * Stage 5: the run summary from the other stages' results, written beside the tables, then every
- * table published at once; or, when a gate stopped the run, only the evidence.
+ * The last step of every run: the summary from the stages' results, written beside the tables,
+ * then every table published at once; or, when a gate stopped the run, only the evidence.
  */
 public final class PublishStage {
 
   private static final Logger LOG = LogManager.getLogger(PublishStage.class);
 
   /**
-   * What the stages of a run returned; null for a stage that did not run.
+   * What the stages of a run returned; null for a stage that did not run (or not yet).
    *
    * @param validated  the validation
    * @param featured   the features

@@ -32,10 +32,10 @@ public final class ReportStage {
    * @param users      one row per user: the segment columns and every feature
    * @param personas   the personas table's rows
    * @param kSelection the k_selection table's rows
-   * @param readBack   true when {@code users} is a join of tables read back, worth caching for
+   * @param fromOutput true when {@code users} is a join of tables read back, worth caching for
    *                   the report's several reads; the segment stage's rows come from its cache
    */
-  public record Input(Dataset<Row> users, List<Row> personas, List<Row> kSelection, boolean readBack) {
+  public record Input(Dataset<Row> users, List<Row> personas, List<Row> kSelection, boolean fromOutput) {
 
     /** The segment stage's result. */
     public static Input of(SegmentStage.Result segmented) {
@@ -51,6 +51,8 @@ public final class ReportStage {
   }
 
   /**
+   * The report written: the stage's result.
+   *
    * @param kpis   the population's headline KPIs
    * @param report what the stage did
    */
@@ -65,8 +67,7 @@ public final class ReportStage {
   /** Segments joined to the features they do not have, one row per user. */
   private static Dataset<Row> joined(Dataset<Row> segments, Dataset<Row> features) {
     List<String> cols = new ArrayList<>(List.of("user_id"));
-    java.util.Arrays.stream(features.columns()).filter(c -> !List.of(segments.columns()).contains(c))
-        .forEach(cols::add);
+    cols.addAll(SegmentStage.featuresBesides(List.of(segments.columns()), features));
     return segments.join(features.select(cols.stream().map(features::col).toArray(org.apache.spark.sql.Column[]::new)),
         "user_id");
   }
@@ -81,7 +82,7 @@ public final class ReportStage {
       PersonasConfig.Report rc = ctx.config().report();
       // The segment stage's rows are read from its cache of every feature; caching those wide rows
       // again cost 5 s at 500k users. A join of tables read back is worth caching.
-      Dataset<Row> users = input.readBack() ? caches.persist(input.users()) : input.users();
+      Dataset<Row> users = input.fromOutput() ? caches.persist(input.users()) : input.users();
       SegmentKpis.Result r = new SegmentKpis(rc.dimensions(), Kpi.defaults(rc.dormantStages()), rc.significanceLevel())
           .apply(users);
       log.write(OutputWriter.SEGMENT_KPIS, r.kpis(), r.kpis().count());

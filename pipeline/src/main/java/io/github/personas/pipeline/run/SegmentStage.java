@@ -26,6 +26,8 @@ public final class SegmentStage {
   private static final Logger LOG = LogManager.getLogger(SegmentStage.class);
 
   /**
+   * The users segmented: the stage's result.
+   *
    * @param segments     one row per user: the segment columns
    * @param users        the segment columns with every feature beside them, for the report
    * @param personas     the personas table's rows
@@ -86,6 +88,7 @@ public final class SegmentStage {
       log.write(OutputWriter.K_SELECTION, result.kSelection(), kSelection.size());
       LOG.info("Personas: {}", result.choice().reason());
       if (result.model() != null) {
+        // A fresh staging folder each run: MLlib's save, which cannot overwrite, always writes anew.
         String path = ctx.out().writePath(OutputWriter.MODELS) + "/persona_model";
         result.model().save(ctx.spark(), path);
         log.file("persona_model", ctx.out().partition(OutputWriter.MODELS) + "/persona_model");
@@ -99,8 +102,13 @@ public final class SegmentStage {
   /** {@code rows}' columns {@code first}, then the features' other columns, in the features' order. */
   static Dataset<Row> withFeatures(List<String> first, Dataset<Row> features, Dataset<Row> rows) {
     List<String> cols = new ArrayList<>(first);
-    Arrays.stream(features.columns()).filter(c -> !first.contains(c)).forEach(cols::add);
+    cols.addAll(featuresBesides(first, features));
     return rows.select(cols.stream().map(rows::col).toArray(Column[]::new));
+  }
+
+  /** The features' columns not among {@code columns}, in the features' order. */
+  static List<String> featuresBesides(List<String> columns, Dataset<Row> features) {
+    return Arrays.stream(features.columns()).filter(c -> !columns.contains(c)).toList();
   }
 
   /** The latest earlier run's personas and k, for stable ids; none on a first run. */

@@ -59,23 +59,15 @@ final class StageLog implements AutoCloseable {
     warnings.add(warning);
   }
 
-  /**
-   * Records gate results: a near miss is also a warning.
-   *
-   * @return false when one failed, and the run must stop after this stage
-   */
-  boolean gate(List<QualityGates.Result> results) {
-    boolean passed = true;
+  /** Records gate results (a failed one stops the run after this stage); a near miss is also a warning. */
+  void gate(List<QualityGates.Result> results) {
     for (QualityGates.Result r : results) {
       gates.add(r);
       LOG.info(r.message());
       if (r.status() == QualityGates.Status.WARNING) {
         warnings.add(r.message());
-      } else if (r.status() == QualityGates.Status.FAILED) {
-        passed = false;
       }
     }
-    return passed;
   }
 
   /** The stage's report, as of now; the log closes. */

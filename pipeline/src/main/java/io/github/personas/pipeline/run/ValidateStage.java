@@ -15,6 +15,8 @@ import io.github.personas.pipeline.validate.ValidationResult;
 public final class ValidateStage {
 
   /**
+   * The events and profiles validated: the stage's result.
+   *
    * @param events          the events: their counts, quarantine, and accepted rows or per-user fold
    * @param profiles        the profiles: their counts, quarantine and accepted rows
    * @param quarantineShare share of event rows read that broke the contract (those later than the

@@ -33,8 +33,7 @@ public final class RfmScorer {
   private final PersonasConfig.Rfm config;
   private final RuleTable table;
 
-  /** Cut points computed by the last {@link #apply}, for the run summary. */
-
+  /** @param config the scoring and the ordered segment rules, checked by {@link #checkTable} */
   public RfmScorer(PersonasConfig.Rfm config) {
     this.config = config;
     this.table = new RuleTable(SEGMENTS_KEY, config.segments());

@@ -446,15 +446,8 @@ public final class ContractValidator {
     return expr(sql.toString());
   }
 
-  /** The schema of a contract table's accepted rows. */
-  public static org.apache.spark.sql.types.StructType contractSchema(Contract.Table table) {
-    StringJoiner ddl = new StringJoiner(", ");
-    table.columns().forEach(c -> ddl.add(quote(c.name()) + " " + c.kind().sqlType()));
-    return org.apache.spark.sql.types.StructType.fromDDL(ddl.toString());
-  }
-
   private Dataset<Row> emptyAccepted(Contract.Table table) {
-    return spark.createDataFrame(List.of(), contractSchema(table));
+    return spark.createDataFrame(List.of(), table.schema());
   }
 
   private Dataset<Row> emptyQuarantine() {

@@ -51,7 +51,7 @@ public final class ContractRows {
   }
 
   public static StructType schema(Contract.Table table) {
-    return io.github.personas.pipeline.validate.ContractValidator.contractSchema(table);
+    return table.schema();
   }
 
   /** A DataFrame of events or profiles from rows built here. */
