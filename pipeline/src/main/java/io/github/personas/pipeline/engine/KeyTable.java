@@ -1,20 +1,21 @@
 package io.github.personas.pipeline.engine;
 
-import java.io.Serializable;
-
 /**
- * An open-addressing map from a 96-bit key hash (a long and an int) to a value, small enough to
- * broadcast: the repeated keys of a pass and the position of the row kept for each.
- *
- * @param <V> the value
+ * An open-addressing set of 96-bit key hashes (a long and an int), each with an optional long
+ * value, in primitive arrays: what a record partition knows of the repeated keys it holds rows
+ * of, and the fingerprint of the row kept of each where that row is one of its own. About 21
+ * bytes a key, so even a partition whose every key repeats holds it in memory.
  */
-final class KeyTable<V> implements Serializable {
+final class KeyTable {
 
-  private static final long serialVersionUID = 1L;
+  private static final byte EMPTY = 0;
+  private static final byte KEY = 1;
+  private static final byte KEY_AND_VALUE = 2;
 
   private long[] h1s;
   private int[] h2s;
-  private Object[] values;
+  private long[] values;
+  private byte[] states;
   private int mask;
   private int size;
   /**
@@ -36,7 +37,8 @@ final class KeyTable<V> implements Serializable {
   private void allocate(int capacity) {
     h1s = new long[capacity];
     h2s = new int[capacity];
-    values = new Object[capacity];
+    values = new long[capacity];
+    states = new byte[capacity];
     mask = capacity - 1;
   }
 
@@ -44,53 +46,74 @@ final class KeyTable<V> implements Serializable {
     return size;
   }
 
-  private int slot(long h1, int h2) {
+  private int slotOf(long h1, int h2) {
     int i = (int) (h1 ^ (h1 >>> 29) ^ h2) & mask;
-    while (values[i] != null && (h1s[i] != h1 || h2s[i] != h2)) {
+    while (states[i] != EMPTY && (h1s[i] != h1 || h2s[i] != h2)) {
       i = (i + 1) & mask;
     }
     return i;
   }
 
-  /** Sets the value of a key; values are never null. */
-  void put(long h1, int h2, V value) {
-    if (value == null) {
-      throw new IllegalArgumentException("null value");
-    }
-    if ((size + 1) * 2 > values.length) {
-      long[] oldH1 = h1s;
-      int[] oldH2 = h2s;
-      Object[] oldValues = values;
-      allocate(values.length * 2);
-      size = 0;
-      for (int i = 0; i < oldValues.length; i++) {
-        if (oldValues[i] != null) {
-          put(oldH1[i], oldH2[i], cast(oldValues[i]));
-        }
-      }
-    }
-    int i = slot(h1, h2);
-    if (values[i] == null) {
+  /** Holds the key (without a value, unless it has one already). */
+  void add(long h1, int h2) {
+    int i = claim(h1, h2);
+    if (states[i] == EMPTY) {
+      states[i] = KEY;
       size++;
     }
-    int b = (int) h1 & filterMask;
-    filter[b >>> 6] |= 1L << b;
-    h1s[i] = h1;
-    h2s[i] = h2;
+  }
+
+  /** Holds the key with {@code value}. */
+  void put(long h1, int h2, long value) {
+    int i = claim(h1, h2);
+    if (states[i] == EMPTY) {
+      size++;
+    }
+    states[i] = KEY_AND_VALUE;
     values[i] = value;
   }
 
-  /** The value of a key, or null. */
-  V get(long h1, int h2) {
-    int b = (int) h1 & filterMask;
-    if ((filter[b >>> 6] & (1L << b)) == 0) {
-      return null;
+  private int claim(long h1, int h2) {
+    if ((size + 1) * 2 > states.length) {
+      long[] oldH1 = h1s;
+      int[] oldH2 = h2s;
+      long[] oldValues = values;
+      byte[] oldStates = states;
+      allocate(states.length * 2);
+      for (int j = 0; j < oldStates.length; j++) {
+        if (oldStates[j] != EMPTY) {
+          int k = slotOf(oldH1[j], oldH2[j]);
+          h1s[k] = oldH1[j];
+          h2s[k] = oldH2[j];
+          values[k] = oldValues[j];
+          states[k] = oldStates[j];
+        }
+      }
     }
-    return cast(values[slot(h1, h2)]);
+    int i = slotOf(h1, h2);
+    h1s[i] = h1;
+    h2s[i] = h2;
+    int b = (int) h1 & filterMask;
+    filter[b >>> 6] |= 1L << b;
+    return i;
   }
 
-  @SuppressWarnings("unchecked")
-  private static <V> V cast(Object o) {
-    return (V) o;
+  /** The slot of a key held, or -1. */
+  int find(long h1, int h2) {
+    int b = (int) h1 & filterMask;
+    if ((filter[b >>> 6] & (1L << b)) == 0) {
+      return -1;
+    }
+    int i = slotOf(h1, h2);
+    return states[i] == EMPTY ? -1 : i;
+  }
+
+  /** True when the key in slot {@code i} has a value. */
+  boolean hasValue(int i) {
+    return states[i] == KEY_AND_VALUE;
+  }
+
+  long value(int i) {
+    return values[i];
   }
 }

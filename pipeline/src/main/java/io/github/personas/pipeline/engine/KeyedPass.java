@@ -48,7 +48,8 @@ import scala.Tuple2;
  *   <li>only if some key repeats, the records of those keys are read and the row kept of each
  *       is chosen: the smallest by the {@linkplain Spec#order() order columns}, then by its
  *       place in the input (file name, block, position in the block, then the task that read
- *       it, so two rows never tie), and that row's partition alone is told;</li>
+ *       it, so two rows never tie), and that row's partition alone is told, by a 64-bit
+ *       fingerprint of the row's rank;</li>
  *   <li>the records are folded, or returned, without the rows not chosen; a group's rows from
  *       one input partition are folded into one state and the states merged as the partitions'
  *       blocks arrive (on one machine, in the partitions' order), so the result is as if the
@@ -218,21 +219,20 @@ public final class KeyedPass {
     LOG.info("Pass over {} rows in {} s: {} keys repeat, {} rows to drop", classes.values().stream()
         .mapToLong(Long::longValue).sum(), seconds(t0), repeated, duplicates);
 
-    // 2. The row kept of each repeated key, told to the record partition that holds it.
+    // 2. The row kept of each repeated key, told to the record partition that holds it: the
+    //    winners are computed when the records are first folded, never cached (each is 20 bytes
+    //    in a block to its partition, and there is one per repeated key).
     JavaRDD<Tuple2<Integer, byte[]>> records = prune(shuffled, 0, n);
     JavaPairRDD<Integer, byte[]> keyInfo = null;
     if (repeated > 0) {
-      long t1 = System.nanoTime();
       JavaPairRDD<Integer, byte[]> notices = found.filter(t -> t._1() >= 0).mapToPair(t -> t)
           .partitionBy(new Blocks(n));
-      JavaPairRDD<Integer, byte[]> winners = caches.persist(records.zipPartitions(notices, new Candidates(layout))
+      JavaPairRDD<Integer, byte[]> winners = records.zipPartitions(notices, new Candidates(layout))
           .mapToPair(t -> t)
           .reduceByKey(KeyedPass::earlier)
-          .mapToPair(t -> new Tuple2<>(t._2().partition(), winnerBlock(t._1(), t._2().rank())))
-          .partitionBy(new Blocks(n)));
-      long chosen = winners.count();
+          .mapPartitionsToPair(KeyedPass::winnerBlocks)
+          .partitionBy(new Blocks(n));
       keyInfo = notices.union(winners);
-      LOG.info("Chose the row kept of each of {} repeated keys in {} s", chosen, seconds(t1));
     }
 
     // 3. and 4., lazily.
@@ -248,15 +248,45 @@ public final class KeyedPass {
     return new Result(classes, duplicates, repeated, side, rows);
   }
 
-  /** The block telling a record partition which of its rows of a key is kept: the key, then the row's rank. */
-  private static byte[] winnerBlock(KeyHash key, byte[] rank) {
-    ByteSink b = new ByteSink(rank.length + 24);
-    b.putByte(WINNER);
-    b.putLong(key.h1());
-    b.putInt(key.h2());
-    b.putVarInt(rank.length);
-    b.putBytes(rank, 0, rank.length);
-    return b.toByteArray();
+  /** Blocks telling each record partition which of its rows of repeated keys are kept: key, then fingerprint of the rank. */
+  private static Iterator<Tuple2<Integer, byte[]>> winnerBlocks(Iterator<Tuple2<KeyHash, Chosen>> winners) {
+    Map<Integer, ByteSink> blocks = new HashMap<>();
+    List<Tuple2<Integer, byte[]>> out = new ArrayList<>();
+    while (winners.hasNext()) {
+      Tuple2<KeyHash, Chosen> w = winners.next();
+      ByteSink b = blocks.computeIfAbsent(w._2().partition(), p -> {
+        ByteSink fresh = new ByteSink(1 << 12);
+        fresh.putByte(WINNER);
+        return fresh;
+      });
+      b.putLong(w._1().h1());
+      b.putInt(w._1().h2());
+      b.putLong(w._2().fingerprint());
+      if (b.size() >= 1 << 20) {
+        out.add(new Tuple2<>(w._2().partition(), b.toByteArray()));
+        blocks.remove(w._2().partition());
+      }
+    }
+    blocks.forEach((p, b) -> out.add(new Tuple2<>(p, b.toByteArray())));
+    return out.iterator();
+  }
+
+  /**
+   * A 64-bit fingerprint of a row's rank, by which its partition recognises the row kept: two
+   * copies of one key, whose ranks always differ, share one with probability 2^-64.
+   */
+  static long fingerprint(byte[] rank) {
+    long h = 0x9E3779B97F4A7C15L ^ rank.length;
+    for (byte b : rank) {
+      h = (h ^ (b & 0xFF)) * 0x100000001B3L;
+      h ^= h >>> 29;
+    }
+    // The final mix of MurmurHash3.
+    h ^= h >>> 33;
+    h *= 0xFF51AFD7ED558CCDL;
+    h ^= h >>> 33;
+    h *= 0xC4CEB9FE1A85EC53L;
+    return h ^ (h >>> 33);
   }
 
   private static double seconds(long t0) {
@@ -275,7 +305,11 @@ public final class KeyedPass {
   }
 
   /** A candidate row of a repeated key: its rank, and the record partition that holds it. */
-  record Chosen(byte[] rank, int partition) implements Serializable {}
+  record Chosen(byte[] rank, int partition) implements Serializable {
+    long fingerprint() {
+      return KeyedPass.fingerprint(rank);
+    }
+  }
 
   private static StructType foldSchema(String group, Fold<?> fold) {
     List<StructField> f = new ArrayList<>();
@@ -766,38 +800,30 @@ public final class KeyedPass {
 
   /**
    * What a record partition is told about repeated keys: every key it holds rows of, and for the
-   * keys whose row kept is one of its rows, that row's rank.
+   * keys whose row kept is one of its rows, the fingerprint of that row's rank.
    */
-  private static KeyTable<byte[]> keyInfo(Iterator<Tuple2<Integer, byte[]>> blocks) {
+  private static KeyTable keyInfo(Iterator<Tuple2<Integer, byte[]>> blocks) {
     List<byte[]> all = new ArrayList<>();
     blocks.forEachRemaining(t -> all.add(t._2()));
-    KeyTable<byte[]> table = new KeyTable<>(Math.max(16, all.stream().mapToInt(b -> b.length / 12).sum()));
+    KeyTable table = new KeyTable(Math.max(16, all.stream().mapToInt(b -> b.length / 12).sum()));
     for (byte[] b : all) {
       ByteSource in = new ByteSource(b);
       int type = in.getByte();
-      if (type == NOTICES) {
-        while (in.hasMore()) {
-          long h1 = in.getLong();
-          int h2 = in.getInt();
-          if (table.get(h1, h2) == null) {
-            table.put(h1, h2, NOT_KEPT);
-          }
-        }
-      } else if (type == WINNER) {
+      if (type != NOTICES && type != WINNER) {
+        throw new IllegalStateException("Block of type " + type + " among a partition's repeated keys");
+      }
+      while (in.hasMore()) {
         long h1 = in.getLong();
         int h2 = in.getInt();
-        byte[] rank = new byte[in.getVarInt()];
-        System.arraycopy(b, in.position(), rank, 0, rank.length);
-        table.put(h1, h2, rank);
-      } else {
-        throw new IllegalStateException("Block of type " + type + " among a partition's repeated keys");
+        if (type == NOTICES) {
+          table.add(h1, h2);
+        } else {
+          table.put(h1, h2, in.getLong());
+        }
       }
     }
     return table;
   }
-
-  /** The rank of no row: none of the partition's rows of the key is kept. */
-  private static final byte[] NOT_KEPT = new byte[0];
 
   /**
    * The records of a partition, one at a time, block by block in the order the blocks come:
@@ -866,12 +892,12 @@ public final class KeyedPass {
     @Override
     public Iterator<Tuple2<KeyHash, Chosen>> call(Iterator<Tuple2<Integer, byte[]>> blocks,
                                                  Iterator<Tuple2<Integer, byte[]>> notices) {
-      KeyTable<byte[]> table = keyInfo(notices);
+      KeyTable table = keyInfo(notices);
       int partition = TaskContext.getPartitionId();
       List<Tuple2<KeyHash, Chosen>> found = new ArrayList<>();
       Cursor c = new Cursor(blocks, RECORDS, true, layout.records);
       while (c.next()) {
-        if (c.keyed && table.get(c.h1, c.h2) != null) {
+        if (c.keyed && table.find(c.h1, c.h2) >= 0) {
           found.add(new Tuple2<>(new KeyHash(c.h1, c.h2), new Chosen(layout.rank(c.reader, c.position, c.map),
               partition)));
         }
@@ -900,12 +926,12 @@ public final class KeyedPass {
 
     @Override
     public Iterator<Row> call(Iterator<Tuple2<Integer, byte[]>> blocks, Iterator<Tuple2<Integer, byte[]>> keys) {
-      KeyTable<byte[]> table = keys.hasNext() ? keyInfo(keys) : null;
+      KeyTable table = keys.hasNext() ? keyInfo(keys) : null;
       Cursor c = new Cursor(blocks, RECORDS, true, layout.records);
       return fold == null ? rows(c, table) : new Folding<>(layout, fold, maxGroups).fold(c, table);
     }
 
-    private Iterator<Row> rows(Cursor c, KeyTable<byte[]> table) {
+    private Iterator<Row> rows(Cursor c, KeyTable table) {
       int to = layout.values;
       return new Iterator<>() {
         private Row next;
@@ -938,12 +964,13 @@ public final class KeyedPass {
   }
 
   /** False for a record of a repeated key that is not the row kept. */
-  private static boolean kept(Layout layout, KeyTable<byte[]> table, Cursor c) {
+  private static boolean kept(Layout layout, KeyTable table, Cursor c) {
     if (table == null || !c.keyed) {
       return true;
     }
-    byte[] winner = table.get(c.h1, c.h2);
-    return winner == null || (winner.length > 0 && Arrays.equals(winner, layout.rank(c.reader, c.position, c.map)));
+    int slot = table.find(c.h1, c.h2);
+    return slot < 0 || (table.hasValue(slot)
+        && table.value(slot) == fingerprint(layout.rank(c.reader, c.position, c.map)));
   }
 
   /** One reduce task's fold of its records by group. */
@@ -968,7 +995,7 @@ public final class KeyedPass {
       int partialMap = -1;
     }
 
-    Iterator<Row> fold(Cursor c, KeyTable<byte[]> table) {
+    Iterator<Row> fold(Cursor c, KeyTable table) {
       int groupField = layout.group;
       // The reader hands out the same string object while a field repeats: most rows skip the lookup.
       UTF8String lastString = null;
