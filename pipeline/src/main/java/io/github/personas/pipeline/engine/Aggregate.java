@@ -129,6 +129,16 @@ public abstract class Aggregate<R extends FoldRow> implements Serializable {
     s.objects[objectBase + slot] = v;
   }
 
+  /** The object in {@code slot}, made by {@code create} the first time. */
+  protected final <T> T getOrCreate(State s, int slot, java.util.function.Supplier<T> create) {
+    T v = getObject(s, slot);
+    if (v == null) {
+      v = create.get();
+      setObject(s, slot, v);
+    }
+    return v;
+  }
+
   @Override
   public String toString() {
     return getClass().getSimpleName() + columns.stream().map(StructField::name).toList();

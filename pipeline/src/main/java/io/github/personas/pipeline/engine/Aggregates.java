@@ -38,12 +38,6 @@ public final class Aggregates {
     double of(R row);
   }
 
-  /** An int value of a row. */
-  @FunctionalInterface
-  public interface IntOf<R> extends Serializable {
-    int of(R row);
-  }
-
   /** Every row the selector lets through. */
   public static <R> When<R> always() {
     return r -> true;
@@ -137,7 +131,7 @@ public final class Aggregates {
    * How many distinct {@code bit}s (0..63) rows that pass {@code when} have, such as distinct
    * days in a window: an int, 0 without any. The set is a 64-bit mask, so it merges with an OR.
    */
-  public static <R extends FoldRow> Aggregate<R> distinctBits(String name, long selects, When<R> when, IntOf<R> bit) {
+  public static <R extends FoldRow> Aggregate<R> distinctBits(String name, long selects, When<R> when, LongOf<R> bit) {
     return new OneLong<>(field(name, DataTypes.IntegerType, false), selects, when, r -> 1L << bit.of(r), 0,
         (a, b) -> a | b, Long::bitCount);
   }
@@ -251,11 +245,7 @@ public final class Aggregates {
       protected void add(State s, R row) {
         UTF8String v = row.getString(value);
         if (v != null && when.test(row)) {
-          Set<UTF8String> set = getObject(s, 0);
-          if (set == null) {
-            set = new HashSet<>();
-            setObject(s, 0, set);
-          }
+          Set<UTF8String> set = getOrCreate(s, 0, HashSet::new);
           if (!set.contains(v)) {
             set.add(v.clone());
           }
@@ -329,12 +319,7 @@ public final class Aggregates {
       }
 
       private Map<UTF8String, long[]> counts(State s) {
-        Map<UTF8String, long[]> counts = getObject(s, 0);
-        if (counts == null) {
-          counts = new HashMap<>();
-          setObject(s, 0, counts);
-        }
-        return counts;
+        return getOrCreate(s, 0, HashMap::new);
       }
 
       @Override

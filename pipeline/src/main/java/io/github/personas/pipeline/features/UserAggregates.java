@@ -139,7 +139,7 @@ final class UserAggregates {
     }
     // Java's shift takes the distance mod 64, as Spark's shiftleft does.
     a.add(distinctBits("active_days_30d", APP, Event::in30, Event::age));
-    a.add(distinctBits("active_days_prev_30d", APP, e -> !e.in30() && e.age() < 60, e -> e.age() - 30));
+    a.add(distinctBits("active_days_prev_30d", APP, e -> !e.in30() && e.age() < 60, e -> e.age() - 30L));
     a.add(max("last_session_us", SESSION, all, Event::time));
     a.add(mean("avg_session_duration_s", SESSION, Event::hasDuration, Event::duration));
     a.add(sum("session_duration_30d", SESSION, e -> e.hasDuration() && e.in30(), Event::duration));
@@ -202,12 +202,7 @@ final class UserAggregates {
 
     /** Order id to whether one of its rows is in the last 30 days. */
     private Map<UTF8String, Boolean> orders(State s) {
-      Map<UTF8String, Boolean> m = getObject(s, 0);
-      if (m == null) {
-        m = new HashMap<>();
-        setObject(s, 0, m);
-      }
-      return m;
+      return getOrCreate(s, 0, HashMap::new);
     }
 
     @Override
