@@ -2,6 +2,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -9,7 +10,9 @@ import java.util.List;
  *
  * <p>Usage: java -cp duckdb_jdbc.jar CompareOutputs.java A B DATE [TABLE...]
  * Prints, per table, the rows of each side and the rows only one side has (EXCEPT ALL both
- * ways); exits 1 when any table differs.
+ * ways) over the columns both sides have; a column only one side has is named (a new feature
+ * column is expected, and its absence must not hide differences in the others). Exits 1 when any
+ * table differs.
  */
 public class CompareOutputs {
   public static void main(String[] args) throws Exception {
@@ -22,8 +25,15 @@ public class CompareOutputs {
     boolean differ = false;
     try (Connection c = DriverManager.getConnection("jdbc:duckdb:"); Statement s = c.createStatement()) {
       for (String t : tables) {
-        String x = "(SELECT * FROM read_parquet('" + a + "/" + t + "/dt=" + date + "/*.parquet'))";
-        String y = "(SELECT * FROM read_parquet('" + b + "/" + t + "/dt=" + date + "/*.parquet'))";
+        String fa = "read_parquet('" + a + "/" + t + "/dt=" + date + "/*.parquet')";
+        String fb = "read_parquet('" + b + "/" + t + "/dt=" + date + "/*.parquet')";
+        List<String> ca = columns(s, fa);
+        List<String> cb = columns(s, fb);
+        List<String> shared = new ArrayList<>(ca);
+        shared.retainAll(cb);
+        String cols = String.join(", ", shared.stream().map(n -> '"' + n + '"').toList());
+        String x = "(SELECT " + cols + " FROM " + fa + ")";
+        String y = "(SELECT " + cols + " FROM " + fb + ")";
         long na = count(s, "SELECT count(*) FROM " + x);
         long nb = count(s, "SELECT count(*) FROM " + y);
         long onlyA = count(s, "SELECT count(*) FROM (" + x + " EXCEPT ALL " + y + ")");
@@ -31,9 +41,29 @@ public class CompareOutputs {
         differ |= onlyA + onlyB > 0;
         System.out.printf("%-20s %10d rows | %10d rows | only in first %d, only in second %d%s%n", t, na, nb, onlyA,
             onlyB, onlyA + onlyB == 0 ? "  identical" : "  DIFFER");
+        report("first", ca, cb);
+        report("second", cb, ca);
       }
     }
     System.exit(differ ? 1 : 0);
+  }
+
+  private static List<String> columns(Statement s, String from) throws Exception {
+    List<String> names = new ArrayList<>();
+    try (ResultSet r = s.executeQuery("SELECT column_name FROM (DESCRIBE SELECT * FROM " + from + ")")) {
+      while (r.next()) {
+        names.add(r.getString(1));
+      }
+    }
+    return names;
+  }
+
+  private static void report(String side, List<String> these, List<String> others) {
+    List<String> only = new ArrayList<>(these);
+    only.removeAll(others);
+    if (!only.isEmpty()) {
+      System.out.printf("%-20s columns only in %s (not compared): %s%n", "", side, String.join(", ", only));
+    }
   }
 
   private static long count(Statement s, String sql) throws Exception {
