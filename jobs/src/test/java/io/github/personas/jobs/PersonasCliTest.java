@@ -76,6 +76,7 @@ class PersonasCliTest {
       }
     }
     assertEquals(300L, duckdb("SELECT count(*) FROM " + table(out, "features")).get(0).get(0));
+    assertTrue(TraitCheck.everyTraitNumberIsRecomputedFromTheTables(java.nio.file.Path.of(out), "2024-03-10") > 0);
     assertEquals(300L, duckdb("SELECT count(DISTINCT user_id) FROM " + table(out, "segments")
         + " WHERE rfm_segment IS NOT NULL AND lifecycle_stage IS NOT NULL AND persona_id IS NOT NULL"
         + " AND holdout IS NOT NULL").get(0).get(0));
@@ -90,12 +91,14 @@ class PersonasCliTest {
       assertEquals(revenue, ((Number) s.get(2)).doubleValue(), 1e-6, "revenue of " + s.get(0));
       assertEquals(1.0, ((Number) s.get(3)).doubleValue(), 1e-9, "share of " + s.get(0));
     }
-    List<List<Object>> personas = duckdb("SELECT sum(users), count(*), count(DISTINCT persona_name) FROM "
-        + table(out, "personas"));
+    List<List<Object>> personas = duckdb("SELECT sum(users), count(*), count(DISTINCT persona_name),"
+        + " count(*) FILTER (WHERE kind = 'clustered') FROM " + table(out, "personas"));
     assertEquals(300L, ((Number) personas.get(0).get(0)).longValue());
     long k = ((Number) duckdb("SELECT k FROM " + table(out, "k_selection") + " WHERE chosen").get(0).get(0)).longValue();
     long count = ((Number) personas.get(0).get(1)).longValue();
-    assertTrue(k >= 3 && k <= 12 && count >= 1 && count <= k, "k = " + k + ", personas = " + count);
+    long clustered = ((Number) personas.get(0).get(3)).longValue();
+    assertTrue(k >= 3 && k <= 12 && clustered >= 1 && clustered <= k, "k = " + k + ", clustered personas = " + clustered);
+    assertTrue(count - clustered <= 2, "at most the two default rule personas besides: " + count);
     assertEquals(count, ((Number) personas.get(0).get(2)).longValue(), "persona names are unique");
     assertEquals(0L, duckdb("SELECT count(*) FROM " + table(out, "segments") + " s LEFT JOIN " + table(out, "personas")
         + " p USING (persona_id) WHERE p.persona_name IS DISTINCT FROM s.persona_name").get(0).get(0),

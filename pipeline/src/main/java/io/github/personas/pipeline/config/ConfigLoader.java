@@ -246,7 +246,8 @@ public final class ConfigLoader {
     List<PersonasConfig.ClusterInput> inputs = new ArrayList<>();
     Set<String> names = new HashSet<>();
     for (int i = 0; i < list.size(); i++) {
-      Config item = object(list.get(i), path, i, origin, Set.of("name", "expr", "transform"), Set.of("name", "expr"));
+      Config item = object(list.get(i), path, i, origin, Set.of("name", "expr", "transform", "describe"),
+          Set.of("name", "expr"));
       String name = item.getString("name").trim();
       require(name.matches("[a-z][a-z0-9_]*"),
           "%s.%s[%s] in %s: name '%s' must be snake_case (a-z, 0-9, _), it becomes a column name", ROOT, path, i,
@@ -262,9 +263,29 @@ public final class ConfigLoader {
       }
       String sql = item.getString("expr").trim();
       require(!sql.isEmpty(), "%s.%s[%s] '%s' in %s has an empty expr", ROOT, path, i, name, origin);
-      inputs.add(new PersonasConfig.ClusterInput(name, sql, t));
+      String describe = item.hasPath("describe") ? item.getString("describe").trim() : sql;
+      require(!describe.isEmpty(), "%s.%s[%s] '%s' in %s has an empty describe", ROOT, path, i, name, origin);
+      inputs.add(new PersonasConfig.ClusterInput(name, sql, t, describe));
     }
     require(!inputs.isEmpty(), "personas.personas.features is empty in %s: give at least one clustering input", origin);
+    double maxCorrelation = c.getDouble("personas.max_correlation");
+    require(maxCorrelation > 0 && maxCorrelation <= 1,
+        "personas.personas.max_correlation must be within (0, 1], got %s (%s)", maxCorrelation, origin);
+
+    String rpath = "personas.rules";
+    ConfigList rlist = c.getList(rpath);
+    List<PersonasConfig.RulePersona> rules = new ArrayList<>();
+    Set<String> ruleNames = new HashSet<>();
+    for (int i = 0; i < rlist.size(); i++) {
+      Config item = object(rlist.get(i), rpath, i, origin, Set.of("name", "when", "requires"), Set.of("name", "when"));
+      String name = item.getString("name").trim();
+      String when = item.getString("when").trim();
+      require(!name.isEmpty() && !when.isEmpty(), "%s.%s[%s] in %s needs a name and a when", ROOT, rpath, i, origin);
+      require(ruleNames.add(name.toLowerCase(java.util.Locale.ROOT)), "%s.%s in %s names '%s' twice; names must be unique",
+          ROOT, rpath, origin, name);
+      rules.add(new PersonasConfig.RulePersona(name, when,
+          item.hasPath("requires") ? item.getString("requires").trim() : ""));
+    }
 
     double minZ = c.getDouble("personas.naming.min_z");
     require(minZ >= 0, "personas.personas.naming.min_z must be at least 0, got %s (%s)", minZ, origin);
@@ -297,21 +318,38 @@ public final class ConfigLoader {
         c.getString("personas.naming.noun_otherwise").trim(), templates);
     String ppath = "personas.playbook";
     ConfigList plist = c.getList(ppath);
-    Set<String> playKeys = Set.of("when", "goal", "channel", "strategy");
+    Set<String> playKeys = Set.of("when", "goal", "channels", "strategy");
+    List<NamedExpr> channels = namedList(c, "personas.channels", "reach", origin);
+    Set<String> channelNames = new HashSet<>();
+    channels.forEach(ch -> channelNames.add(ch.name()));
     List<PersonasConfig.Play> plays = new ArrayList<>();
     for (int i = 0; i < plist.size(); i++) {
       Config item = object(plist.get(i), ppath, i, origin, playKeys, playKeys);
-      plays.add(new PersonasConfig.Play(item.getString("when"), item.getString("goal"), item.getString("channel"),
-          item.getString("strategy")));
+      plays.add(new PersonasConfig.Play(item.getString("when"), item.getString("goal"),
+          channelList(item, ppath + "[" + i + "]", channelNames, origin), item.getString("strategy")));
     }
     Config other = c.getConfig("personas.playbook_otherwise");
-    for (String k : List.of("goal", "channel", "strategy")) {
+    for (String k : List.of("goal", "channels", "strategy")) {
       require(other.hasPath(k), "%s.personas.playbook_otherwise in %s needs %s", ROOT, origin, k);
     }
     PersonasConfig.Play otherwise = new PersonasConfig.Play("true", other.getString("goal"),
-        other.getString("channel"), other.getString("strategy"));
+        channelList(other, "personas.playbook_otherwise", channelNames, origin), other.getString("strategy"));
+    double minReach = c.getDouble("personas.min_reach");
+    require(minReach >= 0 && minReach <= 1, "personas.personas.min_reach must be within [0, 1], got %s (%s)", minReach,
+        origin);
     return new PersonasConfig.Personas(kMin, kMax, c.getLong("personas.seed"), maxIter, sample, tolerance, changeGain,
-        minShare, match, inputs, naming, plays, otherwise);
+        minShare, match, inputs, rules, maxCorrelation,
+        c.getStringList("personas.explain_with").stream().map(String::trim).toList(), naming, plays, otherwise,
+        channels, minReach);
+  }
+
+  private static List<String> channelList(Config item, String path, Set<String> known, String origin) {
+    List<String> list = item.getStringList("channels").stream().map(String::trim).toList();
+    for (String ch : list) {
+      require(known.contains(ch), "%s.%s in %s lists channel '%s', which personas.personas.channels does not define;"
+          + " channels: %s", ROOT, path, origin, ch, known);
+    }
+    return list;
   }
 
   private static Config object(ConfigValue v, String path, int i, String origin, Set<String> allowed,

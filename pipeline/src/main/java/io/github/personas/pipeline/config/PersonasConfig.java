@@ -130,28 +130,52 @@ public record PersonasConfig(
    * @param matchMaxDistance     largest centroid distance (standardised units) that keeps a
    *                             previous persona's id and name
    * @param features             clustering inputs
+   * @param rules                rule personas, carved out before clustering; first match wins
+   * @param maxCorrelation       of two inputs correlated at least this much (absolute), the later is left out
+   * @param explainWith          Spark SQL over the features table that persona rules may use besides the inputs
    * @param naming               how personas are named
    * @param playbook             goal, channel and strategy rules over the persona profile; first match wins
    * @param playbookOtherwise    the play of personas no rule matches (its {@code when} is unused)
+   * @param channels             how to tell, per channel, the share of a persona's users reachable on it
+   * @param minReach             a channel is recommended only to personas with at least this share reachable
    */
   public record Personas(int kMin, int kMax, long seed, int maxIterations, int selectionSampleUsers,
                          double silhouetteTolerance, double kChangeMinGain, double minShare, double matchMaxDistance,
-                         List<ClusterInput> features, Naming naming, List<Play> playbook, Play playbookOtherwise) {
+                         List<ClusterInput> features, List<RulePersona> rules, double maxCorrelation,
+                         List<String> explainWith, Naming naming,
+                         List<Play> playbook, Play playbookOtherwise, List<NamedExpr> channels, double minReach) {
     public Personas {
       features = List.copyOf(features);
+      rules = List.copyOf(rules);
+      explainWith = List.copyOf(explainWith);
       playbook = List.copyOf(playbook);
+      channels = List.copyOf(channels);
     }
   }
+
+  /**
+   * A persona defined by a rule rather than found by clustering.
+   *
+   * @param name     the persona's name
+   * @param when     Spark SQL condition over the features table
+   * @param requires Spark SQL aggregate condition over the whole features table that must hold for
+   *                 the rule to apply to a data set (e.g. that it has sessions at all); "" = always
+   */
+  public record RulePersona(String name, String when, String requires) {}
 
   /**
    * One engagement play of the playbook.
    *
    * @param when     Spark SQL condition over the persona profile
    * @param goal     what the marketer wants from these users
-   * @param channel  the recommended channel (push, email, sms, in_app...)
+   * @param channels the channels in order of preference; the first the persona is reachable on is recommended
    * @param strategy the engagement strategy in a sentence
    */
-  public record Play(String when, String goal, String channel, String strategy) {}
+  public record Play(String when, String goal, List<String> channels, String strategy) {
+    public Play {
+      channels = List.copyOf(channels);
+    }
+  }
 
   /**
    * One clustering input.
@@ -159,8 +183,22 @@ public record PersonasConfig(
    * @param name      its name in the personas table (centroid keys) and in naming rules
    * @param sql       Spark SQL expression over the features table, natural units; null counts as 0
    * @param transform applied before standardisation
+   * @param describe  Spark SQL over the features table that the persona's traits report, natural
+   *                  units (the input may cap or fill it: {@code least(tenure_days, 30)} describes
+   *                  {@code tenure_days})
    */
-  public record ClusterInput(String name, String sql, Transform transform) {}
+  public record ClusterInput(String name, String sql, Transform transform, String describe) {
+
+    /** An input that describes itself. */
+    public ClusterInput(String name, String sql, Transform transform) {
+      this(name, sql, transform, sql);
+    }
+
+    /** Whether traits compare medians (heavy-tailed inputs, which are transformed) or means (shares, rates). */
+    public boolean byMedian() {
+      return transform != Transform.NONE;
+    }
+  }
 
   /** A monotone transform applied to a clustering input before standardisation. */
   public enum Transform {

@@ -206,6 +206,8 @@ public final class FeatureBuilder {
                coalesce(s.active_days_30d, 0) AS active_days_30d,
                coalesce(s.active_days_prev_30d, 0) AS active_days_prev_30d,
                datediff(%1$s, s.last_session_date) AS days_since_last_session,
+               datediff(%1$s, coalesce(s.last_session_date, s.last_purchase_date,
+                 to_date(least(s.first_event, coalesce(p.install_time, s.install_event_time))))) AS days_inactive,
                s.median_session_gap_days,
                s.avg_session_duration_s,
                coalesce(s.session_duration_30d, 0D) AS total_session_duration_s_30d,

@@ -53,15 +53,30 @@ public record ReportData(String runDate, String version, Map<String, Object> hea
   /**
    * A persona as a person reads it.
    *
-   * @param id     persona_id
-   * @param name   persona_name
-   * @param users  users
-   * @param share  users / all users
-   * @param traits defining traits in words with numbers, most distinguishing first
+   * @param id        persona_id
+   * @param name      persona_name
+   * @param kind      rule or clustered
+   * @param users     users
+   * @param share     users / all users
+   * @param rule      the rule that finds the persona (Spark SQL over the features table)
+   * @param precision share of the users the rule matches who are in the persona
+   * @param recall    share of the persona's users the rule matches
+   * @param traits    defining traits in words with numbers, most distinguishing first
+   * @param goal      the play's goal
+   * @param channel   the channel recommended, or null when the data shows none the persona is reachable on
+   * @param strategy  the play's strategy
    */
-  public record PersonaCard(String id, String name, long users, double share, List<String> traits) {
+  public record PersonaCard(String id, String name, String kind, long users, double share, String rule,
+                            double precision, double recall, List<String> traits, String goal, String channel,
+                            String strategy) {
     public PersonaCard {
       traits = List.copyOf(traits);
+    }
+
+    /** The play in one sentence. */
+    public String play() {
+      return String.format("%s. %s. %s.", goal, channel == null
+          ? "No channel: the data shows none these users are reachable on" : "Channel: " + channel, strategy);
     }
   }
 

@@ -93,8 +93,18 @@ public final class RunReport {
 
     List<Map<String, Object>> personas = new ArrayList<>();
     for (ReportData.PersonaCard p : data.personas()) {
-      personas.add(Map.of("id", p.id(), "name", p.name(), "users", count(p.users()), "share", percent(p.share()),
-          "traits", p.traits()));
+      Map<String, Object> card = new LinkedHashMap<>();
+      card.put("id", p.id());
+      card.put("name", p.name());
+      card.put("kind", "rule".equals(p.kind()) ? "defined by a rule" : "found by clustering");
+      card.put("users", count(p.users()));
+      card.put("share", percent(p.share()));
+      card.put("rule", p.rule());
+      card.put("precision", String.format(Locale.ROOT, "%.2f", p.precision()));
+      card.put("recall", String.format(Locale.ROOT, "%.2f", p.recall()));
+      card.put("traits", p.traits());
+      card.put("play", p.play());
+      personas.add(card);
     }
     v.put("personas", personas);
 

@@ -146,10 +146,10 @@ public final class ReportStage {
     List<Row> personas = new ArrayList<>(input.personas());
     personas.sort(Comparator.comparing(p -> p.<String>getAs("persona_id")));
     for (Row p : personas) {
-      List<String> traits = new ArrayList<>(p.<String>getList(p.fieldIndex("traits")));
-      traits.add(String.format("Goal: %s. Channel: %s. %s.", p.getAs("goal"), p.getAs("channel"), p.getAs("strategy")));
-      cards.add(new ReportData.PersonaCard(p.getAs("persona_id"), p.getAs("persona_name"), p.<Long>getAs("users"),
-          p.<Double>getAs("share"), traits));
+      cards.add(new ReportData.PersonaCard(p.getAs("persona_id"), p.getAs("persona_name"), p.getAs("kind"),
+          p.<Long>getAs("users"), p.<Double>getAs("share"), p.getAs("rule"), p.<Double>getAs("rule_precision"),
+          p.<Double>getAs("rule_recall"), p.<String>getList(p.fieldIndex("traits")), p.getAs("goal"),
+          p.getAs("channel"), p.getAs("strategy")));
     }
     List<ReportData.KPoint> curve = new ArrayList<>();
     String reason = "";

@@ -157,6 +157,7 @@ public record RunSummary(
       p.put("personas", personas.names().size());
       p.put("merged_small_clusters", personas.mergedSmallClusters());
       p.put("matched_previous", personas.matchedPrevious());
+      p.put("inputs_left_out", personas.inputsLeftOut());
       p.put("names", personas.names());
       details.put("personas", p);
     }

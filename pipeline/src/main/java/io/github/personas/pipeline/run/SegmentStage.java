@@ -16,6 +16,7 @@ import org.apache.logging.log4j.Logger;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
+import org.apache.spark.sql.functions;
 
 /**
  * Stage 3: RFM scores and segments, lifecycle stages, the holdout, and k-means personas matched
@@ -125,9 +126,13 @@ public final class SegmentStage {
       log.warn("The personas of " + prev.get() + " predate stable ids (no centroid_transformed column);"
           + " every persona gets a new id");
     } else {
-      for (Row r : table.select("persona_id", "persona_name", "centroid_transformed").collectAsList()) {
+      // Tables written before rule personas have no kind: all their personas were clustered.
+      Column kind = List.of(table.columns()).contains("kind") ? table.col("kind")
+          : functions.lit(PersonaClusterer.CLUSTER_KIND);
+      for (Row r : table.select(table.col("persona_id"), table.col("persona_name"), table.col("centroid_transformed"),
+          kind).collectAsList()) {
         personas.add(new PersonaClusterer.PreviousPersona(r.getString(0), r.getString(1),
-            scala.jdk.javaapi.CollectionConverters.asJava(r.<String, Double>getMap(2))));
+            scala.jdk.javaapi.CollectionConverters.asJava(r.<String, Double>getMap(2)), r.getString(3)));
       }
     }
     int maxId = out.readBefore(OutputWriter.PERSONAS).select("persona_id").distinct().collectAsList().stream()

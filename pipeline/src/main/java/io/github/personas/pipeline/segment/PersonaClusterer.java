@@ -17,6 +17,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.IntStream;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
 import org.apache.spark.ml.Pipeline;
@@ -59,6 +60,17 @@ public final class PersonaClusterer {
   private static final String SCALED = "persona_features_scaled";
   private static final String CLUSTER = "persona_cluster";
   private static final String GROUP = "persona_group";
+  private static final String RULE = "persona_rule";
+  /** The kind of a persona defined by a rule of personas.personas.rules. */
+  public static final String RULE_KIND = "rule";
+  /** The kind of a persona found by k-means. */
+  public static final String CLUSTER_KIND = "clustered";
+  /** Traits per persona, strongest first. */
+  private static final int MAX_TRAITS = 4;
+  /** Traits shown even when none is beyond min_z. */
+  private static final int MIN_TRAITS = 2;
+  /** Decision trees grown at once. */
+  private static final int TREE_THREADS = 4;
   private static final long SAMPLE_BUCKETS = 1_000_000L;
   /** Spark KMeans' default convergence tolerance, used for the sample fits too. */
   private static final double KMEANS_TOLERANCE = 1e-4;
@@ -73,7 +85,9 @@ public final class PersonaClusterer {
           + " centroid map<string,double>, centroid_transformed map<string,double>,"
           + " top_features array<struct<feature:string,z:double,value:double,population:double>>,"
           + " previous_persona_id string, match_distance double, kmeans_clusters array<int>,"
-          + " traits array<string>, goal string, channel string, strategy string");
+          + " traits array<string>, goal string, channel string, strategy string, kind string, rule string,"
+          + " rule_precision double, rule_recall double,"
+          + " trait_values array<struct<input:string,column:string,statistic:string,value:double,population:double>>");
 
   /** Schema of the k_selection table. */
   public static final StructType K_SELECTION_SCHEMA = StructType.fromDDL(
@@ -86,8 +100,15 @@ public final class PersonaClusterer {
    * @param id                  its persona_id
    * @param name                its persona_name
    * @param centroidTransformed its centroid in transformed, unscaled units
+   * @param kind                rule or clustered (clustered for tables older than rule personas)
    */
-  public record PreviousPersona(String id, String name, Map<String, Double> centroidTransformed) {}
+  public record PreviousPersona(String id, String name, Map<String, Double> centroidTransformed, String kind) {
+
+    /** A clustered persona of an earlier run. */
+    public PreviousPersona(String id, String name, Map<String, Double> centroidTransformed) {
+      this(id, name, centroidTransformed, CLUSTER_KIND);
+    }
+  }
 
   /**
    * What the previous run left, for stable ids and k.
@@ -117,16 +138,18 @@ public final class PersonaClusterer {
    * @param model          the fitted assembler, scaler and k-means, or null with a single persona
    * @param matched        personas that kept the previous run's id
    * @param merged         k-means clusters merged away for being smaller than min_share
+   * @param inputsLeftOut  clustering inputs left out for this data, each with the reason
    */
   public record Result(Dataset<Row> assigned, Dataset<Row> personas, Dataset<Row> kSelection,
-                       KSelection.Choice choice, double silhouette, Model model, int matched, int merged) {
+                       KSelection.Choice choice, double silhouette, Model model, int matched, int merged,
+                       List<String> inputsLeftOut) {
 
     /** The facts the run summary keeps, with the names of {@code personas} (the personas table's rows). */
     public Facts facts(List<Row> personas) {
       Map<String, String> names = new LinkedHashMap<>();
       personas.forEach(r -> names.put(r.getString(0), r.getString(1)));
       return new Facts(choice.k(), Double.isNaN(silhouette) ? null : silhouette,
-          choice.knee() > 0 ? choice.knee() : null, choice.reason(), merged, matched, names);
+          choice.knee() > 0 ? choice.knee() : null, choice.reason(), merged, matched, names, inputsLeftOut);
     }
   }
 
@@ -140,9 +163,10 @@ public final class PersonaClusterer {
    * @param mergedSmallClusters k-means clusters merged away for being smaller than min_share
    * @param matchedPrevious     personas that kept the previous run's id
    * @param names               persona id to name
+   * @param inputsLeftOut       clustering inputs left out for this data, each with the reason
    */
   public record Facts(int k, Double silhouette, Integer knee, String reason, int mergedSmallClusters,
-                      int matchedPrevious, Map<String, String> names) {}
+                      int matchedPrevious, Map<String, String> names, List<String> inputsLeftOut) {}
 
   /**
    * The fitted persona model: the Spark ML pipeline that assembles and standardises the clustering
@@ -199,13 +223,29 @@ public final class PersonaClusterer {
     for (int i = 0; i < config.features().size(); i++) {
       PersonasConfig.ClusterInput f = config.features().get(i);
       checkSql(featuresSchema, base + "features[" + i + "] '" + f.name() + "'", f.sql(), false);
+      checkSql(featuresSchema, base + "features[" + i + "] '" + f.name() + "' describe", f.describe(), false);
+    }
+    for (int i = 0; i < config.explainWith().size(); i++) {
+      checkSql(featuresSchema, base + "explain_with[" + i + "]", config.explainWith().get(i), false);
+    }
+    for (int i = 0; i < config.rules().size(); i++) {
+      PersonasConfig.RulePersona r = config.rules().get(i);
+      checkSql(featuresSchema, base + "rules[" + i + "] '" + r.name() + "' when", r.when(), false);
+      if (!r.requires().isEmpty()) {
+        checkSql(featuresSchema, base + "rules[" + i + "] '" + r.name() + "' requires", r.requires(), true);
+      }
     }
     List<NamedExpr> descriptors = config.naming().descriptors();
     for (int i = 0; i < descriptors.size(); i++) {
       NamedExpr d = descriptors.get(i);
       checkSql(featuresSchema, base + "naming.descriptors[" + i + "] '" + d.name() + "'", d.sql(), true);
     }
-    Dataset<Row> profile = profileShape(featuresSchema);
+    for (int i = 0; i < config.channels().size(); i++) {
+      NamedExpr ch = config.channels().get(i);
+      checkSql(featuresSchema, base + "channels[" + i + "] '" + ch.name() + "' reach", ch.sql(), true);
+    }
+    Dataset<Row> profile = featuresSchema.sparkSession().createDataFrame(List.of(),
+        PersonaProfiles.schema(featuresSchema, config.features(), descriptors, config.channels()));
     new RuleTable(base + "naming.nouns", nonEmpty(config.naming().nouns())).checkResolves(profile);
     new RuleTable(base + "naming.templates", nonEmpty(config.naming().templates())).checkResolves(profile);
     new RuleTable(base + "playbook", nonEmpty(playRules())).checkResolves(profile);
@@ -237,34 +277,27 @@ public final class PersonaClusterer {
     }
   }
 
-  /** An empty persona profile with the columns naming rules may use. */
-  private Dataset<Row> profileShape(Dataset<Row> features) {
-    List<Column> aggs = new ArrayList<>();
-    aggs.add(functions.count(functions.lit(1)).as("users"));
-    aggs.add(functions.lit(0.0).as("share"));
-    for (PersonasConfig.ClusterInput f : config.features()) {
-      aggs.add(functions.avg(NamedExpr.column(f.sql()).cast(DataTypes.DoubleType)).as(f.name()));
-      aggs.add(functions.lit(0.0).as("z_" + f.name()));
-    }
-    aggs.addAll(descriptorAggs());
-    return features.limit(0).agg(aggs.get(0), aggs.subList(1, aggs.size()).toArray(Column[]::new));
-  }
-
   /**
-   * Chooses k, fits k-means on {@code features}, merges small clusters, names the personas and
+   * Carves out the rule personas, chooses the inputs that fit the data and k, fits k-means on the
+   * other users, merges small clusters, explains, describes, names and plays every persona and
    * matches them to {@code previous}.
    *
-   * @param features the features table (one row per user)
+   * @param features the features table (one row per user), with the lifecycle and RFM segments when known
    * @param previous what the previous run left, or {@link Previous#NONE}
    * @param caches   owner of what the clustering caches
    */
   public Result apply(Dataset<Row> features, Previous previous, Caches caches) {
     SparkSession spark = features.sparkSession();
-    List<String> names = config.features().stream().map(PersonasConfig.ClusterInput::name).toList();
+    List<PersonasConfig.ClusterInput> inputs = config.features();
+    List<String> names = inputs.stream().map(PersonasConfig.ClusterInput::name).toList();
+    List<PersonasConfig.RulePersona> rules = applicableRules(features);
     List<Column> cols = new ArrayList<>(List.of(col("*")));
     cols.addAll(inputColumns());
+    cols.add(rules.isEmpty() ? functions.lit(null).cast(DataTypes.IntegerType).as(RULE)
+        : new RuleTable("personas.personas.rules", rules.stream().map(r -> new NamedExpr(r.name(), r.when())).toList())
+            .firstMatchIndex().as(RULE));
     List<Column> withT = new ArrayList<>(List.of(col("*")));
-    for (PersonasConfig.ClusterInput f : config.features()) {
+    for (PersonasConfig.ClusterInput f : inputs) {
       withT.add(functions.expr(f.transform().sql("`" + NATURAL_PREFIX + f.name() + "`")).as(TRANSFORMED_PREFIX + f.name()));
     }
     // The final k-means sums users partition by partition, so the same users in another layout
@@ -287,31 +320,37 @@ public final class PersonaClusterer {
           .withColumn(PERSONA_NAME, functions.lit(null).cast(DataTypes.StringType))
           .withColumn(DISTANCE, functions.lit(null).cast(DataTypes.DoubleType));
       return new Result(empty, spark.createDataFrame(List.of(), PERSONAS_SCHEMA),
-          spark.createDataFrame(List.of(), K_SELECTION_SCHEMA), none, Double.NaN, null, 0, 0);
+          spark.createDataFrame(List.of(), K_SELECTION_SCHEMA), none, Double.NaN, null, 0, 0, List.of());
     }
-    String[] tCols = names.stream().map(n -> TRANSFORMED_PREFIX + n).toArray(String[]::new);
+    ClusteringInputs.Measured measured = ClusteringInputs.measure(input, RULE, rules.size(), inputs, NATURAL_PREFIX,
+        TRANSFORMED_PREFIX, config.maxCorrelation());
+    for (int r = 0; r < rules.size(); r++) {
+      LOG.info("Rule persona '{}': {} users", rules.get(r).name(), measured.ruleUsers()[r]);
+    }
+    long restUsers = measured.restUsers();
+    // With every input constant there is nothing to cluster on: the inputs are kept and give one persona.
+    List<String> space = measured.kept().isEmpty() ? names : measured.kept();
+    Dataset<Row> rest = input.where(col(RULE).isNull());
+    String[] tCols = space.stream().map(n -> TRANSFORMED_PREFIX + n).toArray(String[]::new);
     VectorAssembler assembler = new VectorAssembler().setInputCols(tCols).setOutputCol(RAW);
     StandardScaler scaler = new StandardScaler().setInputCol(RAW).setOutputCol(SCALED).setWithMean(true).setWithStd(true);
-
-    PipelineModel prep = new Pipeline().setStages(new PipelineStage[] {assembler, scaler}).fit(input);
+    PipelineModel prep = new Pipeline().setStages(new PipelineStage[] {assembler, scaler})
+        .fit(restUsers > 0 ? rest : input);
     StandardScalerModel scalerModel = (StandardScalerModel) prep.stages()[1];
     double[] mu = scalerModel.mean().toArray();
     double[] sigma = scalerModel.std().toArray();
 
+    // One sample of every user, drawn by hash (the same users every night) and sorted by user_id
+    // so it does not depend on the partition layout: its users to cluster choose k, all of them
+    // grow the trees that explain the clusters.
+    Sample drawn = restUsers > 0 ? drawSample(prep, input, restUsers) : null;
     List<KSelection.Candidate> curve = new ArrayList<>();
     Map<Integer, SampleKMeans.Fit> sampleFits = new java.util.HashMap<>();
     long sampleUsers = 0;
-    if (users >= 3) {
-      double fraction = Math.min(1.0, (double) config.selectionSampleUsers() / users);
+    if (restUsers >= 3 && !measured.kept().isEmpty()) {
       // The sample is small by configuration (selection_sample_users), so candidates are fitted
-      // on the driver; sorted by user_id so the draw does not depend on the partition layout.
-      List<Row> sampleRows = prep.transform(input)
-          .where(functions.pmod(functions.xxhash64(functions.lit(config.seed()), col("user_id")),
-              functions.lit(SAMPLE_BUCKETS)).lt(Math.round(fraction * SAMPLE_BUCKETS)))
-          .select("user_id", SCALED)
-          .orderBy("user_id")
-          .collectAsList();
-      double[][] points = sampleRows.stream().map(r -> ((Vector) r.get(1)).toArray()).toArray(double[][]::new);
+      // on the driver.
+      double[][] points = drawn.scaledOfRest();
       sampleUsers = points.length;
       SampleKMeans local = new SampleKMeans(config.maxIterations(), KMEANS_TOLERANCE, config.seed());
       int kMax = (int) Math.min(config.kMax(), sampleUsers - 1);
@@ -339,88 +378,93 @@ public final class PersonaClusterer {
     KSelection.Choice choice;
     double silhouette = Double.NaN;
     Model model = null;
-    Dataset<Row> clustered;
+    Column cluster;
     double[][] centers;
     long[] sizes;
-    if (curve.isEmpty() || curve.stream().allMatch(c -> c.found() < 2)) {
-      choice = new KSelection.Choice(1, -1, users < 3
-          ? String.format("%d user%s: one persona", users, users == 1 ? "" : "s")
-          : "all users have the same clustering inputs: one persona");
-      clustered = prep.transform(input).withColumn(CLUSTER, functions.lit(0));
-      centers = new double[][] {new double[names.size()]};
-      sizes = new long[] {users};
+    if (restUsers == 0) {
+      choice = new KSelection.Choice(0, -1, "every user is in a rule persona: nothing to cluster");
+      cluster = functions.lit(null).cast(DataTypes.IntegerType);
+      centers = new double[0][];
+      sizes = new long[0];
+    } else if (curve.isEmpty() || curve.stream().allMatch(c -> c.found() < 2)) {
+      choice = new KSelection.Choice(1, -1, restUsers < 3
+          ? String.format("%d user%s: one persona", restUsers, restUsers == 1 ? "" : "s")
+          : "all users to cluster have the same clustering inputs: one persona");
+      cluster = functions.lit(0);
+      centers = new double[][] {new double[space.size()]};
+      sizes = new long[] {restUsers};
     } else {
       choice = KSelection.choose(curve, config.silhouetteTolerance(), config.kChangeMinGain(), previous.k());
       int k = choice.k();
       silhouette = curve.stream().filter(c -> c.k() == k).findFirst().orElseThrow().silhouette();
-      FinalFit fit = fitEveryone(prep, input, sampleFits.get(k).centers(), caches);
+      FinalFit fit = fitEveryone(prep, rest, sampleFits.get(k).centers(), caches);
       model = fit.model();
       org.apache.spark.mllib.clustering.KMeansModel kmeans = model.kmeans();
       // MLlib's own predict, as Spark ML's k-means model applies it.
       UDF1<Vector, Integer> predict = v -> kmeans.predict(org.apache.spark.mllib.linalg.Vectors.fromML(v));
-      clustered = prep.transform(input).withColumn(CLUSTER,
-          functions.udf(predict, DataTypes.IntegerType).apply(col(SCALED)));
+      cluster = functions.udf(predict, DataTypes.IntegerType).apply(col(SCALED));
       centers = fit.centers();
       sizes = fit.sizes();
     }
     LOG.info("Chosen: {}", choice.reason());
 
     Merge merge = merge(centers, sizes, users);
-    int groups = merge.centers.length;
-    Column[] groupOf = Arrays.stream(merge.groupOfCluster).mapToObj(functions::lit).toArray(Column[]::new);
-    Dataset<Row> grouped = clustered.withColumn(GROUP,
-        functions.element_at(functions.array(groupOf), col(CLUSTER).plus(1)));
-
-    // One pass for every persona's natural and transformed means and its descriptors.
-    List<Column> aggs = new ArrayList<>();
-    for (String n : names) {
-      aggs.add(functions.avg(col(NATURAL_PREFIX + n)).as("n_" + n));
-      aggs.add(functions.avg(col(TRANSFORMED_PREFIX + n)).as("t_" + n));
+    int clustered = merge.centers.length;
+    // Rule personas follow the clusters as groups; a rule that took nobody is no persona.
+    List<Integer> ruleOfGroup = new ArrayList<>();
+    int[] groupOfRule = new int[rules.size()];
+    for (int r = 0; r < rules.size(); r++) {
+      groupOfRule[r] = measured.ruleUsers()[r] > 0 ? clustered + ruleOfGroup.size() : -1;
+      if (groupOfRule[r] >= 0) {
+        ruleOfGroup.add(r);
+      }
     }
-    aggs.addAll(descriptorAggs());
-    List<Row> stats = grouped.groupBy(GROUP).agg(functions.count(functions.lit(1)).as("users"),
-        aggs.toArray(Column[]::new)).orderBy(GROUP).collectAsList();
+    int groups = clustered + ruleOfGroup.size();
+    Column[] groupOfCluster = Arrays.stream(merge.groupOfCluster).mapToObj(functions::lit).toArray(Column[]::new);
+    Column[] groupOfRuleCols = Arrays.stream(groupOfRule).mapToObj(functions::lit).toArray(Column[]::new);
+    Column clusterGroup = clustered == 0 ? functions.lit(null).cast(DataTypes.IntegerType)
+        : functions.element_at(functions.array(groupOfCluster), col(CLUSTER).plus(1));
+    Column ruleGroup = rules.isEmpty() ? functions.lit(null).cast(DataTypes.IntegerType)
+        : functions.element_at(functions.array(groupOfRuleCols), col(RULE).plus(1));
+    Dataset<Row> grouped = prep.transform(input)
+        .withColumn(CLUSTER, functions.when(col(RULE).isNull(), cluster))
+        .withColumn(GROUP, functions.when(col(RULE).isNull(), clusterGroup).otherwise(ruleGroup));
 
+    // Every persona's rule: rule personas their own condition, clusters a tree's on a sample.
+    String[] personaRules = new String[groups];
+    for (int i = 0; i < ruleOfGroup.size(); i++) {
+      personaRules[clustered + i] = rules.get(ruleOfGroup.get(i)).when();
+    }
+    if (clustered > 0) {
+      int[] sampleGroups = drawn.groups(model, merge.groupOfCluster, groupOfRule);
+      System.arraycopy(explainClusters(spark, drawn, sampleGroups, clustered), 0, personaRules, 0, clustered);
+    }
+    long t0 = System.nanoTime();
+    PersonaProfiles.Stats stats = PersonaProfiles.measure(grouped, GROUP, groups, clustered, inputs, NATURAL_PREFIX,
+        TRANSFORMED_PREFIX, config.naming().descriptors(), config.channels(), personaRules);
+    LOG.info("Profiled {} personas and every user, and measured the rules' precision and recall, in {} s", groups,
+        seconds(t0));
+    long[] groupUsers = stats.users();
+    double[][] z = stats.z();
     int d = names.size();
-    long[] groupUsers = new long[groups];
-    double[][] naturalMean = new double[groups][d];
-    double[][] transformedMean = new double[groups][d];
-    double[][] z = new double[groups][d];
-    double[] population = new double[d];
-    List<Row> profileRows = new ArrayList<>();
-    for (Row r : stats) {
-      int g = r.getInt(0);
-      groupUsers[g] = r.getLong(1);
-      for (int j = 0; j < d; j++) {
-        naturalMean[g][j] = r.getDouble(2 + 2 * j);
-        transformedMean[g][j] = r.getDouble(3 + 2 * j);
-        z[g][j] = sigma[j] > 0 ? (transformedMean[g][j] - mu[j]) / sigma[j] : 0.0;
-        population[j] += naturalMean[g][j] * groupUsers[g] / users;
-      }
-    }
-    StructType profileSchema = profileShape(input).schema();
-    for (Row r : stats) {
-      int g = r.getInt(0);
-      List<Object> values = new ArrayList<>();
-      values.add(groupUsers[g]);
-      values.add((double) groupUsers[g] / users);
-      for (int j = 0; j < d; j++) {
-        values.add(naturalMean[g][j]);
-        values.add(z[g][j]);
-      }
-      for (int i = 0; i < config.naming().descriptors().size(); i++) {
-        values.add(r.get(2 + 2 * d + i));
-      }
-      profileRows.add(RowFactory.create(values.toArray()));
-    }
-    Dataset<Row> profile = spark.createDataFrame(profileRows, profileSchema);
 
-    // Stable ids: optimal assignment of tonight's centroids to the previous run's.
+    // Stable ids: rule personas by name, clusters by optimal assignment of centroids.
     String[] ids = new String[groups];
     String[] keptNames = new String[groups];
     String[] previousIds = new String[groups];
     Double[] matchDistance = new Double[groups];
-    int matched = matchPrevious(previous, names, mu, sigma, merge.centers, ids, keptNames, previousIds, matchDistance);
+    double[][] clusterCenters = Arrays.copyOf(merge.centers, clustered);
+    int matched = matchPrevious(previous, space, mu, sigma, clusterCenters, ids, keptNames, previousIds, matchDistance);
+    for (int i = 0; i < ruleOfGroup.size(); i++) {
+      String name = rules.get(ruleOfGroup.get(i)).name();
+      for (PreviousPersona p : previous.personas()) {
+        if (RULE_KIND.equals(p.kind()) && p.name().equalsIgnoreCase(name)) {
+          ids[clustered + i] = p.id();
+          previousIds[clustered + i] = p.id();
+          matched++;
+        }
+      }
+    }
     Integer[] bySize = new Integer[groups];
     for (int g = 0; g < groups; g++) {
       bySize[g] = g;
@@ -433,23 +477,25 @@ public final class PersonaClusterer {
       }
     }
 
-    // Names: kept from the previous run, else a template, else adjectives and a noun.
+    // Names: a rule persona's is its rule's; a cluster keeps the previous run's, else takes a
+    // template, else is named by its strongest relative traits.
     String[] personaNames = new String[groups];
+    Set<String> taken = new HashSet<>();
+    for (int i = 0; i < ruleOfGroup.size(); i++) {
+      personaNames[clustered + i] = rules.get(ruleOfGroup.get(i)).name();
+      taken.add(personaNames[clustered + i]);
+    }
     List<List<String>> adjectives = new ArrayList<>();
     for (int g = 0; g < groups; g++) {
-      Map<String, Double> zg = new LinkedHashMap<>();
-      for (int j = 0; j < d; j++) {
-        zg.put(names.get(j), z[g][j]);
-      }
-      adjectives.add(namer.adjectives(zg));
+      adjectives.add(namer.adjectives(zOf(names, z[g])));
     }
-    Set<String> taken = new HashSet<>();
-    for (int g = 0; g < groups; g++) {
-      if (keptNames[g] != null) {
+    for (int g = 0; g < clustered; g++) {
+      if (keptNames[g] != null && !taken.contains(keptNames[g])) {
         personaNames[g] = keptNames[g];
         taken.add(keptNames[g]);
       }
     }
+    Dataset<Row> profile = stats.profile();
     List<Row> ruleHits = profile.select(ruleColumns().toArray(Column[]::new)).collectAsList();
     List<NamedExpr> templates = config.naming().templates();
     for (int t = 0; t < templates.size(); t++) {
@@ -457,16 +503,12 @@ public final class PersonaClusterer {
       if (taken.stream().anyMatch(name::equalsIgnoreCase)) {
         continue;
       }
-      int claim = -1;
       for (int g : bySize) {
-        if (personaNames[g] == null && ruleHits.get(g).getBoolean(1 + t)) {
-          claim = g;
+        if (g < clustered && personaNames[g] == null && ruleHits.get(g).getBoolean(1 + t)) {
+          personaNames[g] = name;
+          taken.add(name);
           break;
         }
-      }
-      if (claim >= 0) {
-        personaNames[claim] = name;
-        taken.add(name);
       }
     }
     List<NamedExpr> nouns = config.naming().nouns();
@@ -474,7 +516,8 @@ public final class PersonaClusterer {
       if (personaNames[g] == null) {
         Object nounIndex = ruleHits.get(g).get(0);
         String noun = nounIndex == null ? config.naming().nounOtherwise() : nouns.get((Integer) nounIndex).name();
-        personaNames[g] = namer.uniqueName(adjectives.get(g), noun, taken);
+        personaNames[g] = namer.uniqueName(namer.ranked(zOf(names, z[g])), adjectives.get(g).size(), noun, taken,
+            stats.dominantLifecycle()[g]);
         taken.add(personaNames[g]);
       }
     }
@@ -483,49 +526,71 @@ public final class PersonaClusterer {
     List<Integer> byId = new ArrayList<>(List.of(bySize));
     byId.sort(Comparator.comparing(g -> ids[g]));
     for (int g : byId) {
+      boolean byRule = g >= clustered;
       Map<String, Double> centroid = new LinkedHashMap<>();
       Map<String, Double> centroidT = new LinkedHashMap<>();
       List<Row> top = new ArrayList<>();
       Integer[] order = new Integer[d];
       for (int j = 0; j < d; j++) {
-        centroid.put(names.get(j), naturalMean[g][j]);
-        centroidT.put(names.get(j), transformedMean[g][j]);
+        centroid.put(names.get(j), stats.naturalMean()[g][j]);
+        centroidT.put(names.get(j), stats.transformedMean()[g][j]);
         order[j] = j;
       }
       int gg = g;
       Arrays.sort(order, Comparator.comparingDouble((Integer j) -> -Math.abs(z[gg][j])).thenComparingInt(j -> j));
       for (int i = 0; i < Math.min(5, d); i++) {
         int j = order[i];
-        top.add(RowFactory.create(names.get(j), z[g][j], naturalMean[g][j], population[j]));
+        top.add(RowFactory.create(names.get(j), z[g][j], stats.naturalMean()[g][j], stats.populationMean()[j]));
       }
-      List<String> adj = adjectives.get(g).subList(0, Math.min(config.naming().maxAdjectives(), adjectives.get(g).size()));
-      List<Integer> clusters = new ArrayList<>();
+      List<String> adj = byRule ? List.of()
+          : adjectives.get(g).subList(0, Math.min(config.naming().maxAdjectives(), adjectives.get(g).size()));
+      List<Integer> kmeansClusters = new ArrayList<>();
       for (int c = 0; c < merge.groupOfCluster.length; c++) {
         if (merge.groupOfCluster[c] == g && model != null) {
-          clusters.add(c);
+          kmeansClusters.add(c);
         }
       }
       List<String> traits = new ArrayList<>();
-      for (int i = 0; i < d && traits.size() < 4; i++) {
+      List<Row> traitValues = new ArrayList<>();
+      // The strong traits; a persona without one shows its strongest relative ones, so every
+      // card says what sets it apart.
+      long strong = Arrays.stream(z[g]).filter(v -> Math.abs(v) >= config.naming().minZ()).count();
+      for (int i = 0; i < d && traits.size() < Math.max(MIN_TRAITS, Math.min(strong, MAX_TRAITS)); i++) {
         int j = order[i];
-        if (Math.abs(z[g][j]) >= config.naming().minZ()) {
-          traits.add(Traits.describe(names.get(j), naturalMean[g][j], population[j]));
+        if (Math.abs(z[g][j]) > 0) {
+          PersonaProfiles.Trait t = stats.trait(g, j);
+          traits.add(Traits.describe(t));
+          traitValues.add(RowFactory.create(names.get(j), t.column(), t.statistic(), t.value(), t.population()));
         }
       }
       Object playIndex = ruleHits.get(g).get(1 + templates.size());
       PersonasConfig.Play play = playIndex == null ? config.playbookOtherwise()
           : config.playbook().get((Integer) playIndex);
+      String channel = null;
+      for (String ch : play.channels()) {
+        if (stats.reach(g, ch) >= config.minReach()) {
+          channel = ch;
+          break;
+        }
+      }
       personaRows.add(RowFactory.create(ids[g], personaNames[g], scalaSeq(adj), groupUsers[g],
           (double) groupUsers[g] / users, scalaMap(centroid), scalaMap(centroidT), scalaSeq(top), previousIds[g],
-          matchDistance[g], scalaSeq(clusters), scalaSeq(traits), play.goal(), play.channel(), play.strategy()));
-      LOG.info("Persona {} '{}': {} users ({}%), {}", ids[g], personaNames[g], groupUsers[g],
-          String.format("%.1f", 100.0 * groupUsers[g] / users),
-          previousIds[g] == null ? "new" : String.format("matched %s at distance %.3f", previousIds[g], matchDistance[g]));
+          matchDistance[g], scalaSeq(kmeansClusters), scalaSeq(traits), play.goal(), channel, play.strategy(),
+          byRule ? RULE_KIND : CLUSTER_KIND, personaRules[g], stats.precision()[g], stats.recall()[g],
+          scalaSeq(traitValues)));
+      LOG.info("Persona {} '{}' ({}): {} users ({}%), {}; rule {} (precision {}, recall {})", ids[g], personaNames[g],
+          byRule ? RULE_KIND : CLUSTER_KIND, groupUsers[g], String.format("%.1f", 100.0 * groupUsers[g] / users),
+          previousIds[g] == null ? "new" : matchDistance[g] == null ? "kept " + previousIds[g]
+              : String.format("matched %s at distance %.3f", previousIds[g], matchDistance[g]),
+          personaRules[g], String.format("%.3f", stats.precision()[g]), String.format("%.3f", stats.recall()[g]));
     }
     Dataset<Row> personas = spark.createDataFrame(personaRows, PERSONAS_SCHEMA);
 
     double[][] finalCenters = merge.centers;
     UDF2<Vector, Integer, Double> distance = (v, g) -> {
+      if (g == null || g >= finalCenters.length) {
+        return null;
+      }
       double[] a = v.toArray();
       double[] c = finalCenters[g];
       double s = 0;
@@ -540,7 +605,7 @@ public final class PersonaClusterer {
         .withColumn(PERSONA_ID, functions.element_at(functions.array(idOf), col(GROUP).plus(1)))
         .withColumn(PERSONA_NAME, functions.element_at(functions.array(nameOf), col(GROUP).plus(1)))
         .withColumn(DISTANCE, functions.udf(distance, DataTypes.DoubleType).apply(col(SCALED), col(GROUP)))
-        .drop(RAW, SCALED, CLUSTER, GROUP);
+        .drop(RAW, SCALED, CLUSTER, GROUP, RULE);
 
     List<Row> curveRows = new ArrayList<>();
     for (KSelection.Candidate c : curve) {
@@ -548,11 +613,141 @@ public final class PersonaClusterer {
           c.k() == choice.k(), sampleUsers, choice.reason()));
     }
     Dataset<Row> kSelection = spark.createDataFrame(curveRows, K_SELECTION_SCHEMA);
-    return new Result(assigned, personas, kSelection, choice, silhouette, model, matched, merge.merged);
+    return new Result(assigned, personas, kSelection, choice, silhouette, model, matched, merge.merged,
+        measured.leftOut());
   }
 
-  private List<Column> descriptorAggs() {
-    return config.naming().descriptors().stream().map(x -> x.column().as(x.name())).toList();
+  private static String seconds(long since) {
+    return String.format("%.2f", (System.nanoTime() - since) / 1e9);
+  }
+
+  private static Map<String, Double> zOf(List<String> names, double[] z) {
+    Map<String, Double> m = new LinkedHashMap<>();
+    for (int j = 0; j < names.size(); j++) {
+      m.put(names.get(j), z[j]);
+    }
+    return m;
+  }
+
+  /** Users drawn by a hash of user_id, about selection_sample_users of {@code of}. */
+  private Dataset<Row> sample(Dataset<Row> rows, long of) {
+    double fraction = Math.min(1.0, (double) config.selectionSampleUsers() / of);
+    return rows.where(functions.pmod(functions.xxhash64(functions.lit(config.seed()), col("user_id")),
+        functions.lit(SAMPLE_BUCKETS)).lt(Math.round(fraction * SAMPLE_BUCKETS)));
+  }
+
+  /**
+   * The rule personas whose {@code requires} holds for this data set (one pass for all); the
+   * others are logged and skipped.
+   */
+  private List<PersonasConfig.RulePersona> applicableRules(Dataset<Row> features) {
+    List<PersonasConfig.RulePersona> all = config.rules();
+    List<Column> checks = new ArrayList<>();
+    for (PersonasConfig.RulePersona r : all) {
+      checks.add(r.requires().isEmpty() ? functions.lit(true)
+          : functions.coalesce(NamedExpr.column(r.requires()).cast(DataTypes.BooleanType), functions.lit(false)));
+    }
+    if (checks.isEmpty() || all.stream().allMatch(r -> r.requires().isEmpty())) {
+      return all;
+    }
+    Row row = features.agg(checks.get(0), checks.subList(1, checks.size()).toArray(Column[]::new)).first();
+    List<PersonasConfig.RulePersona> out = new ArrayList<>();
+    for (int i = 0; i < all.size(); i++) {
+      if (row.getBoolean(i)) {
+        out.add(all.get(i));
+      } else {
+        LOG.info("Rule persona '{}' does not apply to this data: its requires \"{}\" is false", all.get(i).name(),
+            all.get(i).requires());
+      }
+    }
+    return out;
+  }
+
+  /**
+   * What the sample holds: per user the rule index (null when clustered), the standardised inputs
+   * and the natural values the rules are written in (inputs, then explain_with).
+   */
+  private record Sample(Integer[] rule, double[][] scaled, double[][] natural, List<PersonaExplainer.Input> columns) {
+
+    double[][] scaledOfRest() {
+      return IntStream.range(0, rule.length).filter(u -> rule[u] == null).mapToObj(u -> scaled[u])
+          .toArray(double[][]::new);
+    }
+
+    /** Each sample user's persona: its rule persona's, else its cluster's. */
+    int[] groups(Model model, int[] groupOfCluster, int[] groupOfRule) {
+      int[] g = new int[rule.length];
+      for (int u = 0; u < rule.length; u++) {
+        g[u] = rule[u] != null ? groupOfRule[rule[u]]
+            : groupOfCluster[model == null ? 0 : model.kmeans().predict(
+                org.apache.spark.mllib.linalg.Vectors.dense(scaled[u]))];
+      }
+      return g;
+    }
+  }
+
+  private Sample drawSample(PipelineModel prep, Dataset<Row> input, long of) {
+    List<Column> cols = new ArrayList<>(List.of(col("user_id"), col(RULE), col(SCALED)));
+    List<PersonaExplainer.Input> columns = new ArrayList<>();
+    for (PersonasConfig.ClusterInput f : config.features()) {
+      cols.add(col(NATURAL_PREFIX + f.name()));
+      columns.add(new PersonaExplainer.Input(PersonaExplainer.sqlOf(f.sql())));
+    }
+    // Columns besides the inputs let a rule cut where the clusters' borders are diagonal in the
+    // inputs: log(monetary) - log(frequency) is the log of the average order value.
+    for (String sql : config.explainWith()) {
+      cols.add(functions.coalesce(NamedExpr.column(sql).cast(DataTypes.DoubleType), functions.lit(0.0)));
+      columns.add(new PersonaExplainer.Input(PersonaExplainer.sqlOf(sql)));
+    }
+    long t0 = System.nanoTime();
+    List<Row> rows = prep.transform(sample(input, of)).select(cols.toArray(Column[]::new)).orderBy("user_id")
+        .collectAsList();
+    int width = columns.size();
+    Integer[] rule = new Integer[rows.size()];
+    double[][] scaled = new double[rows.size()][];
+    double[][] natural = new double[rows.size()][width];
+    for (int u = 0; u < rows.size(); u++) {
+      Row r = rows.get(u);
+      rule[u] = r.isNullAt(1) ? null : r.getInt(1);
+      scaled[u] = ((Vector) r.get(2)).toArray();
+      for (int j = 0; j < width; j++) {
+        natural[u][j] = r.getDouble(3 + j);
+      }
+    }
+    LOG.info("Drew a sample of {} users in {} s", rows.size(), seconds(t0));
+    return new Sample(rule, scaled, natural, columns);
+  }
+
+  /**
+   * Each cluster's rule from trees grown on the sample of every user (rule personas included: the
+   * rule must tell the cluster from everyone), a few at once: each tree on a small sample is a
+   * handful of tiny Spark jobs whose time is mostly scheduling, and Spark runs concurrent jobs.
+   */
+  private String[] explainClusters(SparkSession spark, Sample drawn, int[] groups, int clustered) {
+    PersonaExplainer explainer = new PersonaExplainer(drawn.columns(), config.seed());
+    long t0 = System.nanoTime();
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
+        Math.min(clustered, TREE_THREADS));
+    try {
+      List<java.util.concurrent.Future<String>> trees = new ArrayList<>();
+      for (int g = 0; g < clustered; g++) {
+        int gg = g;
+        trees.add(pool.submit(() -> explainer.explain(spark, drawn.natural(), groups, gg)));
+      }
+      String[] rules = new String[clustered];
+      for (int g = 0; g < clustered; g++) {
+        rules[g] = trees.get(g).get();
+      }
+      LOG.info("Explained {} clusters by trees on {} sampled users in {} s", clustered, groups.length, seconds(t0));
+      return rules;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while explaining the personas", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   /** Noun rule index (null if none) then one boolean per template, for each persona profile. */
@@ -689,14 +884,14 @@ public final class PersonaClusterer {
    */
   private int matchPrevious(Previous previous, List<String> names, double[] mu, double[] sigma, double[][] centers,
                             String[] ids, String[] keptNames, String[] previousIds, Double[] distances) {
-    List<PreviousPersona> prev = previous.personas();
-    if (prev.isEmpty()) {
+    List<PreviousPersona> prev = previous.personas().stream().filter(p -> !RULE_KIND.equals(p.kind())).toList();
+    if (prev.isEmpty() || centers.length == 0) {
       return 0;
     }
     if (!prev.stream().allMatch(p -> p.centroidTransformed() != null
-        && p.centroidTransformed().keySet().equals(new HashSet<>(names)))) {
-      LOG.warn("The personas of {} were clustered on other inputs than personas.personas.features now lists;"
-          + " every persona gets a new id", previous.date());
+        && p.centroidTransformed().keySet().containsAll(names))) {
+      LOG.warn("The personas of {} were clustered on other inputs than tonight's ({}); every persona gets a new id",
+          previous.date(), names);
       return 0;
     }
     double[][] prevScaled = new double[prev.size()][names.size()];

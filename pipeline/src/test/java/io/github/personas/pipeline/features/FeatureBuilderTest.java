@@ -77,6 +77,7 @@ class FeatureBuilderTest {
     assertEquals(40.0, d(u1, "monetary"), 1e-9);
     assertEquals(22.5, d(u1, "avg_order_value"), 1e-9);
     assertEquals(5, l(u1, "recency_days"), "last purchase 2024-03-05, run date 2024-03-10");
+    assertEquals(5, l(u1, "days_inactive"), "no session: the last purchase row (the refund of 03-06 is no purchase)");
     assertEquals(1, l(u1, "refund_count"));
     assertEquals(5.0, d(u1, "refund_amount"), 1e-9);
     assertEquals("2024-03-01", u1.getAs("first_purchase_date").toString());
@@ -97,6 +98,7 @@ class FeatureBuilderTest {
     assertEquals(0, l(u, "sessions_30d"));
     assertNull(u.getAs("recency_days"));
     assertNull(u.getAs("days_since_last_session"));
+    assertEquals(2, l(u, "days_inactive"), "neither a session nor a purchase: since first seen");
     assertNull(u.getAs("median_session_gap_days"));
     assertNull(u.getAs("cart_to_purchase_rate"));
     assertNull(u.getAs("message_open_rate"));
@@ -150,6 +152,7 @@ class FeatureBuilderTest {
     assertEquals(3, l(u, "active_days_30d"));
     assertEquals(1, l(u, "active_days_prev_30d"), "D-30 is in the 30 days before; D-89 is not");
     assertEquals(6, l(u, "days_since_last_session"));
+    assertEquals(6, l(u, "days_inactive"), "the last session, when there is one");
     assertEquals(0.4, d(u, "weekend_share"), 1e-9, "Sunday 03-03 and Saturday 02-10 of five sessions");
   }
 

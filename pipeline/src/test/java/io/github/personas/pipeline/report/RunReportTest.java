@@ -35,10 +35,13 @@ class RunReportTest {
             new ReportData.SegmentRow("persona_id", "P02", 300, 0.3, 0.7667, 2.5556, true, 35.3, 2.86, true, 0.95),
             new ReportData.SegmentRow("rfm_segment", "Prospects", 700, 0.7, 0.0, 0.0, true, 0.0, 0.0, true, null)),
         List.of(
-            new ReportData.PersonaCard("P01", "Quiet browsers", 700, 0.7,
-                List.of(Traits.describe("sessions_30d", 1.5, 4.05), Traits.describe("frequency", 0.1, 0.4))),
-            new ReportData.PersonaCard("P02", "Frequent big spenders", 300, 0.3,
-                List.of(Traits.describe("frequency", 1.1, 0.4), Traits.describe("uninstalled", 0.0, 0.0)))),
+            new ReportData.PersonaCard("P01", "Quiet browsers", "clustered", 700, 0.7, "sessions_30d <= 2", 0.91, 0.87,
+                List.of(trait("sessions_30d", "median", 1.5, 4.05), trait("frequency", "median", 0.1, 0.4)),
+                "Build the habit", "push", "Deep links into the best features"),
+            new ReportData.PersonaCard("P02", "Frequent big spenders", "clustered", 300, 0.3,
+                "frequency >= 6 AND monetary > 2100", 0.93, 0.88,
+                List.of(trait("frequency", "median", 1.1, 0.4), trait("uninstalled", "mean", 0.0, 0.0)),
+                "Reward and advocacy", null, "VIP perks")),
         List.of(new ReportData.KPoint(2, 900.0, 0.61, false), new ReportData.KPoint(3, 400.0, 0.72, true),
             new ReportData.KPoint(4, 380.0, Double.NaN, false)),
         "k = 3 has the best silhouette, 0.720, by more than 0.020",
@@ -83,6 +86,11 @@ class RunReportTest {
         f.kReason(), List.of(), f.history(), f.quality());
     assertTrue(new RunReport(first).markdown().contains("First run in this output"));
     assertEquals(4, count(new RunReport(first).html(), "<svg "));
+  }
+
+  private static String trait(String column, String statistic, double value, double population) {
+    return Traits.describe(new io.github.personas.pipeline.segment.PersonaProfiles.Trait(column, column, statistic,
+        value, population));
   }
 
   private static int count(String s, String part) {

@@ -30,19 +30,29 @@ class PersonaClustererTest {
   }
 
   private static final List<PersonasConfig.Play> PLAYBOOK = List.of(
-      new PersonasConfig.Play("buyer_share >= 0.5", "Grow order value", "email", "Loyalty rewards"));
-  private static final PersonasConfig.Play OTHERWISE = new PersonasConfig.Play("true", "Build the habit", "push", "Tips");
+      new PersonasConfig.Play("buyer_share >= 0.5", "Grow order value", List.of("email"), "Loyalty rewards"));
+  private static final PersonasConfig.Play OTHERWISE = new PersonasConfig.Play("true", "Build the habit",
+      List.of("push"), "Tips");
+  private static final List<NamedExpr> CHANNELS = List.of(new NamedExpr("email", "avg(CAST(buyer AS DOUBLE))"),
+      new NamedExpr("push", "avg(1.0)"));
 
   private static PersonasConfig.Personas config(int kMin, int kMax, double minShare) {
+    return config(kMin, kMax, minShare, List.of(), List.of(
+        new PersonasConfig.ClusterInput("x", "x", PersonasConfig.Transform.NONE),
+        new PersonasConfig.ClusterInput("y", "y", PersonasConfig.Transform.NONE)));
+  }
+
+  private static PersonasConfig.Personas config(int kMin, int kMax, double minShare,
+                                                List<PersonasConfig.RulePersona> rules,
+                                                List<PersonasConfig.ClusterInput> inputs) {
     PersonasConfig.Naming naming = new PersonasConfig.Naming(0.5, 3,
         List.of(new PersonasConfig.Word("x", "wide", "narrow"), new PersonasConfig.Word("y", "tall", "")),
         List.of(new NamedExpr("buyer_share", "avg(CAST(buyer AS DOUBLE))")),
         List.of(new NamedExpr("buyers", "buyer_share >= 0.5")),
         "users",
         List.of(new NamedExpr("Tall ones", "z_y >= 1")));
-    return new PersonasConfig.Personas(kMin, kMax, 7, 30, 10_000, 0.02, 0.05, minShare, 1.0, List.of(
-        new PersonasConfig.ClusterInput("x", "x", PersonasConfig.Transform.NONE),
-        new PersonasConfig.ClusterInput("y", "y", PersonasConfig.Transform.NONE)), naming, PLAYBOOK, OTHERWISE);
+    return new PersonasConfig.Personas(kMin, kMax, 7, 30, 10_000, 0.02, 0.05, minShare, 1.0, inputs, rules, 0.95,
+        List.of(), naming, PLAYBOOK, OTHERWISE, CHANNELS, 0.2);
   }
 
   /**
@@ -101,7 +111,8 @@ class PersonaClustererTest {
     assertEquals("email", personas.get("P02").getAs("channel"));
     assertEquals("Build the habit", personas.get("P01").getAs("goal"));
     List<String> traits = personas.get("P02").getList(personas.get("P02").fieldIndex("traits"));
-    assertTrue(traits.get(0).startsWith("x: 3.3× the average user ("), traits.toString());
+    // x is not transformed, so its trait compares means: the persona's and every user's.
+    assertEquals("x: mean 9.98 vs 2.99 for all users (3.3×)", traits.get(0));
 
     Map<String, String> assigned = personaOf(r);
     assertEquals("P01", assigned.get("u000"));
@@ -109,6 +120,75 @@ class PersonaClustererTest {
     assertEquals("P03", assigned.get("u090"));
     double maxDistance = r.assigned().agg(org.apache.spark.sql.functions.max("distance_to_centroid")).first().getDouble(0);
     assertTrue(maxDistance < 1.0, "every user is near its centroid (standardised units): " + maxDistance);
+  }
+
+  @Test
+  void aRulePersonaIsCarvedOutBeforeClusteringAndCarriesItsOwnConditionWithPrecisionOne() {
+    // The 12 users far out at (10, 10) are what the rule takes; k-means sees only the three groups.
+    PersonasConfig.Personas config = config(2, 5, 0.02, List.of(
+        new PersonasConfig.RulePersona("Corner users", "x > 8 AND y > 8", ""),
+        new PersonasConfig.RulePersona("Nobody", "x > 1000", ""),
+        new PersonasConfig.RulePersona("Skipped here", "true", "max(x) > 1000")), List.of(
+        new PersonasConfig.ClusterInput("x", "x", PersonasConfig.Transform.NONE),
+        new PersonasConfig.ClusterInput("y", "y", PersonasConfig.Transform.NONE)));
+    PersonaClusterer.Result r = new PersonaClusterer(config).apply(users(0, 12), PersonaClusterer.Previous.NONE, caches);
+    assertEquals(3, r.choice().k(), r.choice().reason());
+    Map<String, Row> byName = r.personas().collectAsList().stream()
+        .collect(Collectors.toMap(p -> p.<String>getAs("persona_name"), p -> p));
+    assertEquals(4, byName.size(), "three clusters and one rule persona; a rule that takes nobody is no persona: "
+        + byName.keySet());
+    Row corner = byName.get("Corner users");
+    assertEquals("rule", corner.getAs("kind"));
+    assertEquals("x > 8 AND y > 8", corner.getAs("rule"));
+    assertEquals(12L, corner.<Long>getAs("users"));
+    assertEquals(1.0, corner.<Double>getAs("rule_precision"));
+    assertEquals(1.0, corner.<Double>getAs("rule_recall"));
+    assertNull(r.assigned().where("persona_name = 'Corner users'").first().getAs("distance_to_centroid"),
+        "a rule persona has no centroid to be distant from");
+    byName.values().stream().filter(p -> !"rule".equals(p.getAs("kind")))
+        .forEach(p -> assertEquals("clustered", p.getAs("kind")));
+  }
+
+  @Test
+  void everyClusterHasATreeRuleWhosePrecisionAndRecallAreThoseOfTheRuleAsWritten() {
+    PersonaClusterer.Result r = new PersonaClusterer(config(2, 5, 0.02)).apply(users(0, 0),
+        PersonaClusterer.Previous.NONE, caches);
+    Dataset<Row> assigned = r.assigned();
+    for (Row p : r.personas().collectAsList()) {
+      String rule = p.getAs("rule");
+      String id = p.getAs("persona_id");
+      assertTrue(rule.matches("[xy] (<=|>|>=) -?[0-9.]+( AND [xy] (<=|>|>=) -?[0-9.]+)*"), id + ": " + rule);
+      long matched = assigned.where(rule).count();
+      long hits = assigned.where("(" + rule + ") AND persona_id = '" + id + "'").count();
+      long users = p.<Long>getAs("users");
+      assertEquals((double) hits / matched, p.<Double>getAs("rule_precision"), 1e-12, id + ": " + rule);
+      assertEquals((double) hits / users, p.<Double>getAs("rule_recall"), 1e-12, id + ": " + rule);
+      assertTrue(p.<Double>getAs("rule_precision") >= 0.95, id + ": " + rule);
+    }
+  }
+
+  @Test
+  void constantAndNearDuplicateInputsAreLeftOutWithTheReason() {
+    List<Row> rows = new ArrayList<>();
+    for (Row u : users(0, 0).collectAsList()) {
+      rows.add(RowFactory.create(u.get(0), u.get(1), u.get(2), u.get(3), 5.0, 2 * u.getDouble(2) + 1));
+    }
+    Dataset<Row> features = spark.createDataFrame(rows,
+        StructType.fromDDL("user_id string, x double, y double, buyer boolean, flat double, y2 double"));
+    PersonasConfig.Personas config = config(2, 5, 0.02, List.of(), List.of(
+        new PersonasConfig.ClusterInput("x", "x", PersonasConfig.Transform.NONE),
+        new PersonasConfig.ClusterInput("y", "y", PersonasConfig.Transform.NONE),
+        new PersonasConfig.ClusterInput("flat", "flat", PersonasConfig.Transform.NONE),
+        new PersonasConfig.ClusterInput("y2", "y2", PersonasConfig.Transform.NONE)));
+    PersonaClusterer.Result r = new PersonaClusterer(config).apply(features, PersonaClusterer.Previous.NONE, caches);
+    assertEquals(2, r.inputsLeftOut().size(), r.inputsLeftOut().toString());
+    assertTrue(r.inputsLeftOut().get(0).startsWith("flat: the same value (5.000) for every user"),
+        r.inputsLeftOut().toString());
+    assertTrue(r.inputsLeftOut().get(1).startsWith("y2: correlated with y (r = 1.000"), r.inputsLeftOut().toString());
+    assertEquals(3, r.choice().k(), "the same three groups as without the two inputs: " + r.choice().reason());
+    String[] clustered = ((org.apache.spark.ml.feature.VectorAssembler) r.model().prep().stages()[0]).getInputCols();
+    assertEquals(List.of(PersonaClusterer.TRANSFORMED_PREFIX + "x", PersonaClusterer.TRANSFORMED_PREFIX + "y"),
+        List.of(clustered), "k-means clusters on the inputs kept");
   }
 
   @Test
@@ -170,9 +250,9 @@ class PersonaClustererTest {
     PersonasConfig.Personas good = config(2, 5, 0.02);
     PersonasConfig.Naming naming = good.naming();
     PersonasConfig.Personas bad = new PersonasConfig.Personas(2, 5, 7, 30, 10_000, 0.02, 0.05, 0.02, 1.0,
-        good.features(), new PersonasConfig.Naming(naming.minZ(), naming.maxAdjectives(), naming.vocabulary(),
-            naming.descriptors(), naming.nouns(), naming.nounOtherwise(),
-            List.of(new NamedExpr("Night owls", "z_night_share >= 1"))), PLAYBOOK, OTHERWISE);
+        good.features(), List.of(), 0.95, List.of(), new PersonasConfig.Naming(naming.minZ(), naming.maxAdjectives(),
+            naming.vocabulary(), naming.descriptors(), naming.nouns(), naming.nounOtherwise(),
+            List.of(new NamedExpr("Night owls", "z_night_share >= 1"))), PLAYBOOK, OTHERWISE, CHANNELS, 0.2);
     new PersonaClusterer(good).checkConfig(users(0, 0));
     io.github.personas.pipeline.config.ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(
         io.github.personas.pipeline.config.ConfigException.class, () -> new PersonaClusterer(bad).checkConfig(users(0, 0)));

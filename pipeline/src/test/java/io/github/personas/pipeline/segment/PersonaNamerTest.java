@@ -1,6 +1,7 @@
 package io.github.personas.pipeline.segment;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import io.github.personas.pipeline.config.PersonasConfig;
 import java.util.LinkedHashMap;
@@ -33,17 +34,28 @@ class PersonaNamerTest {
   }
 
   @Test
-  void aNameIsAtMostMaxAdjectivesPlusTheNounWithACapital() {
+  void aNameIsTheStrongWordsUpToMaxAdjectivesPlusTheNounWithACapital() {
     assertEquals("Recent frequent buyers",
-        namer.uniqueName(List.of("recent", "frequent", "late-night"), "buyers", Set.of()));
-    assertEquals("Typical users", namer.uniqueName(List.of(), "users", Set.of()));
+        namer.uniqueName(List.of("recent", "frequent", "late-night"), 3, "buyers", Set.of(), "Converted"));
+    assertEquals("Recent buyers", namer.uniqueName(List.of("recent", "frequent"), 1, "buyers", Set.of(), "Converted"));
   }
 
   @Test
-  void aClashTriesTheNextAdjectiveThenANumber() {
-    assertEquals("Recent late-night buyers",
-        namer.uniqueName(List.of("recent", "frequent", "late-night"), "buyers", Set.of("Recent frequent buyers")));
-    assertEquals("Recent frequent buyers 2",
-        namer.uniqueName(List.of("recent", "frequent"), "buyers", Set.of("recent frequent buyers")));
+  void aPersonaWithoutAStrongTraitIsNamedByItsStrongestRelativeOneNeverTypical() {
+    List<String> ranked = namer.ranked(z("frequency", 0.3, "recency", -0.1, "night", 0.02, "monetary", 0.2));
+    assertEquals(List.of("frequent", "big-spending", "recent"), ranked);
+    assertEquals("Frequent users", namer.uniqueName(ranked, 0, "users", Set.of(), "Casual"));
+  }
+
+  @Test
+  void aClashTriesWeakerWordsThenOneMoreWordThenTheLifecycleStageNeverANumber() {
+    assertEquals("Recent late-night buyers", namer.uniqueName(List.of("recent", "frequent", "late-night"), 2,
+        "buyers", Set.of("Recent frequent buyers"), "Converted"));
+    assertEquals("Recent frequent buyers", namer.uniqueName(List.of("recent", "frequent"), 1, "buyers",
+        Set.of("recent buyers"), "Converted"));
+    String last = namer.uniqueName(List.of("recent", "frequent"), 2, "buyers",
+        Set.of("recent frequent buyers", "recent buyers", "frequent buyers"), "Converted");
+    assertEquals("Recent frequent buyers, mostly converted", last);
+    assertFalse(last.matches(".*\\d.*"));
   }
 }
