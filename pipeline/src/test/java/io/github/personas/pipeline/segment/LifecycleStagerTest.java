@@ -71,6 +71,9 @@ class LifecycleStagerTest {
     ev.add(event("habit", day(2), "session_start"));
     ev.add(event("casual", day(20), "session_start"));
     ev.add(event("casual", day(12), "session_start"));
+    // Only a refund, 70 days ago, as a transaction export shows a customer who returned goods:
+    // they used the shop, so they are not "never launched" but silent for 70 days.
+    ev.add(event("refunder", day(70), "refund").order("r1", 5));
     List<ContractRows> profiles = List.of(profile("never").with("install_time", Timestamp.valueOf(day(5))));
     LifecycleStager stager = new LifecycleStager(ConfigLoader.defaults().lifecycle());
     Map<String, String> stage = stager.apply(features(ev, profiles)).collectAsList().stream()
@@ -84,7 +87,8 @@ class LifecycleStagerTest {
         "low", "Converted low spender",
         "nonpayer", "Active non-payer",
         "habit", "Habit forming",
-        "casual", "Casual"), stage);
+        "casual", "Casual",
+        "refunder", "Churned"), stage);
   }
 
   @Test
