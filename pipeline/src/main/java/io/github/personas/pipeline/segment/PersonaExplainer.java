@@ -139,7 +139,7 @@ public final class PersonaExplainer {
         .toList();
     List<List<Condition>> chosen = prune(refine(choose(readable, points, groups, group), points, groups, group, integral),
         points, groups, group).stream().map(p -> readable(p, integral, sortedColumns)).toList();
-    return chosen.isEmpty() ? NO_RULE : render(chosen, integral);
+    return chosen.isEmpty() ? NO_RULE : render(chosen, integral, sortedColumns);
   }
 
   /** Every leaf's path, in the tree's order. */
@@ -478,7 +478,7 @@ public final class PersonaExplainer {
     return whole;
   }
 
-  private String render(List<List<Condition>> paths, boolean[] integral) {
+  private String render(List<List<Condition>> paths, boolean[] integral, double[][] sortedColumns) {
     StringJoiner or = new StringJoiner(" OR ");
     for (List<Condition> p : paths) {
       StringJoiner and = new StringJoiner(" AND ");
@@ -491,6 +491,15 @@ public final class PersonaExplainer {
             && p.get(i + 1).threshold() == c.threshold() + 1) {
           and.add(x + " = " + number(c.threshold() + 1));
           i++;
+          continue;
+        }
+        // A count at most 0 is "= 0", and a 0/1 flag above 0 is "= 1". Only there: the sample's
+        // least or greatest value need not be every user's.
+        double[] values = sortedColumns[c.input()];
+        boolean flag = whole && values.length > 0 && values[0] == 0 && values[values.length - 1] == 1;
+        if (whole && values.length > 0 && values[0] == 0 && !c.above() && c.threshold() == 0
+            || flag && c.above() && c.threshold() == 0) {
+          and.add(x + " = " + number(c.above() ? 1 : 0));
           continue;
         }
         // For whole numbers "> 5" is ">= 6", which reads as the marketer counts.

@@ -50,6 +50,11 @@ class PersonaExplainerTest {
   }
 
   @Test
+  void aCountAtItsLeastValueReadsAsEquality() {
+    assertEquals("frequency = 0", explain((f, s) -> f == 0));
+  }
+
+  @Test
   void aPersonaOfEveryoneOrNoOneHasTheTrivialRule() {
     assertEquals("true", explain((f, s) -> true));
     assertEquals(PersonaExplainer.NO_RULE, explain((f, s) -> false));
