@@ -15,7 +15,8 @@ import org.apache.spark.sql.functions;
 
 /**
  * Which configured clustering inputs fit the data: those that vary among the users to cluster,
- * and of two near-duplicates (|correlation| at least max_correlation) only the first listed.
+ * and of two near-duplicates (|correlation| at least max_correlation once the other inputs kept
+ * are accounted for) only the first listed.
  *
  * <p>A transaction-only data set has no sessions, so every session input is 0 for everyone; it
  * would add nothing to the distances but noise in the names, and a pair of inputs that say the
@@ -43,6 +44,57 @@ public final class ClusteringInputs {
   }
 
   private ClusteringInputs() {}
+
+  /**
+   * The correlation of inputs i and j once the other kept inputs are accounted for (the plain
+   * correlation when there are none): -P_ij / sqrt(P_ii P_jj), P the inverse of the covariance of
+   * i, j and the others. Orders and money both 0 for every non-buyer correlate at 0.97 in app
+   * data, but given the payer flag (kept earlier) at 0.90: among buyers money says more than orders.
+   */
+  static double partialCorrelation(double[][] cov, int i, int j, List<Integer> kept) {
+    List<Integer> idx = new ArrayList<>(List.of(i, j));
+    kept.stream().filter(k -> k != i && k != j).forEach(idx::add);
+    int n = idx.size();
+    double[][] a = new double[n][2 * n];
+    for (int x = 0; x < n; x++) {
+      for (int y = 0; y < n; y++) {
+        a[x][y] = cov[idx.get(x)][idx.get(y)];
+      }
+      a[x][n + x] = 1;
+    }
+    // Gauss-Jordan with partial pivoting; a singular block (an input that is a combination of
+    // the others) falls back to the plain correlation.
+    for (int col = 0; col < n; col++) {
+      int pivot = col;
+      for (int row = col + 1; row < n; row++) {
+        if (Math.abs(a[row][col]) > Math.abs(a[pivot][col])) {
+          pivot = row;
+        }
+      }
+      if (Math.abs(a[pivot][col]) < 1e-12) {
+        return cov[i][j] / Math.sqrt(cov[i][i] * cov[j][j]);
+      }
+      double[] t = a[col];
+      a[col] = a[pivot];
+      a[pivot] = t;
+      double d = a[col][col];
+      for (int y = 0; y < 2 * n; y++) {
+        a[col][y] /= d;
+      }
+      for (int row = 0; row < n; row++) {
+        if (row != col && a[row][col] != 0) {
+          double f = a[row][col];
+          for (int y = 0; y < 2 * n; y++) {
+            a[row][y] -= f * a[col][y];
+          }
+        }
+      }
+    }
+    double pij = a[0][n + 1];
+    double pii = a[0][n];
+    double pjj = a[1][n + 1];
+    return -pij / Math.sqrt(pii * pjj);
+  }
 
   /**
    * Measures {@code input}: one row per user with the rule index in {@code ruleColumn} (null when
@@ -107,7 +159,7 @@ public final class ClusteringInputs {
       String twin = null;
       double r = 0;
       for (int i : keptIndex) {
-        double c = cov[i][j] / Math.sqrt(cov[i][i] * cov[j][j]);
+        double c = partialCorrelation(cov, i, j, keptIndex);
         if (Math.abs(c) >= maxCorrelation) {
           twin = names.get(i);
           r = c;
@@ -115,8 +167,8 @@ public final class ClusteringInputs {
         }
       }
       if (twin != null) {
-        leftOut.add(String.format(Locale.ROOT, "%s: correlated with %s (r = %.3f, personas.personas.max_correlation"
-            + " = %s), which is kept", name, twin, r, maxCorrelation));
+        leftOut.add(String.format(Locale.ROOT, "%s: correlated with %s (r = %.3f given the other inputs kept,"
+            + " personas.personas.max_correlation = %s), which is kept", name, twin, r, maxCorrelation));
         continue;
       }
       kept.add(name);
