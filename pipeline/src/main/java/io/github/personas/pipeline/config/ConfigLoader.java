@@ -219,6 +219,10 @@ public final class ConfigLoader {
     return points;
   }
 
+  /** Columns of the persona profile that inputs and descriptors must not shadow. */
+  private static final List<String> PROFILE_COLUMNS = List.of("users", "share", "kind", "dominant_lifecycle_stage",
+      "dominant_rfm_segment");
+
   private static PersonasConfig.Personas personas(Config c, String origin) {
     int kMin = c.getInt("personas.k_min");
     int kMax = c.getInt("personas.k_max");
@@ -249,9 +253,9 @@ public final class ConfigLoader {
       Config item = object(list.get(i), path, i, origin, Set.of("name", "expr", "transform", "describe"),
           Set.of("name", "expr"));
       String name = item.getString("name").trim();
-      require(name.matches("[a-z][a-z0-9_]*"),
-          "%s.%s[%s] in %s: name '%s' must be snake_case (a-z, 0-9, _), it becomes a column name", ROOT, path, i,
-          origin, name);
+      require(name.matches("[a-z][a-z0-9_]*") && !PROFILE_COLUMNS.contains(name),
+          "%s.%s[%s] in %s: name '%s' must be snake_case (a-z, 0-9, _) and not one of %s: it becomes a column name",
+          ROOT, path, i, origin, name, PROFILE_COLUMNS);
       require(names.add(name), "%s.%s in %s names '%s' twice; names must be unique", ROOT, path, origin, name);
       String transform = item.hasPath("transform") ? item.getString("transform").trim() : "none";
       PersonasConfig.Transform t;
@@ -290,7 +294,7 @@ public final class ConfigLoader {
     double minZ = c.getDouble("personas.naming.min_z");
     require(minZ >= 0, "personas.personas.naming.min_z must be at least 0, got %s (%s)", minZ, origin);
     int maxAdj = c.getInt("personas.naming.max_adjectives");
-    require(maxAdj >= 0 && maxAdj <= 3, "personas.personas.naming.max_adjectives must be within [0, 3], got %s (%s)",
+    require(maxAdj >= 1 && maxAdj <= 3, "personas.personas.naming.max_adjectives must be within [1, 3], got %s (%s)",
         maxAdj, origin);
     String vpath = "personas.naming.vocabulary";
     ConfigList vlist = c.getList(vpath);
@@ -308,9 +312,9 @@ public final class ConfigLoader {
     List<NamedExpr> descriptors = namedList(c, "personas.naming.descriptors", "expr", origin);
     for (NamedExpr d : descriptors) {
       require(d.name().matches("[a-z][a-z0-9_]*") && !names.contains(d.name()) && !d.name().startsWith("z_")
-              && !List.of("users", "share").contains(d.name()),
-          "%s.personas.naming.descriptors '%s' in %s: a descriptor name must be snake_case and differ from users,"
-              + " share, z_* and the clustering inputs", ROOT, d.name(), origin);
+              && !d.name().startsWith("all_") && !d.name().startsWith("reach_") && !PROFILE_COLUMNS.contains(d.name()),
+          "%s.personas.naming.descriptors '%s' in %s: a descriptor name must be snake_case and differ from %s,"
+              + " z_*, all_*, reach_* and the clustering inputs", ROOT, d.name(), origin, PROFILE_COLUMNS);
     }
     List<NamedExpr> nouns = namedList(c, "personas.naming.nouns", "when", origin);
     List<NamedExpr> templates = namedList(c, "personas.naming.templates", "when", origin);

@@ -231,6 +231,11 @@ public final class PersonaClusterer {
     for (int i = 0; i < config.rules().size(); i++) {
       PersonasConfig.RulePersona r = config.rules().get(i);
       checkSql(featuresSchema, base + "rules[" + i + "] '" + r.name() + "' when", r.when(), false);
+      if (!(featuresSchema.select(NamedExpr.column(r.when())).schema().fields()[0].dataType()
+          instanceof org.apache.spark.sql.types.BooleanType)) {
+        throw ConfigException.of("%srules[%d] '%s': when \"%s\" is not a condition (true or false) over the features"
+            + " table", base, i, r.name(), r.when());
+      }
       if (!r.requires().isEmpty()) {
         checkSql(featuresSchema, base + "rules[" + i + "] '" + r.name() + "' requires", r.requires(), true);
       }
@@ -268,7 +273,8 @@ public final class PersonaClusterer {
       if (aggregate) {
         df.agg(NamedExpr.column(sql)).schema();
       } else {
-        df.select(NamedExpr.column(sql).cast(DataTypes.DoubleType)).schema();
+        // Beside every column, so an aggregate (a valid select of its own) is refused.
+        df.select(functions.col("*"), NamedExpr.column(sql).cast(DataTypes.DoubleType)).schema();
       }
     } catch (Exception e) {
       String first = ConfigException.firstLine(e);
@@ -343,7 +349,7 @@ public final class PersonaClusterer {
     // One sample of every user, drawn by hash (the same users every night) and sorted by user_id
     // so it does not depend on the partition layout: its users to cluster choose k, all of them
     // grow the trees that explain the clusters.
-    Sample drawn = restUsers > 0 ? drawSample(prep, input, restUsers) : null;
+    Sample drawn = restUsers > 0 ? drawSample(prep, input, restUsers, users) : null;
     List<KSelection.Candidate> curve = new ArrayList<>();
     Map<Integer, SampleKMeans.Fit> sampleFits = new java.util.HashMap<>();
     long sampleUsers = 0;
@@ -490,7 +496,8 @@ public final class PersonaClusterer {
       adjectives.add(namer.adjectives(zOf(names, z[g])));
     }
     for (int g = 0; g < clustered; g++) {
-      if (keptNames[g] != null && !taken.contains(keptNames[g])) {
+      String kept = keptNames[g];
+      if (kept != null && taken.stream().noneMatch(kept::equalsIgnoreCase)) {
         personaNames[g] = keptNames[g];
         taken.add(keptNames[g]);
       }
@@ -686,23 +693,46 @@ public final class PersonaClusterer {
     }
   }
 
-  private Sample drawSample(PipelineModel prep, Dataset<Row> input, long of) {
+  /**
+   * About selection_sample_users of the users to cluster and of every user the rule personas'
+   * share: however many users the rules take, the sample stays small.
+   */
+  private Sample drawSample(PipelineModel prep, Dataset<Row> input, long restUsers, long users) {
     List<Column> cols = new ArrayList<>(List.of(col("user_id"), col(RULE), col(SCALED)));
     List<PersonaExplainer.Input> columns = new ArrayList<>();
+    List<String> sqls = new ArrayList<>();
     for (PersonasConfig.ClusterInput f : config.features()) {
       cols.add(col(NATURAL_PREFIX + f.name()));
-      columns.add(new PersonaExplainer.Input(PersonaExplainer.sqlOf(f.sql())));
+      sqls.add(f.sql());
     }
     // Columns besides the inputs let a rule cut where the clusters' borders are diagonal in the
     // inputs: log(monetary) - log(frequency) is the log of the average order value.
     for (String sql : config.explainWith()) {
       cols.add(functions.coalesce(NamedExpr.column(sql).cast(DataTypes.DoubleType), functions.lit(0.0)));
-      columns.add(new PersonaExplainer.Input(PersonaExplainer.sqlOf(sql)));
+      sqls.add(sql);
+    }
+    // The trees learn on each value with nulls as 0, as a number; the rule must say the same
+    // where that differs from the expression: a null (avg_order_value of a non-buyer) or a
+    // boolean. Whether values are null is seen in the sample itself, so no pass is added.
+    for (String sql : sqls) {
+      cols.add(NamedExpr.column(sql).isNull());
     }
     long t0 = System.nanoTime();
-    List<Row> rows = prep.transform(sample(input, of)).select(cols.toArray(Column[]::new)).orderBy("user_id")
-        .collectAsList();
-    int width = columns.size();
+    Column bucket = functions.pmod(functions.xxhash64(functions.lit(config.seed()), col("user_id")),
+        functions.lit(SAMPLE_BUCKETS));
+    long restCut = Math.round(Math.min(1.0, (double) config.selectionSampleUsers() / restUsers) * SAMPLE_BUCKETS);
+    long allCut = Math.round(Math.min(1.0, (double) config.selectionSampleUsers() / users) * SAMPLE_BUCKETS);
+    Dataset<Row> drawn = input.where(functions.when(col(RULE).isNull(), bucket.lt(restCut)).otherwise(bucket.lt(allCut)));
+    List<Row> rows = prep.transform(drawn).select(cols.toArray(Column[]::new)).orderBy("user_id").collectAsList();
+    int width = sqls.size();
+    for (int j = 0; j < width; j++) {
+      int at = 3 + width + j;
+      boolean nullable = rows.stream().anyMatch(r -> r.getBoolean(at));
+      boolean number = input.select(NamedExpr.column(sqls.get(j))).schema().fields()[0].dataType()
+          instanceof org.apache.spark.sql.types.NumericType;
+      columns.add(new PersonaExplainer.Input(number && !nullable ? PersonaExplainer.sqlOf(sqls.get(j))
+          : "coalesce(CAST(" + sqls.get(j) + " AS DOUBLE), 0)"));
+    }
     Integer[] rule = new Integer[rows.size()];
     double[][] scaled = new double[rows.size()][];
     double[][] natural = new double[rows.size()][width];

@@ -27,9 +27,9 @@ import org.apache.spark.sql.types.StructType;
  *
  * <p>The tree is grown on a sample with both classes weighted equally, so a persona of 3 % is
  * not drowned by the rest. Its leaves are paths of conditions; the rule is the union of at most
- * three leaves with the best F1 on the sample among those precise enough, each path then
- * tightened by one more threshold where that helps, with its conditions on one input merged and
- * those that add nothing pruned. Thresholds are rounded for
+ * three leaves with the best F1 on the sample among those precise enough, then tightened by up
+ * to three more thresholds where that helps (a path reads at most three inputs), with its
+ * conditions on one input merged and those that add nothing pruned. Thresholds are rounded for
  * reading (an integer-valued input's {@code > 5.5} is {@code >= 6}); precision and recall are then
  * measured on every user by the caller with the rule as written, so the figures are those of the
  * text a marketer reads.
@@ -72,6 +72,11 @@ public final class PersonaExplainer {
    */
   public static String sqlOf(String sql) {
     String s = sql.trim();
+    // NOT(x) looks like a call but binds looser than a comparison.
+    if (s.regionMatches(true, 0, "NOT", 0, 3) && (s.length() == 3 || !Character.isLetterOrDigit(s.charAt(3))
+        && s.charAt(3) != '_')) {
+      return "(" + s + ")";
+    }
     return s.matches("[A-Za-z_][A-Za-z0-9_]*|[A-Za-z_][A-Za-z0-9_]*\\([^()]*(\\([^()]*\\)[^()]*)*\\)") ? s : "(" + s + ")";
   }
 

@@ -66,5 +66,6 @@ class PersonaExplainerTest {
     assertEquals("least(tenure_days, 30)", PersonaExplainer.sqlOf("least(tenure_days, 30)"));
     assertEquals("coalesce(CAST(a AS DOUBLE), 0)", PersonaExplainer.sqlOf("coalesce(CAST(a AS DOUBLE), 0)"));
     assertEquals("(monetary / frequency)", PersonaExplainer.sqlOf("monetary / frequency"));
+    assertEquals("(NOT(uninstalled))", PersonaExplainer.sqlOf("NOT(uninstalled)"), "NOT binds looser than >=");
   }
 }
