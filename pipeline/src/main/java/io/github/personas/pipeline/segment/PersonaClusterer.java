@@ -564,8 +564,10 @@ public final class PersonaClusterer {
       long strong = Arrays.stream(z[g]).filter(v -> Math.abs(v) >= config.naming().minZ()).count();
       for (int i = 0; i < d && traits.size() < Math.max(MIN_TRAITS, Math.min(strong, MAX_TRAITS)); i++) {
         int j = order[i];
-        if (Math.abs(z[g][j]) > 0) {
-          PersonaProfiles.Trait t = stats.trait(g, j);
+        PersonaProfiles.Trait t = stats.trait(g, j);
+        // A median equal to everyone's says nothing (money of non-buyers when most users buy
+        // nothing: 0 vs 0), however far the means are apart; the next input speaks instead.
+        if (Math.abs(z[g][j]) > 0 && !(t.value() == t.population()) && !Double.isNaN(t.value())) {
           traits.add(Traits.describe(t));
           traitValues.add(RowFactory.create(names.get(j), t.column(), t.statistic(), t.value(), t.population()));
         }
