@@ -2,6 +2,7 @@ package io.github.personas.pipeline.report;
 
 import com.samskivert.mustache.Mustache;
 import com.samskivert.mustache.Template;
+import io.github.personas.pipeline.segment.PersonaClusterer;
 import java.awt.Color;
 import java.awt.Font;
 import java.awt.Paint;
@@ -96,7 +97,7 @@ public final class RunReport {
       Map<String, Object> card = new LinkedHashMap<>();
       card.put("id", p.id());
       card.put("name", p.name());
-      card.put("kind", "rule".equals(p.kind()) ? "defined by a rule" : "found by clustering");
+      card.put("kind", PersonaClusterer.RULE_KIND.equals(p.kind()) ? "defined by a rule" : "found by clustering");
       card.put("users", count(p.users()));
       card.put("share", percent(p.share()));
       card.put("rule", p.rule());

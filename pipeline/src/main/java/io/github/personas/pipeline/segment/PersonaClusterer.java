@@ -638,13 +638,6 @@ public final class PersonaClusterer {
     return m;
   }
 
-  /** Users drawn by a hash of user_id, about selection_sample_users of {@code of}. */
-  private Dataset<Row> sample(Dataset<Row> rows, long of) {
-    double fraction = Math.min(1.0, (double) config.selectionSampleUsers() / of);
-    return rows.where(functions.pmod(functions.xxhash64(functions.lit(config.seed()), col("user_id")),
-        functions.lit(SAMPLE_BUCKETS)).lt(Math.round(fraction * SAMPLE_BUCKETS)));
-  }
-
   /**
    * The rule personas whose {@code requires} holds for this data set (one pass for all); the
    * others are logged and skipped.

@@ -376,8 +376,9 @@ public final class PersonaExplainer {
     List<List<Condition>> current = new ArrayList<>();
     rule.forEach(p -> current.add(new ArrayList<>(p)));
     boolean[] start = union(current, points);
-    double f1 = f1(start, groups, group, positives);
-    int tier = tier(Counts.of(start, groups, group), positives);
+    Counts counts = Counts.of(start, groups, group);
+    double f1 = counts.f1(positives);
+    int tier = tier(counts, positives);
     while (true) {
       // Candidates: each rule with one condition, or one whole path, fewer.
       List<List<List<Condition>>> trials = new ArrayList<>();
@@ -462,10 +463,6 @@ public final class PersonaExplainer {
     double f1(long positives) {
       return hits == 0 ? 0 : 2.0 * hits / (matched + positives);
     }
-  }
-
-  private static double f1(boolean[] hits, int[] groups, int group, long positives) {
-    return Counts.of(hits, groups, group).f1(positives);
   }
 
   private static boolean[] integral(double[][] points) {

@@ -34,26 +34,7 @@ public final class PersonaNamer {
    * @param z standardised difference from the population per clustering input
    */
   public List<String> adjectives(Map<String, Double> z) {
-    List<Map.Entry<PersonasConfig.Word, Double>> found = new ArrayList<>();
-    for (PersonasConfig.Word w : config.vocabulary()) {
-      Double v = z.get(w.feature());
-      if (v == null || Double.isNaN(v) || Math.abs(v) < config.minZ()) {
-        continue;
-      }
-      String word = v > 0 ? w.high() : w.low();
-      if (!word.isEmpty()) {
-        found.add(Map.entry(w, v));
-      }
-    }
-    found.sort(Comparator.comparingDouble((Map.Entry<PersonasConfig.Word, Double> e) -> -Math.abs(e.getValue())));
-    List<String> words = new ArrayList<>();
-    for (Map.Entry<PersonasConfig.Word, Double> e : found) {
-      String word = e.getValue() > 0 ? e.getKey().high() : e.getKey().low();
-      if (!words.contains(word)) {
-        words.add(word);
-      }
-    }
-    return words;
+    return words(z, config.minZ());
   }
 
   /**
@@ -63,10 +44,15 @@ public final class PersonaNamer {
    * @param z standardised difference from the population per clustering input
    */
   public List<String> ranked(Map<String, Double> z) {
+    return words(z, RELATIVE_MIN_Z);
+  }
+
+  /** The word for the side of every input at least {@code minZ} away, largest |z| first, each word once. */
+  private List<String> words(Map<String, Double> z, double minZ) {
     List<Map.Entry<String, Double>> found = new ArrayList<>();
     for (PersonasConfig.Word w : config.vocabulary()) {
       Double v = z.get(w.feature());
-      if (v == null || Double.isNaN(v) || Math.abs(v) < RELATIVE_MIN_Z) {
+      if (v == null || Double.isNaN(v) || Math.abs(v) < minZ) {
         continue;
       }
       String word = v > 0 ? w.high() : w.low();
