@@ -296,13 +296,16 @@ public final class Aggregates {
 
   /**
    * The most frequent non-null {@code value} of rows that pass {@code when} (ties to the first
-   * in byte order, as Spark sorts strings), its share of those rows, and how many distinct values
-   * there are: a string, a double and a bigint; null, null and 0 without any.
+   * in byte order, as Spark sorts strings), its share of those rows, how many distinct values
+   * there are and how many rows each has: a string, a double, a bigint and a map from string to
+   * bigint; null, null, 0 and an empty map without any.
    */
   public static <R extends FoldRow> Aggregate<R> mostFrequent(String topName, String shareName, String distinctName,
-                                                              long selects, When<R> when, Input value) {
+                                                              String countsName, long selects, When<R> when,
+                                                              Input value) {
     return new Aggregate<>(selects, List.of(value), List.of(field(topName, DataTypes.StringType, true),
-        field(shareName, DataTypes.DoubleType, true), field(distinctName, DataTypes.LongType, false)),
+        field(shareName, DataTypes.DoubleType, true), field(distinctName, DataTypes.LongType, false),
+        field(countsName, DataTypes.createMapType(DataTypes.StringType, DataTypes.LongType, false), false)),
         new Aggregate.Slots(0, 0, 1)) {
       @Override
       protected void add(State s, R row) {
@@ -360,9 +363,11 @@ public final class Aggregates {
         UTF8String top = null;
         long topN = 0;
         long total = 0;
+        Map<String, Long> each = new java.util.TreeMap<>();
         if (counts != null) {
           for (Map.Entry<UTF8String, long[]> e : counts.entrySet()) {
             long n = e.getValue()[0];
+            each.put(e.getKey().toString(), n);
             total += n;
             if (n > topN || (n == topN && e.getKey().compareTo(top) < 0)) {
               top = e.getKey();
@@ -373,6 +378,8 @@ public final class Aggregates {
         out[at] = top == null ? null : top.toString();
         out[at + 1] = top == null ? null : (double) topN / total;
         out[at + 2] = counts == null ? 0L : (long) counts.size();
+        // Spark's row encoder takes Scala maps.
+        out[at + 3] = scala.jdk.javaapi.CollectionConverters.asScala(each);
       }
     };
   }

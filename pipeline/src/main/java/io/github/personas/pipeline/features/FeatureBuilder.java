@@ -221,7 +221,8 @@ public final class FeatureBuilder {
                CASE WHEN s.app_events > 0 THEN CAST(s.weekend_app_events AS DOUBLE) / s.app_events END AS weekend_share,
                s.top_category,
                s.top_category_share,
-               coalesce(s.distinct_categories, 0) AS distinct_categories,%5$s
+               coalesce(s.distinct_categories, 0) AS distinct_categories,
+               coalesce(s.category_events, CAST(map() AS MAP<STRING, BIGINT>)) AS category_events,%5$s
                coalesce(s.messages_received_30d, 0) AS messages_received_30d,
                CASE WHEN s.messages_received_30d > 0 THEN CAST(s.message_opens_30d AS DOUBLE) / s.messages_received_30d END AS message_open_rate,
                CASE WHEN s.messages_received_30d > 0 THEN CAST(s.message_clicks_30d AS DOUBLE) / s.messages_received_30d END AS message_click_rate,

@@ -111,7 +111,7 @@ final class UserAggregates {
   /**
    * The aggregates whose columns are features as they are, each with its value for a user seen
    * in profiles only: {@link FeatureBuilder} adds them to the features table after
-   * {@code distinct_categories}, in this order.
+   * {@code category_events}, in this order.
    */
   static Map<String, String> asFeatures(List<Integer> sessionWindows) {
     Map<String, String> features = new LinkedHashMap<>();
@@ -160,7 +160,7 @@ final class UserAggregates {
     a.add(max("last_app_event_us", APP, all, Event::time));
     a.add(new Orders());
     a.add(new SessionGaps());
-    a.add(mostFrequent("top_category", "top_category_share", "distinct_categories", SHOPPING, all,
+    a.add(mostFrequent("top_category", "top_category_share", "distinct_categories", "category_events", SHOPPING, all,
         Input.column("category")));
     for (String[] l : LATEST) {
       a.add(latest(l[1], EVERY_ROW, Event::time, Input.column(l[0])));

@@ -28,7 +28,7 @@ class FeaturesDocTest {
     caches.close();
   }
 
-  private static final Pattern ROW = Pattern.compile("^\\| `([a-z0-9_]+)` \\| ([a-z<>]+) \\|");
+  private static final Pattern ROW = Pattern.compile("^\\| `([a-z0-9_]+)` \\| ([a-z<>,]+) \\|");
 
   @Test
   void documentedColumnsAreExactlyTheWrittenSchemaInOrder() throws IOException {

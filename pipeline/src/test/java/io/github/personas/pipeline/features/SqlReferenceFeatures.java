@@ -198,6 +198,8 @@ final class SqlReferenceFeatures {
                CAST(max(CASE WHEN tag = 'category' THEN n END) AS DOUBLE) / sum(CASE WHEN tag = 'category' THEN n END)
                  AS top_category_share,
                count_if(tag = 'category') AS distinct_categories,
+               map_from_entries(array_sort(collect_list(CASE WHEN tag = 'category' THEN struct(val, n) END)))
+                 AS category_events,
                %7$s
         FROM grouped
         GROUP BY user_id
@@ -231,7 +233,7 @@ final class SqlReferenceFeatures {
           SELECT a.*, su.frequency, su.purchases_30d,
                  transform(slice(su.session_times, 2, greatest(size(su.session_times) - 1, 0)),
                    (t, i) -> (unix_micros(t) - unix_micros(element_at(su.session_times, i + 1))) / 86400000000D) AS gaps,
-                 su.top_category, su.top_category_share, su.distinct_categories, %1$s
+                 su.top_category, su.top_category_share, su.distinct_categories, su.category_events, %1$s
           FROM %2$s a LEFT JOIN %3$s su ON a.user_id = su.user_id
         ),
         s AS (

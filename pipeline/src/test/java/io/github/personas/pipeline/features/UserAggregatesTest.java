@@ -8,6 +8,7 @@ import io.github.personas.pipeline.config.ConfigLoader;
 import io.github.personas.pipeline.engine.Caches;
 import io.github.personas.pipeline.io.Contract;
 import io.github.personas.pipeline.testing.ContractRows;
+import io.github.personas.pipeline.testing.FeatureRows;
 import io.github.personas.pipeline.testing.SparkTestSession;
 import io.github.personas.pipeline.validate.ContractValidator;
 import io.github.personas.pipeline.validate.ValidationResult;
@@ -49,6 +50,8 @@ class UserAggregatesTest {
         Object v = r.getAs(c);
         if (v instanceof Double d) {
           v = d.isNaN() || d.isInfinite() ? d : new java.math.BigDecimal(d).round(new java.math.MathContext(9)).doubleValue();
+        } else if (v instanceof scala.collection.Map<?, ?> m) {
+          v = new TreeMap<>(scala.jdk.javaapi.CollectionConverters.asJava(m)).toString();
         } else if (v instanceof scala.collection.Seq<?> s) {
           v = scala.jdk.javaapi.CollectionConverters.asJava(s).toString();
         }
@@ -189,7 +192,8 @@ class UserAggregatesTest {
     ValidationResult repeated = v.events(source.withPath(dir.resolve("copied") + "/*"), builder.fold(spark));
     assertEquals(copies.count(), repeated.counts().duplicates());
     Dataset<Row> copied = builder.fromFolded(repeated.folded(), none, caches);
-    assertEquals(0, clean.exceptAll(copied).count() + copied.exceptAll(clean).count(), "bit for bit the same");
+    assertEquals(0, FeatureRows.setComparable(clean).exceptAll(FeatureRows.setComparable(copied)).count()
+        + FeatureRows.setComparable(copied).exceptAll(FeatureRows.setComparable(clean)).count(), "bit for bit the same");
   }
 
   @Test
