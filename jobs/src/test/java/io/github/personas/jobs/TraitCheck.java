@@ -41,7 +41,7 @@ final class TraitCheck {
       assertTrue(!traits.isEmpty(), "no trait at all under " + out);
       for (T t : traits) {
         String f = "median".equals(t.statistic()) ? "median" : "avg";
-        String expr = f + "(CAST(" + t.column() + " AS DOUBLE))";
+        String expr = f + "(CAST(" + duckDb(t.column()) + " AS DOUBLE))";
         double persona = one(s, "SELECT " + expr + " FROM " + features + " JOIN " + segments
             + " USING (user_id) WHERE persona_id = '" + t.persona() + "'");
         double everyone = one(s, "SELECT " + expr + " FROM " + features);
@@ -55,6 +55,23 @@ final class TraitCheck {
     }
     System.out.printf("%d trait numbers recomputed from the features and segments tables under %s%n", 2 * checked, out);
     return checked;
+  }
+
+  private static final java.util.regex.Pattern CATEGORY_SHARE = java.util.regex.Pattern.compile(
+      "coalesce\\(try_element_at\\(category_events, '([^'\\\\]*)'\\), 0\\) / greatest\\(aggregate\\("
+          + "map_values\\(category_events\\), 0L, \\(a, b\\) -> a \\+ b\\), 1\\)");
+
+  /**
+   * The trait's column in DuckDB's SQL: the columns and least() read the same in both engines; a
+   * category share (Spark's map lambdas) is written DuckDB's way.
+   */
+  static String duckDb(String spark) {
+    java.util.regex.Matcher m = CATEGORY_SHARE.matcher(spark);
+    if (m.matches()) {
+      return "coalesce(category_events['" + m.group(1) + "'], 0) / greatest(coalesce(list_sum(map_values("
+          + "category_events)), 0), 1)";
+    }
+    return spark;
   }
 
   private static double one(Statement s, String sql) throws Exception {

@@ -341,10 +341,28 @@ public final class ConfigLoader {
     double minReach = c.getDouble("personas.min_reach");
     require(minReach >= 0 && minReach <= 1, "personas.personas.min_reach must be within [0, 1], got %s (%s)", minReach,
         origin);
+    Config cat = c.getConfig("personas.category_inputs");
+    int top = cat.getInt("top");
+    require(top >= 0 && top <= 20, "personas.personas.category_inputs.top must be within [0, 20], got %s (%s)", top,
+        origin);
+    double minUsers = cat.getDouble("min_users");
+    require(minUsers >= 0 && minUsers <= 1, "personas.personas.category_inputs.min_users must be within [0, 1], got %s"
+        + " (%s)", minUsers, origin);
+    double weight = cat.getDouble("weight");
+    require(weight > 0 && weight <= 10, "personas.personas.category_inputs.weight must be within (0, 10], got %s (%s)",
+        weight, origin);
+    String word = cat.getString("word").trim();
+    require(word.contains("%s") && word.indexOf("%s") == word.lastIndexOf("%s") && !word.replace("%s", "").contains("%"),
+        "personas.personas.category_inputs.word must hold %%s once (the category) and no other %%, got '%s' (%s)", word,
+        origin);
+    for (String n : names) {
+      require(!n.startsWith(PersonasConfig.CategoryInputs.PREFIX) || top == 0, "personas.personas.features '%s' in %s: names starting with"
+          + " '%s' are the category inputs' (personas.personas.category_inputs)", n, origin, PersonasConfig.CategoryInputs.PREFIX);
+    }
     return new PersonasConfig.Personas(kMin, kMax, c.getLong("personas.seed"), maxIter, sample, tolerance, changeGain,
         minShare, match, inputs, rules, maxCorrelation,
         c.getStringList("personas.explain_with").stream().map(String::trim).toList(), naming, plays, otherwise,
-        channels, minReach);
+        channels, minReach, new PersonasConfig.CategoryInputs(top, minUsers, weight, word));
   }
 
   private static List<String> channelList(Config item, String path, Set<String> known, String origin) {

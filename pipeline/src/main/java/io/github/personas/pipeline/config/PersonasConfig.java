@@ -138,12 +138,14 @@ public record PersonasConfig(
    * @param playbookOtherwise    the play of personas no rule matches (its {@code when} is unused)
    * @param channels             how to tell, per channel, the share of a persona's users reachable on it
    * @param minReach             a channel is recommended only to personas with at least this share reachable
+   * @param categoryInputs       the category-affinity inputs added to {@code features} where the data has categories
    */
   public record Personas(int kMin, int kMax, long seed, int maxIterations, int selectionSampleUsers,
                          double silhouetteTolerance, double kChangeMinGain, double minShare, double matchMaxDistance,
                          List<ClusterInput> features, List<RulePersona> rules, double maxCorrelation,
                          List<String> explainWith, Naming naming,
-                         List<Play> playbook, Play playbookOtherwise, List<NamedExpr> channels, double minReach) {
+                         List<Play> playbook, Play playbookOtherwise, List<NamedExpr> channels, double minReach,
+                         CategoryInputs categoryInputs) {
     public Personas {
       features = List.copyOf(features);
       rules = List.copyOf(rules);
@@ -151,6 +153,33 @@ public record PersonasConfig(
       playbook = List.copyOf(playbook);
       channels = List.copyOf(channels);
     }
+
+    /** Settings without category-affinity inputs. */
+    public Personas(int kMin, int kMax, long seed, int maxIterations, int selectionSampleUsers,
+                    double silhouetteTolerance, double kChangeMinGain, double minShare, double matchMaxDistance,
+                    List<ClusterInput> features, List<RulePersona> rules, double maxCorrelation,
+                    List<String> explainWith, Naming naming,
+                    List<Play> playbook, Play playbookOtherwise, List<NamedExpr> channels, double minReach) {
+      this(kMin, kMax, seed, maxIterations, selectionSampleUsers, silhouetteTolerance, kChangeMinGain, minShare,
+          matchMaxDistance, features, rules, maxCorrelation, explainWith, naming, playbook, playbookOtherwise, channels,
+          minReach, CategoryInputs.NONE);
+    }
+  }
+
+  /**
+   * Category-affinity (interest) inputs: per category, the share of a user's shopping events in it.
+   *
+   * @param top      at most this many categories, those most users shopped in; 0 = none
+   * @param minUsers a category needs at least this share (0..1) of every user shopping in it
+   * @param weight   what the inputs weigh together, in inputs: each weighs weight / sqrt(n), so
+   *                 their share of the distance stays that of `weight` inputs however many there are
+   * @param word     the adjective of a persona well above everyone in a category, %s = the category
+   */
+  public record CategoryInputs(int top, double minUsers, double weight, String word) {
+    /** The category inputs' names: this and the category, lower case, other characters as _. */
+    public static final String PREFIX = "category_";
+    /** No category inputs. */
+    public static final CategoryInputs NONE = new CategoryInputs(0, 0, 1, "%s-loving");
   }
 
   /**
@@ -186,8 +215,14 @@ public record PersonasConfig(
    * @param describe  Spark SQL over the features table that the persona's traits report, natural
    *                  units (the input may cap or fill it: {@code least(tenure_days, 30)} describes
    *                  {@code tenure_days})
+   * @param weight    multiplies the standardised input: 1 for a configured input
    */
-  public record ClusterInput(String name, String sql, Transform transform, String describe) {
+  public record ClusterInput(String name, String sql, Transform transform, String describe, double weight) {
+
+    /** An input of weight 1. */
+    public ClusterInput(String name, String sql, Transform transform, String describe) {
+      this(name, sql, transform, describe, 1.0);
+    }
 
     /** An input that describes itself. */
     public ClusterInput(String name, String sql, Transform transform) {
@@ -237,6 +272,13 @@ public record PersonasConfig(
       descriptors = List.copyOf(descriptors);
       nouns = List.copyOf(nouns);
       templates = List.copyOf(templates);
+    }
+
+    /** This naming with {@code more} words (for inputs found in the data, such as categories). */
+    public Naming withWords(List<Word> more) {
+      List<Word> all = new java.util.ArrayList<>(vocabulary);
+      all.addAll(more);
+      return new Naming(minZ, maxAdjectives, all, descriptors, nouns, nounOtherwise, templates);
     }
   }
 

@@ -12,6 +12,7 @@ import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -24,8 +25,7 @@ import org.apache.spark.ml.Pipeline;
 import org.apache.spark.ml.PipelineModel;
 import org.apache.spark.ml.PipelineStage;
 import org.apache.spark.api.java.JavaRDD;
-import org.apache.spark.ml.feature.StandardScaler;
-import org.apache.spark.ml.feature.StandardScalerModel;
+import org.apache.spark.ml.feature.SQLTransformer;
 import org.apache.spark.ml.feature.VectorAssembler;
 import org.apache.spark.ml.linalg.Vector;
 import org.apache.spark.sql.Column;
@@ -56,7 +56,7 @@ public final class PersonaClusterer {
   public static final String DISTANCE = "distance_to_centroid";
   public static final String NATURAL_PREFIX = "pf_";
   public static final String TRANSFORMED_PREFIX = "pt_";
-  private static final String RAW = "persona_features";
+  static final String STANDARDISED_PREFIX = "ps_";
   private static final String SCALED = "persona_features_scaled";
   private static final String CLUSTER = "persona_cluster";
   private static final String GROUP = "persona_group";
@@ -201,10 +201,10 @@ public final class PersonaClusterer {
     this.namer = new PersonaNamer(config.naming());
   }
 
-  /** The configured clustering inputs in natural units, nulls as 0 ({@code pf_<name>}). */
-  public List<Column> inputColumns() {
+  /** The clustering inputs in natural units, nulls as 0 ({@code pf_<name>}). */
+  private static List<Column> inputColumns(List<PersonasConfig.ClusterInput> inputs) {
     List<Column> cols = new ArrayList<>();
-    for (PersonasConfig.ClusterInput f : config.features()) {
+    for (PersonasConfig.ClusterInput f : inputs) {
       cols.add(functions.coalesce(NamedExpr.column(f.sql()).cast(DataTypes.DoubleType), functions.lit(0.0))
           .as(NATURAL_PREFIX + f.name()));
     }
@@ -294,11 +294,24 @@ public final class PersonaClusterer {
    */
   public Result apply(Dataset<Row> features, Previous previous, Caches caches) {
     SparkSession spark = features.sparkSession();
-    List<PersonasConfig.ClusterInput> inputs = config.features();
-    List<String> names = inputs.stream().map(PersonasConfig.ClusterInput::name).toList();
+    long t0 = System.nanoTime();
     List<PersonasConfig.RulePersona> rules = applicableRules(features);
+    LOG.info("Checked which rule personas apply in {} s", seconds(t0));
+    // Projection and repartitioning keep every row, so this is also the number of users in input.
+    t0 = System.nanoTime();
+    long users = features.count();
+    LOG.info("Counted {} users to segment in {} s", users, seconds(t0));
+    t0 = System.nanoTime();
+    CategoryInputs categories = CategoryInputs.find(features, config.categoryInputs(), users);
+    LOG.info("Category inputs: {} ({} s)", categories.inputs().isEmpty() ? "none" : categories.inputs().stream()
+        .map(PersonasConfig.ClusterInput::name).toList(), seconds(t0));
+    List<PersonasConfig.ClusterInput> inputs = new ArrayList<>(config.features());
+    inputs.addAll(categories.inputs());
+    List<String> names = inputs.stream().map(PersonasConfig.ClusterInput::name).toList();
+    PersonaNamer namer = categories.words().isEmpty() ? this.namer
+        : new PersonaNamer(config.naming().withWords(categories.words()));
     List<Column> cols = new ArrayList<>(List.of(col("*")));
-    cols.addAll(inputColumns());
+    cols.addAll(inputColumns(inputs));
     cols.add(rules.isEmpty() ? functions.lit(null).cast(DataTypes.IntegerType).as(RULE)
         : new RuleTable("personas.personas.rules", rules.stream().map(r -> new NamedExpr(r.name(), r.when())).toList())
             .firstMatchIndex().as(RULE));
@@ -311,8 +324,6 @@ public final class PersonaClusterer {
     // shuffle partitions) would sum in another order and could differ in the last bits. Hash
     // partitioning into a number of partitions that depends only on the number of users, plus a
     // sort, fixes the layout.
-    // Projection and repartitioning keep every row, so this is also the number of users in input.
-    long users = features.count();
     int partitions = (int) Math.max(1, Math.min(2000, (users + USERS_PER_PARTITION - 1) / USERS_PER_PARTITION));
     // The clustering inputs are computed after the shuffle, which then moves 2 x inputs fewer columns.
     Dataset<Row> input = caches.persist(features
@@ -328,35 +339,37 @@ public final class PersonaClusterer {
       return new Result(empty, spark.createDataFrame(List.of(), PERSONAS_SCHEMA),
           spark.createDataFrame(List.of(), K_SELECTION_SCHEMA), none, Double.NaN, null, 0, 0, List.of());
     }
+    t0 = System.nanoTime();
     ClusteringInputs.Measured measured = ClusteringInputs.measure(input, RULE, rules.size(), inputs, NATURAL_PREFIX,
-        TRANSFORMED_PREFIX, config.maxCorrelation());
+        TRANSFORMED_PREFIX);
+    LOG.info("Sized the rule personas and measured the clustering inputs of {} users in {} s", users, seconds(t0));
     for (int r = 0; r < rules.size(); r++) {
       LOG.info("Rule persona '{}': {} users", rules.get(r).name(), measured.ruleUsers()[r]);
     }
     long restUsers = measured.restUsers();
-    // With every input constant there is nothing to cluster on: the inputs are kept and give one persona.
-    List<String> space = measured.kept().isEmpty() ? names : measured.kept();
-    Dataset<Row> rest = input.where(col(RULE).isNull());
-    String[] tCols = space.stream().map(n -> TRANSFORMED_PREFIX + n).toArray(String[]::new);
-    VectorAssembler assembler = new VectorAssembler().setInputCols(tCols).setOutputCol(RAW);
-    StandardScaler scaler = new StandardScaler().setInputCol(RAW).setOutputCol(SCALED).setWithMean(true).setWithStd(true);
-    PipelineModel prep = new Pipeline().setStages(new PipelineStage[] {assembler, scaler})
-        .fit(restUsers > 0 ? rest : input);
-    StandardScalerModel scalerModel = (StandardScalerModel) prep.stages()[1];
-    double[] mu = scalerModel.mean().toArray();
-    double[] sigma = scalerModel.std().toArray();
-
     // One sample of every user, drawn by hash (the same users every night) and sorted by user_id
-    // so it does not depend on the partition layout: its users to cluster choose k, all of them
-    // grow the trees that explain the clusters.
-    Sample drawn = restUsers > 0 ? drawSample(prep, input, restUsers, users) : null;
+    // so it does not depend on the partition layout: its users to cluster give the inputs'
+    // correlations and choose k, all of them grow the trees that explain the clusters.
+    Sample drawn = restUsers > 0 ? drawSample(input, inputs, restUsers, users) : null;
+    ClusteringInputs.Choice chosen = ClusteringInputs.choose(names, measured,
+        drawn == null ? new double[0][] : drawn.transformedOfRest(), config.maxCorrelation());
+    // With every input constant there is nothing to cluster on: the inputs are kept and give one persona.
+    List<String> space = chosen.kept().isEmpty() ? names : chosen.kept();
+    int[] spaceIndex = space.stream().mapToInt(names::indexOf).toArray();
+    Dataset<Row> rest = input.where(col(RULE).isNull());
+    double[] mu = Arrays.stream(spaceIndex).mapToDouble(j -> measured.mean()[j]).toArray();
+    double[] sigma = Arrays.stream(spaceIndex).mapToDouble(j -> measured.sd()[j]).toArray();
+    double[] weight = Arrays.stream(spaceIndex).mapToDouble(j -> inputs.get(j).weight()).toArray();
+    PipelineModel prep = standardiser(input, space, mu, sigma, weight);
+    double[][] sampleScaled = drawn == null ? new double[0][] : drawn.scaled(spaceIndex, mu, sigma, weight);
+
     List<KSelection.Candidate> curve = new ArrayList<>();
     Map<Integer, SampleKMeans.Fit> sampleFits = new java.util.HashMap<>();
     long sampleUsers = 0;
-    if (restUsers >= 3 && !measured.kept().isEmpty()) {
+    if (restUsers >= 3 && !chosen.kept().isEmpty()) {
       // The sample is small by configuration (selection_sample_users), so candidates are fitted
       // on the driver.
-      double[][] points = drawn.scaledOfRest();
+      double[][] points = drawn.ofRest(sampleScaled);
       sampleUsers = points.length;
       SampleKMeans local = new SampleKMeans(config.maxIterations(), KMEANS_TOLERANCE, config.seed());
       int kMax = (int) Math.min(config.kMax(), sampleUsers - 1);
@@ -366,10 +379,10 @@ public final class PersonaClusterer {
       List<SampleFit> fits = java.util.stream.IntStream.rangeClosed(Math.max(2, Math.min(config.kMin(), kMax)), kMax)
           .parallel()
           .mapToObj(k -> {
-            long t0 = System.nanoTime();
+            long start = System.nanoTime();
             SampleKMeans.Fit m = local.fit(points, k);
             double silhouette = m.found() >= 2 ? SampleKMeans.silhouette(points, m.assignment(), k) : Double.NaN;
-            return new SampleFit(k, m, silhouette, (System.nanoTime() - t0) / 1e9);
+            return new SampleFit(k, m, silhouette, (System.nanoTime() - start) / 1e9);
           })
           .toList();
       for (SampleFit f : fits) {
@@ -442,10 +455,10 @@ public final class PersonaClusterer {
       personaRules[clustered + i] = rules.get(ruleOfGroup.get(i)).when();
     }
     if (clustered > 0) {
-      int[] sampleGroups = drawn.groups(model, merge.groupOfCluster, groupOfRule);
+      int[] sampleGroups = drawn.groups(model, sampleScaled, merge.groupOfCluster, groupOfRule);
       System.arraycopy(explainClusters(spark, drawn, sampleGroups, clustered), 0, personaRules, 0, clustered);
     }
-    long t0 = System.nanoTime();
+    t0 = System.nanoTime();
     PersonaProfiles.Stats stats = PersonaProfiles.measure(grouped, GROUP, groups, clustered, inputs, NATURAL_PREFIX,
         TRANSFORMED_PREFIX, config.naming().descriptors(), config.channels(), personaRules);
     LOG.info("Profiled {} personas and every user, and measured the rules' precision and recall, in {} s", groups,
@@ -460,7 +473,12 @@ public final class PersonaClusterer {
     String[] previousIds = new String[groups];
     Double[] matchDistance = new Double[groups];
     double[][] clusterCenters = Arrays.copyOf(merge.centers, clustered);
-    int matched = matchPrevious(previous, space, mu, sigma, clusterCenters, ids, keptNames, previousIds, matchDistance);
+    // A weighted input's standardised unit is sigma / weight.
+    double[] unit = new double[sigma.length];
+    for (int j = 0; j < unit.length; j++) {
+      unit[j] = sigma[j] / weight[j];
+    }
+    int matched = matchPrevious(previous, space, mu, unit, clusterCenters, ids, keptNames, previousIds, matchDistance);
     for (int i = 0; i < ruleOfGroup.size(); i++) {
       String name = rules.get(ruleOfGroup.get(i)).name();
       for (PreviousPersona p : previous.personas()) {
@@ -614,7 +632,8 @@ public final class PersonaClusterer {
         .withColumn(PERSONA_ID, functions.element_at(functions.array(idOf), col(GROUP).plus(1)))
         .withColumn(PERSONA_NAME, functions.element_at(functions.array(nameOf), col(GROUP).plus(1)))
         .withColumn(DISTANCE, functions.udf(distance, DataTypes.DoubleType).apply(col(SCALED), col(GROUP)))
-        .drop(RAW, SCALED, CLUSTER, GROUP, RULE);
+        .drop(SCALED, CLUSTER, GROUP, RULE)
+        .drop(space.stream().map(n -> STANDARDISED_PREFIX + n).toArray(String[]::new));
 
     List<Row> curveRows = new ArrayList<>();
     for (KSelection.Candidate c : curve) {
@@ -623,7 +642,7 @@ public final class PersonaClusterer {
     }
     Dataset<Row> kSelection = spark.createDataFrame(curveRows, K_SELECTION_SCHEMA);
     return new Result(assigned, personas, kSelection, choice, silhouette, model, matched, merge.merged,
-        measured.leftOut());
+        chosen.leftOut());
   }
 
   private static String seconds(long since) {
@@ -669,15 +688,33 @@ public final class PersonaClusterer {
    * What the sample holds: per user the rule index (null when clustered), the standardised inputs
    * and the natural values the rules are written in (inputs, then explain_with).
    */
-  private record Sample(Integer[] rule, double[][] scaled, double[][] natural, List<PersonaExplainer.Input> columns) {
+  private record Sample(Integer[] rule, double[][] transformed, double[][] natural,
+                        List<PersonaExplainer.Input> columns) {
 
-    double[][] scaledOfRest() {
-      return IntStream.range(0, rule.length).filter(u -> rule[u] == null).mapToObj(u -> scaled[u])
+    /** The rows of {@code values} (one per sample user) of the users to cluster. */
+    double[][] ofRest(double[][] values) {
+      return IntStream.range(0, rule.length).filter(u -> rule[u] == null).mapToObj(u -> values[u])
           .toArray(double[][]::new);
     }
 
+    double[][] transformedOfRest() {
+      return ofRest(transformed);
+    }
+
+    /** Every sample user's inputs {@code index}, standardised as {@link #standardiser} does. */
+    double[][] scaled(int[] index, double[] mu, double[] sigma, double[] weight) {
+      double[][] out = new double[rule.length][index.length];
+      for (int u = 0; u < rule.length; u++) {
+        for (int j = 0; j < index.length; j++) {
+          double z = (transformed[u][index[j]] - mu[j]) / sigma[j];
+          out[u][j] = sigma[j] > 0 ? (weight[j] != 1.0 ? z * weight[j] : z) : 0.0;
+        }
+      }
+      return out;
+    }
+
     /** Each sample user's persona: its rule persona's, else its cluster's. */
-    int[] groups(Model model, int[] groupOfCluster, int[] groupOfRule) {
+    int[] groups(Model model, double[][] scaled, int[] groupOfCluster, int[] groupOfRule) {
       int[] g = new int[rule.length];
       for (int u = 0; u < rule.length; u++) {
         g[u] = rule[u] != null ? groupOfRule[rule[u]]
@@ -689,14 +726,45 @@ public final class PersonaClusterer {
   }
 
   /**
+   * Standardises the transformed inputs {@code space} with the moments measured already, as
+   * StandardScaler (mean 0, unit sample variance; 0 where constant) would after a pass of its own,
+   * times each input's weight, and assembles them into one vector: public MLlib stages that the
+   * model saves and loads.
+   */
+  static PipelineModel standardiser(Dataset<Row> input, List<String> space, double[] mu, double[] sigma,
+                                    double[] weight) {
+    StringBuilder sql = new StringBuilder("SELECT *");
+    String[] scaled = new String[space.size()];
+    for (int j = 0; j < space.size(); j++) {
+      scaled[j] = STANDARDISED_PREFIX + space.get(j);
+      String z = String.format(Locale.ROOT, "(`%s%s` - %sD) / %sD", TRANSFORMED_PREFIX, space.get(j),
+          Double.toString(mu[j]), Double.toString(sigma[j]));
+      if (weight[j] != 1.0) {
+        z = "(" + z + ") * " + Double.toString(weight[j]) + "D";
+      }
+      sql.append(sigma[j] > 0 ? ", " + z + " AS `" + scaled[j] + "`"
+          : String.format(Locale.ROOT, ", 0.0D AS `%s`", scaled[j]));
+    }
+    sql.append(" FROM __THIS__");
+    SQLTransformer standardise = new SQLTransformer().setStatement(sql.toString());
+    VectorAssembler assembler = new VectorAssembler().setInputCols(scaled).setOutputCol(SCALED);
+    // With no estimator among the stages, fitting reads only the schema.
+    return new Pipeline().setStages(new PipelineStage[] {standardise, assembler}).fit(input);
+  }
+
+  /**
    * About selection_sample_users of the users to cluster and of every user the rule personas'
    * share: however many users the rules take, the sample stays small.
    */
-  private Sample drawSample(PipelineModel prep, Dataset<Row> input, long restUsers, long users) {
-    List<Column> cols = new ArrayList<>(List.of(col("user_id"), col(RULE), col(SCALED)));
+  private Sample drawSample(Dataset<Row> input, List<PersonasConfig.ClusterInput> inputs, long restUsers, long users) {
+    List<Column> cols = new ArrayList<>(List.of(col("user_id"), col(RULE)));
+    for (PersonasConfig.ClusterInput f : inputs) {
+      cols.add(col(TRANSFORMED_PREFIX + f.name()));
+    }
+    int d = inputs.size();
     List<PersonaExplainer.Input> columns = new ArrayList<>();
     List<String> sqls = new ArrayList<>();
-    for (PersonasConfig.ClusterInput f : config.features()) {
+    for (PersonasConfig.ClusterInput f : inputs) {
       cols.add(col(NATURAL_PREFIX + f.name()));
       sqls.add(f.sql());
     }
@@ -718,10 +786,12 @@ public final class PersonaClusterer {
     long restCut = Math.round(Math.min(1.0, (double) config.selectionSampleUsers() / restUsers) * SAMPLE_BUCKETS);
     long allCut = Math.round(Math.min(1.0, (double) config.selectionSampleUsers() / users) * SAMPLE_BUCKETS);
     Dataset<Row> drawn = input.where(functions.when(col(RULE).isNull(), bucket.lt(restCut)).otherwise(bucket.lt(allCut)));
-    List<Row> rows = prep.transform(drawn).select(cols.toArray(Column[]::new)).orderBy("user_id").collectAsList();
+    // Sorted on the driver: the sample is small, and a distributed sort would cost two jobs.
+    List<Row> rows = new ArrayList<>(drawn.select(cols.toArray(Column[]::new)).collectAsList());
+    rows.sort(Comparator.comparing(r -> r.getString(0)));
     int width = sqls.size();
     for (int j = 0; j < width; j++) {
-      int at = 3 + width + j;
+      int at = 2 + d + width + j;
       boolean nullable = rows.stream().anyMatch(r -> r.getBoolean(at));
       boolean number = input.select(NamedExpr.column(sqls.get(j))).schema().fields()[0].dataType()
           instanceof org.apache.spark.sql.types.NumericType;
@@ -729,18 +799,20 @@ public final class PersonaClusterer {
           : "coalesce(CAST(" + sqls.get(j) + " AS DOUBLE), 0)"));
     }
     Integer[] rule = new Integer[rows.size()];
-    double[][] scaled = new double[rows.size()][];
+    double[][] transformed = new double[rows.size()][d];
     double[][] natural = new double[rows.size()][width];
     for (int u = 0; u < rows.size(); u++) {
       Row r = rows.get(u);
       rule[u] = r.isNullAt(1) ? null : r.getInt(1);
-      scaled[u] = ((Vector) r.get(2)).toArray();
+      for (int j = 0; j < d; j++) {
+        transformed[u][j] = r.getDouble(2 + j);
+      }
       for (int j = 0; j < width; j++) {
-        natural[u][j] = r.getDouble(3 + j);
+        natural[u][j] = r.getDouble(2 + d + j);
       }
     }
     LOG.info("Drew a sample of {} users in {} s", rows.size(), seconds(t0));
-    return new Sample(rule, scaled, natural, columns);
+    return new Sample(rule, transformed, natural, columns);
   }
 
   /**
@@ -913,23 +985,35 @@ public final class PersonaClusterer {
     if (prev.isEmpty() || centers.length == 0) {
       return 0;
     }
-    if (!prev.stream().allMatch(p -> p.centroidTransformed() != null
-        && p.centroidTransformed().keySet().containsAll(names))) {
+    // Centroids are compared on the inputs both nights have: an input that comes or goes (a
+    // category whose share varied a little more or less than another's) keeps the others' ids.
+    int[] common = IntStream.range(0, names.size()).filter(j -> prev.stream().allMatch(p -> p.centroidTransformed() != null
+        && p.centroidTransformed().containsKey(names.get(j)))).toArray();
+    if (common.length == 0) {
       LOG.warn("The personas of {} were clustered on other inputs than tonight's ({}); every persona gets a new id",
           previous.date(), names);
       return 0;
     }
-    double[][] prevScaled = new double[prev.size()][names.size()];
+    if (common.length < names.size()) {
+      LOG.info("Personas matched to those of {} on the {} of tonight's {} inputs both runs have", previous.date(),
+          common.length, names.size());
+    }
+    double[][] prevScaled = new double[prev.size()][common.length];
     for (int p = 0; p < prev.size(); p++) {
-      for (int j = 0; j < names.size(); j++) {
+      for (int c = 0; c < common.length; c++) {
+        int j = common[c];
         double t = prev.get(p).centroidTransformed().get(names.get(j));
-        prevScaled[p][j] = sigma[j] > 0 ? (t - mu[j]) / sigma[j] : 0.0;
+        prevScaled[p][c] = sigma[j] > 0 ? (t - mu[j]) / sigma[j] : 0.0;
       }
     }
     double[][] cost = new double[centers.length][prev.size()];
     for (int g = 0; g < centers.length; g++) {
+      double[] center = new double[common.length];
+      for (int c = 0; c < common.length; c++) {
+        center[c] = centers[g][common[c]];
+      }
       for (int p = 0; p < prev.size(); p++) {
-        cost[g][p] = Math.sqrt(sqdist(centers[g], prevScaled[p]));
+        cost[g][p] = Math.sqrt(sqdist(center, prevScaled[p]));
       }
     }
     int[] assignment = OptimalAssignment.solve(cost);

@@ -35,6 +35,10 @@ class SegmentStageTest extends StageTestBase {
     // The model: the ML pipeline that prepares the inputs, and the MLlib centres.
     String model = ctx.out().writePath(OutputWriter.MODELS) + "/persona_model";
     assertTrue(Files.isDirectory(Path.of(model, "prep")) && Files.isDirectory(Path.of(model, "kmeans")), model);
+    // Standardisation (Spark SQL with tonight's moments) and the assembler load as public MLlib stages.
+    org.apache.spark.ml.Transformer[] prep = org.apache.spark.ml.PipelineModel.load(model + "/prep").stages();
+    assertTrue(prep[0] instanceof org.apache.spark.ml.feature.SQLTransformer
+        && prep[1] instanceof org.apache.spark.ml.feature.VectorAssembler, java.util.Arrays.toString(prep));
     assertEquals(r.kSelection().stream().filter(k -> k.<Boolean>getAs("chosen")).findFirst().orElseThrow()
         .<Integer>getAs("k"), org.apache.spark.mllib.clustering.KMeansModel.load(SparkTestSession.get().sparkContext(),
         model + "/kmeans").k());

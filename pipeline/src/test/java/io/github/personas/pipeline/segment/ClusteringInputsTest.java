@@ -29,4 +29,26 @@ class ClusteringInputsTest {
     double[][] cov = {{1, 1, 0.5}, {1, 1, 0.5}, {0.5, 0.5, 1}};
     assertEquals(1.0, ClusteringInputs.partialCorrelation(cov, 0, 1, List.of(0, 2)), 1e-12);
   }
+
+  @Test
+  void theSampleCovarianceDividesByOneLessThanTheUsers() {
+    double[][] cov = ClusteringInputs.covariance(new double[][] {{1, 2}, {2, 4}, {3, 6}}, 2);
+    assertEquals(1.0, cov[0][0], 1e-12);
+    assertEquals(2.0, cov[0][1], 1e-12);
+    assertEquals(2.0, cov[1][0], 1e-12);
+    assertEquals(4.0, cov[1][1], 1e-12);
+  }
+
+  @Test
+  void aConstantInputAndTheLaterOfTwinInputsAreLeftOutWithTheirReasons() {
+    // a varies, b = 2a on the sample (a twin), c is 3 for every user clustered, d varies on its own.
+    ClusteringInputs.Measured measured = new ClusteringInputs.Measured(new long[0], 4,
+        new boolean[] {false, false, true, false}, new double[] {0, 0, 3, 0}, new double[4], new double[] {1, 2, 0, 1});
+    double[][] sample = {{1, 2, 3, 5}, {2, 4, 3, 1}, {3, 6, 3, 4}, {4, 8, 3, 2}};
+    ClusteringInputs.Choice chosen = ClusteringInputs.choose(List.of("a", "b", "c", "d"), measured, sample, 0.95);
+    assertEquals(List.of("a", "d"), chosen.kept());
+    assertEquals(List.of(
+        "b: correlated with a (r = 1.000 given the other inputs kept, personas.personas.max_correlation = 0.95), which is kept",
+        "c: the same value (3.000) for every user clustered"), chosen.leftOut());
+  }
 }

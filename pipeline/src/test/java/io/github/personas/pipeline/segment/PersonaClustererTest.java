@@ -186,8 +186,9 @@ class PersonaClustererTest {
         r.inputsLeftOut().toString());
     assertTrue(r.inputsLeftOut().get(1).startsWith("y2: correlated with y (r = 1.000"), r.inputsLeftOut().toString());
     assertEquals(3, r.choice().k(), "the same three groups as without the two inputs: " + r.choice().reason());
-    String[] clustered = ((org.apache.spark.ml.feature.VectorAssembler) r.model().prep().stages()[0]).getInputCols();
-    assertEquals(List.of(PersonaClusterer.TRANSFORMED_PREFIX + "x", PersonaClusterer.TRANSFORMED_PREFIX + "y"),
+    org.apache.spark.ml.Transformer[] stages = r.model().prep().stages();
+    String[] clustered = ((org.apache.spark.ml.feature.VectorAssembler) stages[stages.length - 1]).getInputCols();
+    assertEquals(List.of(PersonaClusterer.STANDARDISED_PREFIX + "x", PersonaClusterer.STANDARDISED_PREFIX + "y"),
         List.of(clustered), "k-means clusters on the inputs kept");
   }
 
