@@ -58,8 +58,8 @@ final class TraitCheck {
   }
 
   private static final java.util.regex.Pattern CATEGORY_SHARE = java.util.regex.Pattern.compile(
-      "coalesce\\(try_element_at\\(category_events, '([^'\\\\]*)'\\), 0\\) / greatest\\(aggregate\\("
-          + "map_values\\(category_events\\), 0L, \\(a, b\\) -> a \\+ b\\), 1\\)");
+      "coalesce\\(coalesce\\(try_element_at\\(category_events, '([^'\\\\]*)'\\), 0\\) / greatest\\(aggregate\\("
+          + "map_values\\(category_events\\), 0L, \\(a, b\\) -> a \\+ b\\), 1\\), 0\\)");
 
   /**
    * The trait's column in DuckDB's SQL: the columns and least() read the same in both engines; a

@@ -355,6 +355,11 @@ public final class ConfigLoader {
     require(word.contains("%s") && word.indexOf("%s") == word.lastIndexOf("%s") && !word.replace("%s", "").contains("%"),
         "personas.personas.category_inputs.word must hold %%s once (the category) and no other %%, got '%s' (%s)", word,
         origin);
+    for (NamedExpr d : descriptors) {
+      require(!d.name().startsWith(PersonasConfig.CategoryInputs.PREFIX) || top == 0, "personas.personas.naming"
+          + ".descriptors '%s' in %s: names starting with '%s' are the category inputs' (personas.personas"
+          + ".category_inputs)", d.name(), origin, PersonasConfig.CategoryInputs.PREFIX);
+    }
     for (String n : names) {
       require(!n.startsWith(PersonasConfig.CategoryInputs.PREFIX) || top == 0, "personas.personas.features '%s' in %s: names starting with"
           + " '%s' are the category inputs' (personas.personas.category_inputs)", n, origin, PersonasConfig.CategoryInputs.PREFIX);

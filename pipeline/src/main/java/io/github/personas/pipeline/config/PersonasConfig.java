@@ -169,10 +169,10 @@ public record PersonasConfig(
   /**
    * Category-affinity (interest) inputs: per category, the share of a user's shopping events in it.
    *
-   * @param top      at most this many categories, those most users shopped in; 0 = none
+   * @param top      at most this many categories, those whose share varies most between users; 0 = none
    * @param minUsers a category needs at least this share (0..1) of every user shopping in it
-   * @param weight   what the inputs weigh together, in inputs: each weighs weight / sqrt(n), so
-   *                 their share of the distance stays that of `weight` inputs however many there are
+   * @param weight   each standardised category input is multiplied by weight / sqrt(n): together
+   *                 they count in the squared distance as weight^2 inputs (one at 1), however many
    * @param word     the adjective of a persona well above everyone in a category, %s = the category
    */
   public record CategoryInputs(int top, double minUsers, double weight, String word) {

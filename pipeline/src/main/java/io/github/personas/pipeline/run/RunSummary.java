@@ -158,6 +158,7 @@ public record RunSummary(
       p.put("merged_small_clusters", personas.mergedSmallClusters());
       p.put("matched_previous", personas.matchedPrevious());
       p.put("inputs_left_out", personas.inputsLeftOut());
+      p.put("inputs", personas.inputs());
       p.put("names", personas.names());
       details.put("personas", p);
     }

@@ -77,28 +77,42 @@ public record CategoryInputs(List<PersonasConfig.ClusterInput> inputs, List<Pers
       }
     }
     // The categories whose share varies most between users say most about their interests: one
-    // that everyone shops in equally tells no one apart.
-    ranked.sort(Comparator.comparingDouble((Row r) -> -variance(r, users)).thenComparing(r -> r.getString(0)));
-    List<String> categories = ranked.stream().limit(settings.top()).map(r -> r.getString(0)).toList();
-    if (categories.isEmpty()) {
-      return NONE;
-    }
-    double weight = settings.weight() / Math.sqrt(Math.max(1, categories.size()));
-    List<PersonasConfig.ClusterInput> inputs = new ArrayList<>();
-    List<PersonasConfig.Word> words = new ArrayList<>();
+    // that everyone shops in equally tells no one apart. Sums over users in another partition
+    // layout differ in the last bits, so variances are compared to 9 significant digits and ties
+    // go by name: the same features give the same inputs.
+    ranked.sort(Comparator.comparingDouble((Row r) -> -rounded(variance(r, users))).thenComparing(r -> r.getString(0)));
+    List<String> categories = new ArrayList<>();
     Set<String> names = new HashSet<>();
-    for (String c : categories) {
+    for (Row r : ranked) {
+      String c = r.getString(0);
       String name = name(c);
+      if (categories.size() == settings.top()) {
+        break;
+      }
       if (name.equals(PersonasConfig.CategoryInputs.PREFIX) || !names.add(name)) {
         LOG.info("Category '{}' is no clustering input: its name '{}' is empty or another category's", c, name);
         continue;
       }
+      categories.add(c);
+    }
+    if (categories.isEmpty()) {
+      return NONE;
+    }
+    double weight = settings.weight() / Math.sqrt(categories.size());
+    List<PersonasConfig.ClusterInput> inputs = new ArrayList<>();
+    List<PersonasConfig.Word> words = new ArrayList<>();
+    for (String c : categories) {
       String sql = share(c);
-      inputs.add(new PersonasConfig.ClusterInput(name, sql, PersonasConfig.Transform.NONE, sql, weight));
-      words.add(new PersonasConfig.Word(name, String.format(Locale.ROOT, settings.word(), c.toLowerCase(Locale.ROOT)),
-          ""));
+      inputs.add(new PersonasConfig.ClusterInput(name(c), sql, PersonasConfig.Transform.NONE, sql, weight));
+      words.add(new PersonasConfig.Word(name(c), String.format(Locale.ROOT, settings.word(),
+          c.toLowerCase(Locale.ROOT)), ""));
     }
     return new CategoryInputs(inputs, words);
+  }
+
+  private static double rounded(double x) {
+    return x == 0 || !Double.isFinite(x) ? x
+        : new java.math.BigDecimal(x).round(new java.math.MathContext(9)).doubleValue();
   }
 
   /** The variance over every user of the share in a category, from its row (users, sum, sum of squares). */
@@ -116,7 +130,8 @@ public record CategoryInputs(List<PersonasConfig.ClusterInput> inputs, List<Pers
   /** Spark SQL: the share of the user's shopping events (with a category) in {@code category}; 0 without any. */
   static String share(String category) {
     String literal = "'" + category.replace("\\", "\\\\").replace("'", "\\'") + "'";
-    return "coalesce(try_element_at(" + COLUMN + ", " + literal + "), 0) / greatest(aggregate(map_values(" + COLUMN
-        + "), 0L, (a, b) -> a + b), 1)";
+    // Never null (the outer coalesce tells Spark so), so the traits can read the input's own column.
+    return "coalesce(coalesce(try_element_at(" + COLUMN + ", " + literal + "), 0) / greatest(aggregate(map_values("
+        + COLUMN + "), 0L, (a, b) -> a + b), 1), 0)";
   }
 }

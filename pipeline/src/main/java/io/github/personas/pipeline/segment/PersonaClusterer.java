@@ -139,17 +139,19 @@ public final class PersonaClusterer {
    * @param matched        personas that kept the previous run's id
    * @param merged         k-means clusters merged away for being smaller than min_share
    * @param inputsLeftOut  clustering inputs left out for this data, each with the reason
+   * @param inputs         the clustering inputs k-means used, as name = Spark SQL over the features
+   *                       table (with the weight where it is not 1): the category inputs are the data's
    */
   public record Result(Dataset<Row> assigned, Dataset<Row> personas, Dataset<Row> kSelection,
                        KSelection.Choice choice, double silhouette, Model model, int matched, int merged,
-                       List<String> inputsLeftOut) {
+                       List<String> inputsLeftOut, List<String> inputs) {
 
     /** The facts the run summary keeps, with the names of {@code personas} (the personas table's rows). */
     public Facts facts(List<Row> personas) {
       Map<String, String> names = new LinkedHashMap<>();
       personas.forEach(r -> names.put(r.getString(0), r.getString(1)));
       return new Facts(choice.k(), Double.isNaN(silhouette) ? null : silhouette,
-          choice.knee() > 0 ? choice.knee() : null, choice.reason(), merged, matched, names, inputsLeftOut);
+          choice.knee() > 0 ? choice.knee() : null, choice.reason(), merged, matched, names, inputsLeftOut, inputs);
     }
   }
 
@@ -164,9 +166,11 @@ public final class PersonaClusterer {
    * @param matchedPrevious     personas that kept the previous run's id
    * @param names               persona id to name
    * @param inputsLeftOut       clustering inputs left out for this data, each with the reason
+   * @param inputs              the clustering inputs used, name = Spark SQL (and weight)
    */
   public record Facts(int k, Double silhouette, Integer knee, String reason, int mergedSmallClusters,
-                      int matchedPrevious, Map<String, String> names, List<String> inputsLeftOut) {}
+                      int matchedPrevious, Map<String, String> names, List<String> inputsLeftOut,
+                      List<String> inputs) {}
 
   /**
    * The fitted persona model: the Spark ML pipeline that assembles and standardises the clustering
@@ -337,7 +341,7 @@ public final class PersonaClusterer {
           .withColumn(PERSONA_NAME, functions.lit(null).cast(DataTypes.StringType))
           .withColumn(DISTANCE, functions.lit(null).cast(DataTypes.DoubleType));
       return new Result(empty, spark.createDataFrame(List.of(), PERSONAS_SCHEMA),
-          spark.createDataFrame(List.of(), K_SELECTION_SCHEMA), none, Double.NaN, null, 0, 0, List.of());
+          spark.createDataFrame(List.of(), K_SELECTION_SCHEMA), none, Double.NaN, null, 0, 0, List.of(), List.of());
     }
     t0 = System.nanoTime();
     ClusteringInputs.Measured measured = ClusteringInputs.measure(input, RULE, rules.size(), inputs, NATURAL_PREFIX,
@@ -641,8 +645,11 @@ public final class PersonaClusterer {
           c.k() == choice.k(), sampleUsers, choice.reason()));
     }
     Dataset<Row> kSelection = spark.createDataFrame(curveRows, K_SELECTION_SCHEMA);
+    List<String> used = Arrays.stream(spaceIndex).mapToObj(j -> inputs.get(j).name() + " = " + inputs.get(j).sql()
+        + (inputs.get(j).weight() != 1.0 ? String.format(Locale.ROOT, " (weight %.3f)", inputs.get(j).weight()) : ""))
+        .toList();
     return new Result(assigned, personas, kSelection, choice, silhouette, model, matched, merge.merged,
-        chosen.leftOut());
+        chosen.leftOut(), used);
   }
 
   private static String seconds(long since) {
@@ -688,7 +695,7 @@ public final class PersonaClusterer {
    * What the sample holds: per user the rule index (null when clustered), the standardised inputs
    * and the natural values the rules are written in (inputs, then explain_with).
    */
-  private record Sample(Integer[] rule, double[][] transformed, double[][] natural,
+  record Sample(Integer[] rule, double[][] transformed, double[][] natural,
                         List<PersonaExplainer.Input> columns) {
 
     /** The rows of {@code values} (one per sample user) of the users to cluster. */
@@ -707,7 +714,7 @@ public final class PersonaClusterer {
       for (int u = 0; u < rule.length; u++) {
         for (int j = 0; j < index.length; j++) {
           double z = (transformed[u][index[j]] - mu[j]) / sigma[j];
-          out[u][j] = sigma[j] > 0 ? (weight[j] != 1.0 ? z * weight[j] : z) : 0.0;
+          out[u][j] = sigma[j] > 0 && Double.isFinite(sigma[j]) ? (weight[j] != 1.0 ? z * weight[j] : z) : 0.0;
         }
       }
       return out;
@@ -742,7 +749,7 @@ public final class PersonaClusterer {
       if (weight[j] != 1.0) {
         z = "(" + z + ") * " + Double.toString(weight[j]) + "D";
       }
-      sql.append(sigma[j] > 0 ? ", " + z + " AS `" + scaled[j] + "`"
+      sql.append(sigma[j] > 0 && Double.isFinite(sigma[j]) ? ", " + z + " AS `" + scaled[j] + "`"
           : String.format(Locale.ROOT, ", 0.0D AS `%s`", scaled[j]));
     }
     sql.append(" FROM __THIS__");

@@ -104,7 +104,11 @@ public final class PersonaProfiles {
       aggs.add(functions.avg(col(naturalPrefix + f.name())));
       aggs.add(functions.avg(t));
       aggs.add(functions.avg(t.multiply(t)));
-      Column described = NamedExpr.column(f.describe()).cast(DataTypes.DoubleType);
+      // An input that describes itself and is never null has its natural column already: reading
+      // it spares the rollup evaluating the expression (a category share's map lambdas) twice a user.
+      Column expr = NamedExpr.column(f.describe());
+      boolean same = f.describe().equals(f.sql()) && !grouped.select(expr).schema().fields()[0].nullable();
+      Column described = same ? col(naturalPrefix + f.name()) : expr.cast(DataTypes.DoubleType);
       aggs.add(f.byMedian() ? functions.median(described) : functions.avg(described));
     }
     for (NamedExpr x : descriptors) {

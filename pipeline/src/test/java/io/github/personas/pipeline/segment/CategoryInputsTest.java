@@ -20,8 +20,8 @@ class CategoryInputsTest {
 
   /**
    * Three food lovers (food 9, books 1), seven who split books and toys evenly, one who never
-   * shopped. Shares over all 11 users: food 0.9 x 3 (variance 0.164), toys 0.5 x 7 (0.060),
-   * books 0.1 x 3 and 0.5 x 7 (0.038).
+   * shopped. Shares over all 11 users: food 0.9 x 3 (variance 0.161), toys 0.5 x 7 (0.058),
+   * books 0.1 x 3 and 0.5 x 7 (0.042).
    */
   private Dataset<Row> features() {
     StringBuilder values = new StringBuilder();
@@ -97,5 +97,17 @@ class CategoryInputsTest {
     assertEquals(List.of(0.25, 0.75), v.get("u1"));
     assertEquals(List.of(1.0, 0.0), v.get("u2"));
     assertEquals("kid's toys-loving", found.words().get(1).high());
+  }
+
+  @Test
+  void aCategoryWhoseNameClashesWithAnotherGivesItsPlaceToTheNextAndTheWeightCountsTheInputsKept() {
+    // One user each, so equal variances: by name, Kids, kids! (also category_kids), toys.
+    Dataset<Row> clash = spark.sql("SELECT * FROM VALUES ('u1', map('Kids', 1L)), ('u2', map('kids!', 1L)),"
+        + " ('u3', map('toys', 1L)), ('u4', CAST(map() AS MAP<STRING, BIGINT>)) AS t(user_id, category_events)");
+    CategoryInputs found = CategoryInputs.find(clash, settings(2, 0), 4);
+    assertEquals(List.of("category_kids", "category_toys"),
+        found.inputs().stream().map(PersonasConfig.ClusterInput::name).toList());
+    assertEquals(1 / Math.sqrt(2), found.inputs().get(0).weight(), 1e-12);
+    assertEquals(List.of(1.0, 0.0), values(clash, found).get("u1"), "Kids' own share");
   }
 }

@@ -299,4 +299,60 @@ class PersonaClustererTest {
     assertEquals("P01", only.getString(1));
     assertEquals(0.0, only.getDouble(2), 1e-9, "the user is its own centroid");
   }
+
+  @Test
+  void theStandardiserInSparkAndTheSampleOnTheDriverScaleAlikeWithWeightsAndAConstantInput() {
+    // Inputs a (mean 2, sd 1), b weighted 0.5 (mean 10, sd 4), c constant (sd 0).
+    Dataset<Row> t = spark.sql("SELECT * FROM VALUES (1D, 6D, 3D), (2D, 10D, 3D), (3D, 14D, 3D) AS v(pt_a, pt_b, pt_c)");
+    double[] mu = {2, 10, 3};
+    double[] sigma = {1, 4, 0};
+    double[] weight = {1, 0.5, 1};
+    List<String> space = List.of("a", "b", "c");
+    List<Row> rows = PersonaClusterer.standardiser(t, space, mu, sigma, weight).transform(t)
+        .select("persona_features_scaled").collectAsList();
+    double[][] transformed = {{1, 6, 3}, {2, 10, 3}, {3, 14, 3}};
+    PersonaClusterer.Sample sample = new PersonaClusterer.Sample(new Integer[3], transformed, new double[3][0], List.of());
+    double[][] driver = sample.scaled(new int[] {0, 1, 2}, mu, sigma, weight);
+    double[][] expected = {{-1, -0.5, 0}, {0, 0, 0}, {1, 0.5, 0}};
+    for (int u = 0; u < 3; u++) {
+      double[] spark = ((org.apache.spark.ml.linalg.Vector) rows.get(u).get(0)).toArray();
+      assertEquals(java.util.Arrays.toString(expected[u]), java.util.Arrays.toString(spark), "Spark, user " + u);
+      assertEquals(java.util.Arrays.toString(spark), java.util.Arrays.toString(driver[u]), "the same bits, user " + u);
+    }
+  }
+
+  @Test
+  void usersAlikeButForWhatTheyShopSplitIntoInterestPersonasNamedByTheirCategory() {
+    // Group A (60 users at the same place) is half food lovers, half book lovers; B and C shop both.
+    Dataset<Row> users = users(0, 0).withColumn("category_events", org.apache.spark.sql.functions.expr(
+        "CASE WHEN x < 5 AND y < 5 THEN CASE WHEN CAST(substr(user_id, 2) AS INT) % 2 = 0"
+            + " THEN map('food', 9L, 'books', 1L) ELSE map('books', 9L, 'food', 1L) END"
+            + " ELSE map('food', 5L, 'books', 5L) END"));
+    PersonasConfig.Personas base = config(4, 4, 0.02);
+    PersonasConfig.Personas withInterests = new PersonasConfig.Personas(base.kMin(), base.kMax(), base.seed(),
+        base.maxIterations(), base.selectionSampleUsers(), base.silhouetteTolerance(), base.kChangeMinGain(),
+        base.minShare(), base.matchMaxDistance(), base.features(), base.rules(), base.maxCorrelation(),
+        base.explainWith(), base.naming(), base.playbook(), base.playbookOtherwise(), base.channels(), base.minReach(),
+        new PersonasConfig.CategoryInputs(2, 0.05, 1.0, "%s-loving"));
+    PersonaClusterer.Result r = new PersonaClusterer(withInterests).apply(users, PersonaClusterer.Previous.NONE, caches);
+    Map<String, String> names = r.personas().collectAsList().stream()
+        .collect(Collectors.toMap(p -> p.getString(0), p -> p.getString(1)));
+    assertTrue(names.values().stream().anyMatch(n -> n.toLowerCase().contains("food-loving"))
+        && names.values().stream().anyMatch(n -> n.toLowerCase().contains("books-loving")), names.toString());
+    // Every food lover of A in one persona, every book lover in another.
+    Map<String, String> of = personaOf(r);
+    java.util.Set<String> food = new java.util.HashSet<>();
+    java.util.Set<String> books = new java.util.HashSet<>();
+    for (int u = 0; u < 60; u++) {
+      (u % 2 == 0 ? food : books).add(of.get(String.format("u%03d", u)));
+    }
+    assertEquals(1, food.size(), food.toString());
+    assertEquals(1, books.size(), books.toString());
+    assertTrue(!food.equals(books));
+    // Two shares that sum to 1 say the same thing: the first by name stays.
+    assertTrue(r.inputs().stream().anyMatch(i -> i.startsWith("category_books = ") && i.endsWith("(weight 0.707)")),
+        r.inputs().toString());
+    assertTrue(r.inputsLeftOut().stream().anyMatch(i -> i.startsWith("category_food: correlated with category_books")),
+        r.inputsLeftOut().toString());
+  }
 }
