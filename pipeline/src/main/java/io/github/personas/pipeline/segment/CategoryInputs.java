@@ -40,6 +40,9 @@ public record CategoryInputs(List<PersonasConfig.ClusterInput> inputs, List<Pers
     words = List.copyOf(words);
   }
 
+  /** How much more a new category's share must vary to take the place of one used last run. */
+  static final double STICKINESS = 1.1;
+
   /** No category inputs. */
   public static final CategoryInputs NONE = new CategoryInputs(List.of(), List.of());
 
@@ -48,6 +51,17 @@ public record CategoryInputs(List<PersonasConfig.ClusterInput> inputs, List<Pers
    * the top ones by the variance of the users' shares in them (ties by name).
    */
   public static CategoryInputs find(Dataset<Row> features, PersonasConfig.CategoryInputs settings, long users) {
+    return find(features, settings, users, Set.of());
+  }
+
+  /**
+   * As {@link #find(Dataset, PersonasConfig.CategoryInputs, long)}, where a category among
+   * {@code previous} (last run's input names) keeps its place unless another's share varies more
+   * than {@value #STICKINESS} times as much: two categories that vary about as much do not swap
+   * from night to night, and with them the personas' inputs.
+   */
+  public static CategoryInputs find(Dataset<Row> features, PersonasConfig.CategoryInputs settings, long users,
+                                    Set<String> previous) {
     if (settings.top() == 0) {
       return NONE;
     }
@@ -80,7 +94,8 @@ public record CategoryInputs(List<PersonasConfig.ClusterInput> inputs, List<Pers
     // that everyone shops in equally tells no one apart. Sums over users in another partition
     // layout differ in the last bits, so variances are compared to 9 significant digits and ties
     // go by name: the same features give the same inputs.
-    ranked.sort(Comparator.comparingDouble((Row r) -> -rounded(variance(r, users))).thenComparing(r -> r.getString(0)));
+    ranked.sort(Comparator.comparingDouble((Row r) -> -rounded(variance(r, users)
+        * (previous.contains(name(r.getString(0))) ? STICKINESS : 1.0))).thenComparing(r -> r.getString(0)));
     List<String> categories = new ArrayList<>();
     Set<String> names = new HashSet<>();
     for (Row r : ranked) {

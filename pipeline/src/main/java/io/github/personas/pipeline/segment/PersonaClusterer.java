@@ -306,7 +306,10 @@ public final class PersonaClusterer {
     long users = features.count();
     LOG.info("Counted {} users to segment in {} s", users, seconds(t0));
     t0 = System.nanoTime();
-    CategoryInputs categories = CategoryInputs.find(features, config.categoryInputs(), users);
+    Set<String> previousInputs = new HashSet<>();
+    previous.personas().stream().filter(p -> p.centroidTransformed() != null)
+        .forEach(p -> previousInputs.addAll(p.centroidTransformed().keySet()));
+    CategoryInputs categories = CategoryInputs.find(features, config.categoryInputs(), users, previousInputs);
     LOG.info("Category inputs: {} ({} s)", categories.inputs().isEmpty() ? "none" : categories.inputs().stream()
         .map(PersonasConfig.ClusterInput::name).toList(), seconds(t0));
     List<PersonasConfig.ClusterInput> inputs = new ArrayList<>(config.features());

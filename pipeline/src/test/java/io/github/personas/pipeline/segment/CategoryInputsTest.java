@@ -110,4 +110,25 @@ class CategoryInputsTest {
     assertEquals(1 / Math.sqrt(2), found.inputs().get(0).weight(), 1e-12);
     assertEquals(List.of(1.0, 0.0), values(clash, found).get("u1"), "Kids' own share");
   }
+
+  /** Shares of x 1, 0, 0, 0 (variance 0.1875), of y 0, 1, 1, 0 (0.25), of z 0, 0, 0, 1 (0.1875). */
+  private Dataset<Row> threeCategories() {
+    return spark.sql("SELECT * FROM VALUES ('u1', map('x', 1L)), ('u2', map('y', 1L)), ('u3', map('y', 1L)),"
+        + " ('u4', map('z', 1L)) AS t(user_id, category_events)");
+  }
+
+  @Test
+  void yesterdaysCategoryKeepsItsPlaceOverOneWhoseShareVariesAsMuch() {
+    assertEquals(List.of("category_y", "category_x"), CategoryInputs.find(threeCategories(), settings(2, 0), 4)
+        .inputs().stream().map(PersonasConfig.ClusterInput::name).toList(), "x before z by name");
+    assertEquals(List.of("category_y", "category_z"), CategoryInputs.find(threeCategories(), settings(2, 0), 4,
+        java.util.Set.of("category_z", "frequency")).inputs().stream().map(PersonasConfig.ClusterInput::name).toList());
+  }
+
+  @Test
+  void aCategoryWhoseShareVariesMuchMoreStillTakesYesterdaysPlace() {
+    // y varies 1.33 times as much as x.
+    assertEquals(List.of("category_y"), CategoryInputs.find(threeCategories(), settings(1, 0), 4,
+        java.util.Set.of("category_x")).inputs().stream().map(PersonasConfig.ClusterInput::name).toList());
+  }
 }
