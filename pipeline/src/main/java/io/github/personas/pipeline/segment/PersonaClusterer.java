@@ -366,7 +366,12 @@ public final class PersonaClusterer {
     Dataset<Row> rest = input.where(col(RULE).isNull());
     double[] mu = Arrays.stream(spaceIndex).mapToDouble(j -> measured.mean()[j]).toArray();
     double[] sigma = Arrays.stream(spaceIndex).mapToDouble(j -> measured.sd()[j]).toArray();
-    double[] weight = Arrays.stream(spaceIndex).mapToDouble(j -> inputs.get(j).weight()).toArray();
+    // The category inputs weigh weight / sqrt(n) for the n kept: two shares that sum to 1 are near
+    // duplicates, and the one kept must weigh what both would have.
+    long found = categories.inputs().size();
+    long keptCategories = Arrays.stream(spaceIndex).filter(j -> categories.inputs().contains(inputs.get(j))).count();
+    double[] weight = Arrays.stream(spaceIndex).mapToDouble(j -> categories.inputs().contains(inputs.get(j))
+        ? inputs.get(j).weight() * Math.sqrt((double) found / keptCategories) : inputs.get(j).weight()).toArray();
     PipelineModel prep = standardiser(input, space, mu, sigma, weight);
     double[][] sampleScaled = drawn == null ? new double[0][] : drawn.scaled(spaceIndex, mu, sigma, weight);
 
@@ -648,8 +653,9 @@ public final class PersonaClusterer {
           c.k() == choice.k(), sampleUsers, choice.reason()));
     }
     Dataset<Row> kSelection = spark.createDataFrame(curveRows, K_SELECTION_SCHEMA);
-    List<String> used = Arrays.stream(spaceIndex).mapToObj(j -> inputs.get(j).name() + " = " + inputs.get(j).sql()
-        + (inputs.get(j).weight() != 1.0 ? String.format(Locale.ROOT, " (weight %.3f)", inputs.get(j).weight()) : ""))
+    List<String> used = IntStream.range(0, spaceIndex.length).mapToObj(c -> inputs.get(spaceIndex[c]).name() + " = "
+        + inputs.get(spaceIndex[c]).sql()
+        + (Math.abs(weight[c] - 1.0) > 1e-12 ? String.format(Locale.ROOT, " (weight %.3f)", weight[c]) : ""))
         .toList();
     return new Result(assigned, personas, kSelection, choice, silhouette, model, matched, merge.merged,
         chosen.leftOut(), used);
