@@ -5,9 +5,10 @@ import static org.apache.spark.sql.functions.col;
 import io.github.personas.pipeline.config.PersonasConfig;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.Logger;
@@ -96,19 +97,17 @@ public record CategoryInputs(List<PersonasConfig.ClusterInput> inputs, List<Pers
     // go by name: the same features give the same inputs.
     ranked.sort(Comparator.comparingDouble((Row r) -> -rounded(variance(r, users)
         * (previous.contains(name(r.getString(0))) ? STICKINESS : 1.0))).thenComparing(r -> r.getString(0)));
-    List<String> categories = new ArrayList<>();
-    Set<String> names = new HashSet<>();
+    // Category by input name, in rank order.
+    Map<String, String> categories = new LinkedHashMap<>();
     for (Row r : ranked) {
-      String c = r.getString(0);
-      String name = name(c);
       if (categories.size() == settings.top()) {
         break;
       }
-      if (name.equals(PersonasConfig.CategoryInputs.PREFIX) || !names.add(name)) {
+      String c = r.getString(0);
+      String name = name(c);
+      if (name.equals(PersonasConfig.CategoryInputs.PREFIX) || categories.putIfAbsent(name, c) != null) {
         LOG.info("Category '{}' is no clustering input: its name '{}' is empty or another category's", c, name);
-        continue;
       }
-      categories.add(c);
     }
     if (categories.isEmpty()) {
       return NONE;
@@ -116,12 +115,12 @@ public record CategoryInputs(List<PersonasConfig.ClusterInput> inputs, List<Pers
     double weight = settings.weight() / Math.sqrt(categories.size());
     List<PersonasConfig.ClusterInput> inputs = new ArrayList<>();
     List<PersonasConfig.Word> words = new ArrayList<>();
-    for (String c : categories) {
+    categories.forEach((name, c) -> {
       String sql = share(c);
-      inputs.add(new PersonasConfig.ClusterInput(name(c), sql, PersonasConfig.Transform.NONE, sql, weight));
-      words.add(new PersonasConfig.Word(name(c), String.format(Locale.ROOT, settings.word(),
-          c.toLowerCase(Locale.ROOT)), ""));
-    }
+      inputs.add(new PersonasConfig.ClusterInput(name, sql, PersonasConfig.Transform.NONE, sql, weight));
+      words.add(new PersonasConfig.Word(name, String.format(Locale.ROOT, settings.word(), c.toLowerCase(Locale.ROOT)),
+          ""));
+    });
     return new CategoryInputs(inputs, words);
   }
 

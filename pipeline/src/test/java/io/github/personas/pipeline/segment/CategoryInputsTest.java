@@ -38,6 +38,10 @@ class CategoryInputsTest {
     return new PersonasConfig.CategoryInputs(top, minUsers, 1.0, "%s-loving");
   }
 
+  private static List<String> names(CategoryInputs found) {
+    return found.inputs().stream().map(PersonasConfig.ClusterInput::name).toList();
+  }
+
   /** Each user's value of every input, by user. */
   private Map<String, List<Double>> values(Dataset<Row> features, CategoryInputs found) {
     Dataset<Row> withInputs = features;
@@ -55,7 +59,7 @@ class CategoryInputsTest {
   void theCategoriesWhoseShareVariesMostBetweenUsersBecomeInputsThatWeighAsOneTogether() {
     CategoryInputs found = CategoryInputs.find(features(), settings(2, 0.05), 11);
     assertEquals(List.of("category_food", "category_toys"),
-        found.inputs().stream().map(PersonasConfig.ClusterInput::name).toList());
+        names(found));
     for (PersonasConfig.ClusterInput f : found.inputs()) {
       assertEquals(1 / Math.sqrt(2), f.weight(), 1e-12, f.name());
       assertEquals(PersonasConfig.Transform.NONE, f.transform(), "shares are compared by their means");
@@ -73,7 +77,7 @@ class CategoryInputsTest {
     // Food: 3 of 11 users, below half.
     CategoryInputs found = CategoryInputs.find(features(), settings(3, 0.5), 11);
     assertEquals(List.of("category_toys", "category_books"),
-        found.inputs().stream().map(PersonasConfig.ClusterInput::name).toList());
+        names(found));
   }
 
   @Test
@@ -92,7 +96,7 @@ class CategoryInputsTest {
     // Shares of a\b 0.25, 1, 0 (variance 0.181), of Kid's Toys 0.75, 0, 0 (0.125).
     CategoryInputs found = CategoryInputs.find(odd, settings(5, 0), 3);
     assertEquals(List.of("category_a_b", "category_kid_s_toys"),
-        found.inputs().stream().map(PersonasConfig.ClusterInput::name).toList());
+        names(found));
     Map<String, List<Double>> v = values(odd, found);
     assertEquals(List.of(0.25, 0.75), v.get("u1"));
     assertEquals(List.of(1.0, 0.0), v.get("u2"));
@@ -106,7 +110,7 @@ class CategoryInputsTest {
         + " ('u3', map('toys', 1L)), ('u4', CAST(map() AS MAP<STRING, BIGINT>)) AS t(user_id, category_events)");
     CategoryInputs found = CategoryInputs.find(clash, settings(2, 0), 4);
     assertEquals(List.of("category_kids", "category_toys"),
-        found.inputs().stream().map(PersonasConfig.ClusterInput::name).toList());
+        names(found));
     assertEquals(1 / Math.sqrt(2), found.inputs().get(0).weight(), 1e-12);
     assertEquals(List.of(1.0, 0.0), values(clash, found).get("u1"), "Kids' own share");
   }
@@ -119,16 +123,16 @@ class CategoryInputsTest {
 
   @Test
   void yesterdaysCategoryKeepsItsPlaceOverOneWhoseShareVariesAsMuch() {
-    assertEquals(List.of("category_y", "category_x"), CategoryInputs.find(threeCategories(), settings(2, 0), 4)
-        .inputs().stream().map(PersonasConfig.ClusterInput::name).toList(), "x before z by name");
-    assertEquals(List.of("category_y", "category_z"), CategoryInputs.find(threeCategories(), settings(2, 0), 4,
-        java.util.Set.of("category_z", "frequency")).inputs().stream().map(PersonasConfig.ClusterInput::name).toList());
+    assertEquals(List.of("category_y", "category_x"), names(CategoryInputs.find(threeCategories(), settings(2, 0), 4)),
+        "x before z by name");
+    assertEquals(List.of("category_y", "category_z"), names(CategoryInputs.find(threeCategories(), settings(2, 0), 4,
+        java.util.Set.of("category_z", "frequency"))));
   }
 
   @Test
   void aCategoryWhoseShareVariesMuchMoreStillTakesYesterdaysPlace() {
     // y varies 1.33 times as much as x.
-    assertEquals(List.of("category_y"), CategoryInputs.find(threeCategories(), settings(1, 0), 4,
-        java.util.Set.of("category_x")).inputs().stream().map(PersonasConfig.ClusterInput::name).toList());
+    assertEquals(List.of("category_y"), names(CategoryInputs.find(threeCategories(), settings(1, 0), 4,
+        java.util.Set.of("category_x"))));
   }
 }
