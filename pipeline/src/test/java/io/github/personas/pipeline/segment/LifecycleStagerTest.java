@@ -74,21 +74,32 @@ class LifecycleStagerTest {
     // Only a refund, 70 days ago, as a transaction export shows a customer who returned goods:
     // they used the shop, so they are not "never launched" but silent for 70 days.
     ev.add(event("refunder", day(70), "refund").order("r1", 5));
+    // Transaction data, no sessions: silence is judged against the customer's usual interval
+    // between orders. 18 days since a monthly-ish buyer's last order (every 20 days) is not
+    // dormant; 21 days since a weekly buyer's is.
+    ev.add(event("monthly", day(58), "purchase").order("m1", 50));
+    ev.add(event("monthly", day(38), "purchase").order("m2", 50));
+    ev.add(event("monthly", day(18), "purchase").order("m3", 50));
+    ev.add(event("weekly", day(35), "purchase").order("w1", 50));
+    ev.add(event("weekly", day(28), "purchase").order("w2", 50));
+    ev.add(event("weekly", day(21), "purchase").order("w3", 50));
     List<ContractRows> profiles = List.of(profile("never").with("install_time", Timestamp.valueOf(day(5))));
     LifecycleStager stager = new LifecycleStager(ConfigLoader.defaults().lifecycle());
     Map<String, String> stage = stager.apply(features(ev, profiles)).collectAsList().stream()
         .collect(Collectors.toMap(r -> r.getAs("user_id"), r -> r.getAs(LifecycleStager.LIFECYCLE_STAGE)));
-    assertEquals(Map.of(
-        "never", "Never launched",
-        "churned", "Churned",
-        "dormant", "Dormant",
-        "new", "New",
-        "power", "Power user",
-        "low", "Converted low spender",
-        "nonpayer", "Active non-payer",
-        "habit", "Habit forming",
-        "casual", "Casual",
-        "refunder", "Churned"), stage);
+    assertEquals(Map.ofEntries(
+        Map.entry("never", "Never launched"),
+        Map.entry("churned", "Churned"),
+        Map.entry("dormant", "Dormant"),
+        Map.entry("new", "New"),
+        Map.entry("power", "Power user"),
+        Map.entry("low", "Converted low spender"),
+        Map.entry("nonpayer", "Active non-payer"),
+        Map.entry("habit", "Habit forming"),
+        Map.entry("casual", "Casual"),
+        Map.entry("refunder", "Churned"),
+        Map.entry("monthly", "Converted"),
+        Map.entry("weekly", "Dormant")), stage);
   }
 
   @Test
