@@ -125,4 +125,46 @@ class PrivacyTest {
       assertEquals(1, rs.getLong(1), "alice's bad row only; the suppressed user's bad row is not kept");
     }
   }
+
+  @Test
+  void aSuppressionListWithPaddedIdsSuppressesEveryListedUserAndCountsTheIdsThatMatchedNone() throws Exception {
+    SparkTestSession.get();
+    // The events carry one id with a trailing tab, the list ids with spaces, a no-break space and
+    // a tab around them: trimmed one way on both sides, every listed user is found.
+    Path events = Files.write(dir, "in/events.csv",
+        "user_id,event_time,event_name,order_id,revenue",
+        "u1,2024-03-08 10:00:00,session_start,,",
+        "u2\t,2024-03-08 10:00:00,session_start,,",
+        "u3,2024-03-09 10:00:00,session_start,,",
+        "u4,2024-03-09 10:00:00,session_start,,",
+        "u5,2024-03-09 11:00:00,purchase,o5,12.0");
+    Path suppression = Files.write(dir, "in/suppressed.csv",
+        "user_id", " u1 ", "u2", "\u00A0u3\t", "never-seen", "u1");
+    Path conf = Files.write(dir, "padded.conf",
+        "personas.input.events.format = csv",
+        "personas.input.events.options.header = \"true\"",
+        "personas.input.profiles.path = \"\"",
+        "personas.privacy.suppression_list = \"" + suppression + "\"",
+        "personas.privacy.suppression_format = csv",
+        "personas.personas.k_min = 2",
+        "personas.personas.k_max = 2");
+    Path out = dir.resolve("out");
+    StringWriter stdout = new StringWriter();
+    StringWriter stderr = new StringWriter();
+    int code = PersonasCli.run(new PrintWriter(stdout), new PrintWriter(stderr), "run", "--config", conf.toString(),
+        "--events", events.toString(), "--date", "2024-03-10", "--output", out.toString());
+    assertEquals(0, code, stderr.toString());
+    try (Connection c = DriverManager.getConnection("jdbc:duckdb:"); Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery("SELECT string_agg(user_id, ',' ORDER BY user_id) FROM read_parquet('" + out
+             + "/features/*/*.parquet')")) {
+      rs.next();
+      assertEquals("u4,u5", rs.getString(1), "u1, u2 and u3 are on the list");
+    }
+    com.fasterxml.jackson.databind.JsonNode summary = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+        out.resolve("runs/dt=2024-03-10/summary.json").toFile());
+    assertEquals(3, summary.at("/reconciliation/events/suppressed").asLong(), summary.toString());
+    assertEquals(4, summary.at("/suppression/listed_ids").asLong(), "u1 is listed twice: " + summary);
+    assertEquals(3, summary.at("/suppression/matched_users").asLong(), summary.toString());
+    assertEquals(1, summary.at("/suppression/matched_no_user").asLong(), summary.toString());
+  }
 }

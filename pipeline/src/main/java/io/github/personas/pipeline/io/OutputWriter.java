@@ -1,5 +1,6 @@
 package io.github.personas.pipeline.io;
 
+import io.github.personas.pipeline.config.ConfigException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -65,6 +66,22 @@ public final class OutputWriter {
     this.date = date;
     this.filesPerPartition = filesPerPartition;
     this.rowsPerFile = rowsPerFile;
+    checkRootIsNoFile();
+  }
+
+  /** An output root that is a file fails here, before any input is read, not at the first write. */
+  private void checkRootIsNoFile() {
+    Path path = new Path(root);
+    try {
+      FileSystem fs = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
+      if (fs.exists(path) && fs.getFileStatus(path).isFile()) {
+        throw ConfigException.of("The output %s is a file; it must be a folder, created when missing"
+            + " (personas.output.path, or --output).", root);
+      }
+    } catch (java.io.IOException e) {
+      throw new ConfigException(String.format("Cannot open the output %s (personas.output.path, or --output): %s",
+          root, e.getMessage()), e);
+    }
   }
 
   /** Folder of {@code table}'s partition for the run date: where it is (or will be) published. */

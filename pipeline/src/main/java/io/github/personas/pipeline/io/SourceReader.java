@@ -27,34 +27,151 @@ public final class SourceReader {
   private SourceReader() {}
 
   /**
-   * Reads {@code source}; CSV defaults to {@code header=true} and every column as text.
+   * A source as read.
+   *
+   * @param rows     its rows, with {@link #SOURCE_FILE} and {@link #SOURCE_BLOCK}
+   * @param warnings what a person should know about what was not read
+   */
+  public record Read(Dataset<Row> rows, java.util.List<String> warnings) {
+    public Read {
+      warnings = java.util.List.copyOf(warnings);
+    }
+  }
+
+  /**
+   * Reads {@code source}; CSV defaults to {@code header=true}, RFC 4180 quoting and every column as text.
    *
    * @throws ConfigException when the path does not exist, is empty or cannot be read
    */
-  public static Dataset<Row> read(SparkSession spark, SourceConfig source) {
-    checkPath(spark, source);
+  public static Read read(SparkSession spark, SourceConfig source) {
+    String path = literal(spark, source);
+    checkPath(spark, source, path);
+    java.util.List<String> warnings = new java.util.ArrayList<>();
+    java.util.List<String> partitions = datePartitions(spark, source, path, warnings);
     DataFrameReader reader = spark.read().format(source.format());
     if (source.format().equals("csv")) {
       // enforceSchema=false checks every file's header against the columns: without it Spark
       // reads a second file with other column names position by position, silently misaligned.
       reader = reader.option("header", "true").option("mode", "PERMISSIVE").option("enforceSchema", "false");
+      // RFC 4180, as spreadsheets and most exports write CSV: a quote inside a quoted field is
+      // doubled, and a quoted field may hold line breaks. Spark's own defaults (a backslash escapes,
+      // one line per record) split such records, kept doubled quotes and let a field ending in a
+      // backslash swallow the rest of its row. multiLine reads each file in one task (a gzip file
+      // is read so anyway); a source whose fields never hold line breaks may set multiLine = "false".
+      reader = reader.option("multiLine", "true").option("escape", "\"");
     }
     reader = reader.options(source.options());
-    Dataset<Row> df;
     try {
-      df = reader.load(source.path());
-    } catch (RuntimeException e) {
-      throw ConfigException.of("Cannot read %s input %s as %s (%s.path / %s.format): %s",
-          source.name(), source.path(), source.format(), source.configKey(), source.configKey(),
-          e.getMessage());
+      Dataset<Row> df = partitions == null ? reader.load(path)
+          : reader.option("basePath", path).load(partitions.toArray(String[]::new));
+      // _metadata is the file-source hidden column; it replaces input_file_name() in Spark 4.
+      return new Read(df.withColumn(SOURCE_FILE, df.col("_metadata.file_path"))
+          .withColumn(SOURCE_BLOCK, df.col("_metadata.file_block_start")), warnings);
+    } catch (Exception e) {
+      // SparkException is checked, yet Scala code throws it from methods that do not declare it.
+      throw unreadable(source, e);
     }
-    // _metadata is the file-source hidden column; it replaces input_file_name() in Spark 4.
-    return df.withColumn(SOURCE_FILE, df.col("_metadata.file_path"))
-        .withColumn(SOURCE_BLOCK, df.col("_metadata.file_block_start"));
   }
 
-  private static void checkPath(SparkSession spark, SourceConfig source) {
-    Path path = new Path(source.path());
+  /**
+   * The error a person gets for a file Spark cannot read: which file, and why in one line; a
+   * file named .gz that is not gzip says so.
+   */
+  public static ConfigException unreadable(SourceConfig source, Throwable e) {
+    String file = null;
+    Throwable root = e;
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (file == null && t.getMessage() != null && t.getMessage().contains("FAILED_READ_FILE")) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("reading file (\\S+?)\\.?\\s").matcher(t.getMessage());
+        file = m.find() ? m.group(1) : null;
+      }
+      root = t;
+    }
+    String why = ConfigException.firstLine(root);
+    if (why.contains("not a gzip file") || why.contains("Not in GZIP format") || why.contains("incorrect header check")) {
+      return new ConfigException(String.format("%s: %s is not gzip-compressed, though its name ends in .gz: compress"
+          + " it, or rename it without .gz (%s.path).", source.configKey(), file, source.configKey()), e);
+    }
+    return new ConfigException(String.format("Cannot read %s input %s as %s (%s.path / %s.format)%s: %s",
+        source.name(), source.path(), source.format(), source.configKey(), source.configKey(),
+        file == null ? "" : ", file " + file, why), e);
+  }
+
+  /**
+   * The path to read, refused when it exists as written but holds glob characters: Spark and
+   * Hadoop read {@code ev[1]} as a pattern (matching {@code ev1}) at several places, so an escaped
+   * path still fails deep in a read with a stack trace.
+   */
+  private static String literal(SparkSession spark, SourceConfig source) {
+    String p = source.path();
+    if (!p.matches(".*[\\[\\]{}*?\\\\].*")) {
+      return p;
+    }
+    boolean exists;
+    try {
+      Path path = new Path(p);
+      exists = path.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(path);
+    } catch (IOException | IllegalArgumentException e) {
+      exists = false;
+    }
+    if (exists) {
+      throw ConfigException.of("The %s input path %s holds glob characters ([ ] { } * ? \\), which Spark reads as a"
+          + " pattern, not as a name: rename the folder or file (%s.path, or --%s).", source.name(), p,
+          source.configKey(), source.name());
+    }
+    return p;
+  }
+
+  /**
+   * For a folder of {@code dt=} partitions, the partitions to read: those named by a date. Another
+   * {@code dt=} folder (a {@code dt=backup} copy) is skipped with a warning naming it; Spark would
+   * read it and then fail to compare its name with the run date. Null for any other layout.
+   */
+  private static java.util.List<String> datePartitions(SparkSession spark, SourceConfig source, String path,
+                                                       java.util.List<String> warnings) {
+    try {
+      Path root = new Path(path);
+      FileSystem fs = root.getFileSystem(spark.sparkContext().hadoopConfiguration());
+      if (!fs.exists(root) || !fs.getFileStatus(root).isDirectory()) {
+        return null;
+      }
+      java.util.List<String> dates = new java.util.ArrayList<>();
+      java.util.List<String> others = new java.util.ArrayList<>();
+      for (FileStatus child : fs.listStatus(root)) {
+        String name = child.getPath().getName();
+        if (child.isDirectory() && name.startsWith("dt=")) {
+          if (name.substring(3).matches("\\d{4}-\\d{2}-\\d{2}")) {
+            dates.add(child.getPath().toString());
+          } else {
+            others.add(name);
+          }
+        }
+      }
+      if (others.isEmpty()) {
+        return null;
+      }
+      java.util.Collections.sort(others);
+      warnings.add(String.format("%s: skipped %s under %s: not a date partition (dt=YYYY-MM-DD)",
+          source.configKey(), String.join(", ", others), source.path()));
+      if (dates.isEmpty()) {
+        throw ConfigException.of("The %s input path %s has no date partition (dt=YYYY-MM-DD), only %s (%s.path).",
+            source.name(), source.path(), others, source.configKey());
+      }
+      return dates;
+    } catch (IOException e) {
+      throw new ConfigException(String.format("Cannot open the %s input path %s (%s.path): %s",
+          source.name(), source.path(), source.configKey(), e.getMessage()), e);
+    }
+  }
+
+  private static void checkPath(SparkSession spark, SourceConfig source, String literal) {
+    Path path;
+    try {
+      path = new Path(literal);
+    } catch (IllegalArgumentException e) {
+      throw ConfigException.of("The %s input path %s is not a path Hadoop can read (%s.path): %s",
+          source.name(), source.path(), source.configKey(), ConfigException.firstLine(e));
+    }
     try {
       FileSystem fs = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
       FileStatus[] matches = fs.globStatus(path);
@@ -70,6 +187,11 @@ public final class SourceReader {
     } catch (IOException e) {
       throw new ConfigException(String.format("Cannot open the %s input path %s (%s.path): %s",
           source.name(), source.path(), source.configKey(), e.getMessage()), e);
+    } catch (IllegalArgumentException e) {
+      // Hadoop parses "in:put" in a path as a URI scheme (HADOOP-3257).
+      throw new ConfigException(String.format("The %s input path %s, or a file or folder under it, has a name Hadoop"
+              + " cannot read (%s); a ':' in a name is the usual cause: rename it (%s.path, or --%s).",
+          source.name(), source.path(), ConfigException.firstLine(e), source.configKey(), source.name()), e);
     }
   }
 

@@ -83,6 +83,7 @@ public final class PublishStage {
         ctx.config().hash(), inputs,
         r.validated() == null ? null : r.validated().events().counts(),
         r.validated() == null ? null : r.validated().profiles().counts(),
+        r.validated() == null ? null : r.validated().suppression(),
         reports, ctx.sparkFacts(),
         r.validated() == null ? null : r.validated().quarantineShare(),
         r.segmented() == null ? null : r.segmented().rfmCutPoints(),

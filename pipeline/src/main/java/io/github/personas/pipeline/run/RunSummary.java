@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.github.personas.pipeline.segment.PersonaClusterer;
 import io.github.personas.pipeline.segment.RfmScorer;
 import io.github.personas.pipeline.validate.SourceCounts;
+import io.github.personas.pipeline.validate.SuppressionCounts;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -27,6 +28,7 @@ import java.util.Map;
  * @param inputs          source name to path
  * @param events          where every event row went; null when not validated
  * @param profiles        where every profile row went; null when not validated
+ * @param suppression     the suppression list's ids and how many matched a user; null when not validated
  * @param reports         the stages that ran, in order
  * @param spark           where the run ran
  * @param quarantineShare share of event rows quarantined for breaking the contract; null when not validated
@@ -45,6 +47,7 @@ public record RunSummary(
     Map<String, String> inputs,
     SourceCounts events,
     SourceCounts profiles,
+    SuppressionCounts suppression,
     List<StageReport> reports,
     SparkFacts spark,
     Double quarantineShare,
@@ -124,6 +127,13 @@ public record RunSummary(
     rec.put("events", counts(events));
     rec.put("profiles", counts(profiles));
     m.put("reconciliation", rec);
+    if (suppression != null && suppression.listed() > 0) {
+      Map<String, Object> sup = new LinkedHashMap<>();
+      sup.put("listed_ids", suppression.listed());
+      sup.put("matched_users", suppression.matched());
+      sup.put("matched_no_user", suppression.unmatched());
+      m.put("suppression", sup);
+    }
     m.put("table_rows", tableRows());
     m.put("outputs", outputs());
     m.put("timings_s", timingsSeconds());

@@ -5,6 +5,7 @@ import io.github.personas.pipeline.engine.Fold;
 import io.github.personas.pipeline.io.OutputWriter;
 import io.github.personas.pipeline.validate.ContractValidator;
 import io.github.personas.pipeline.validate.SourceCounts;
+import io.github.personas.pipeline.validate.SuppressionCounts;
 import io.github.personas.pipeline.validate.ValidationResult;
 
 /**
@@ -21,10 +22,11 @@ public final class ValidateStage {
    * @param profiles        the profiles: their counts, quarantine and accepted rows
    * @param quarantineShare share of event rows read that broke the contract (those later than the
    *                        run date are counted by their own gate)
+   * @param suppression     ids on the suppression list, and how many matched a user
    * @param report          what the stage did; a failed gate stops the run
    */
   public record Result(ValidationResult events, ValidationResult profiles, double quarantineShare,
-                       StageReport report) {}
+                       SuppressionCounts suppression, StageReport report) {}
 
   private final RunContext ctx;
   private final Caches caches;
@@ -44,6 +46,8 @@ public final class ValidateStage {
       ContractValidator validator = new ContractValidator(ctx.spark(), ctx.date(), ctx.config().privacy(), caches);
       ValidationResult events = validator.events(ctx.config().events(), fold);
       ValidationResult profiles = validator.profiles(ctx.config().profiles());
+      events.warnings().forEach(log::warn);
+      profiles.warnings().forEach(log::warn);
       SourceCounts ev = events.counts();
       log.write(OutputWriter.QUARANTINE, events.quarantine().unionByName(profiles.quarantine()),
           ev.quarantined() + profiles.counts().quarantined());
@@ -54,7 +58,7 @@ public final class ValidateStage {
       }
       log.gate(ctx.gates().onEvents(ev, ctx.config().events().path()));
       double share = ev.read() == 0 ? 0.0 : (double) (ev.quarantined() - late) / ev.read();
-      return new Result(events, profiles, share, log.finish());
+      return new Result(events, profiles, share, validator.suppression(events, profiles), log.finish());
     }
   }
 }

@@ -11,6 +11,7 @@ import io.github.personas.pipeline.engine.Caches;
 import io.github.personas.pipeline.engine.Fold;
 import io.github.personas.pipeline.engine.KeyedPass;
 import io.github.personas.pipeline.io.Contract;
+import io.github.personas.pipeline.io.Trim;
 import io.github.personas.pipeline.io.SourceReader;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -81,7 +82,9 @@ public final class ContractValidator {
 
   /** Row classes besides the reason codes; a reason code never starts with '~'. */
   private static final String CLASS_FILTERED = "~filtered";
-  private static final String CLASS_SUPPRESSED = "~suppressed";
+  // Followed by the entry of the suppression list the row matched, so the pass also tells which
+  // entries matched a user.
+  private static final String CLASS_SUPPRESSED = "~suppressed:";
   private static final String CLASS_PASSED = "~passed";
 
   private final SparkSession spark;
@@ -122,7 +125,8 @@ public final class ContractValidator {
    * @param fold the per-user fold; null for the accepted rows themselves
    */
   public ValidationResult events(SourceConfig source, Fold<?> fold) {
-    return validate(SourceReader.read(spark, source), source, Contract.EVENTS, fold);
+    SourceReader.Read read = SourceReader.read(spark, source);
+    return validate(read.rows(), source, Contract.EVENTS, fold).withWarnings(read.warnings());
   }
 
   /** Reads and validates the profiles source; an absent source gives empty results. */
@@ -131,7 +135,25 @@ public final class ContractValidator {
       return new ValidationResult(emptyAccepted(Contract.PROFILES), emptyQuarantine(),
           SourceCounts.absent(source.name()), false);
     }
-    return validate(SourceReader.read(spark, source), source, Contract.PROFILES, null);
+    SourceReader.Read read = SourceReader.read(spark, source);
+    return validate(read.rows(), source, Contract.PROFILES, null).withWarnings(read.warnings());
+  }
+
+  /**
+   * How many ids the suppression list holds and how many of them matched a row of {@code results}
+   * (the events and profiles this validator read).
+   */
+  public SuppressionCounts suppression(ValidationResult... results) {
+    java.util.Set<Long> matched = new java.util.HashSet<>();
+    for (ValidationResult r : results) {
+      matched.addAll(r.suppressionEntries());
+    }
+    SuppressionCounts counts = new SuppressionCounts(privacy.listedIds(), matched.size());
+    if (counts.listed() > 0) {
+      LOG.info("Suppression list: {} ids, {} matched a user of this run's input, {} matched none",
+          counts.listed(), counts.matched(), counts.unmatched());
+    }
+    return counts;
   }
 
   /** Validates an already loaded raw table (the tests feed inline rows this way). */
@@ -158,12 +180,17 @@ public final class ContractValidator {
     long suppressed = 0;
     long passed = 0;
     Map<String, Long> byReason = new HashMap<>();
+    java.util.Set<Long> entries = new java.util.HashSet<>();
     for (Map.Entry<String, Long> e : pass.classes().entrySet()) {
       long n = e.getValue();
       read += n;
+      if (e.getKey().startsWith(CLASS_SUPPRESSED)) {
+        suppressed += n;
+        entries.add(Long.parseLong(e.getKey().substring(CLASS_SUPPRESSED.length())));
+        continue;
+      }
       switch (e.getKey()) {
         case CLASS_FILTERED -> filtered += n;
-        case CLASS_SUPPRESSED -> suppressed += n;
         case CLASS_PASSED -> passed += n;
         default -> byReason.merge(e.getKey(), n, Long::sum);
       }
@@ -181,7 +208,7 @@ public final class ContractValidator {
     Dataset<Row> quarantine = quarantined == 0 ? emptyQuarantine()
         : pass.side().select(lit(table.name()).as(SOURCE), col(SOURCE_FILE), col(REASON), detailColumn(table).as(DETAIL),
             col(RAW));
-    return new ValidationResult(pass.rows(), quarantine, counts, fold != null);
+    return new ValidationResult(pass.rows(), quarantine, counts, fold != null, entries, List.of());
   }
 
   /**
@@ -201,7 +228,7 @@ public final class ContractValidator {
     List<Column> kept = new ArrayList<>();
     table.columnNames().forEach(n -> kept.add(col(quote(n))));
     table.columnNames().forEach(n -> kept.add(col(quote(MAPPED + n))));
-    kept.addAll(List.of(col(KEEP), col(Privacy.SUPPRESSED), col(SourceReader.SOURCE_FILE),
+    kept.addAll(List.of(col(KEEP), col(Privacy.SUPPRESSED), col(Privacy.ENTRY), col(SourceReader.SOURCE_FILE),
         col(SourceReader.SOURCE_BLOCK), col(REASON),
         // The source row as JSON is only needed, and only paid for, on quarantined rows.
         functions.when(col(REASON).isNotNull(), functions.to_json(col(SRC))).as(RAW)));
@@ -211,7 +238,7 @@ public final class ContractValidator {
   /** What the pass does with classified rows: classes, quarantine, the dedup key and its rule. */
   private static KeyedPass.Spec passSpec(Contract.Table table, StructType classified) {
     String rowClass = "CASE WHEN NOT " + KEEP + " THEN '" + CLASS_FILTERED + "' WHEN " + Privacy.SUPPRESSED
-        + " THEN '" + CLASS_SUPPRESSED + "' WHEN " + REASON + " IS NOT NULL THEN " + REASON
+        + " THEN concat('" + CLASS_SUPPRESSED + "', " + Privacy.ENTRY + ") WHEN " + REASON + " IS NOT NULL THEN " + REASON
         + " ELSE '" + CLASS_PASSED + "' END";
     String quarantined = KEEP + " AND NOT " + Privacy.SUPPRESSED + " AND " + REASON + " IS NOT NULL";
     // A quarantined row keeps its file, reason and source JSON, and what its detail is written from.
@@ -258,6 +285,9 @@ public final class ContractValidator {
       String file = t.getMessage().lines().findFirst().orElse("");
       Throwable cause = t.getCause() != null ? t.getCause() : t;
       String why = ConfigException.firstLine(cause);
+      if (!why.toLowerCase(java.util.Locale.ROOT).contains("header")) {
+        throw SourceReader.unreadable(source, e);
+      }
       throw new ConfigException(String.format(
           "%s: %s %s. The files of one source must share one header (the same columns in the same order);"
               + " move files of another layout to their own source or folder.", source.configKey(), file, why), e);
@@ -350,7 +380,10 @@ public final class ContractValidator {
     String q = quote(m);
     switch (c.kind()) {
       case STRING: {
-        Column s = functions.trim(col(q).cast(DataTypes.StringType));
+        // The user id is trimmed of every Unicode blank (Trim), the identity of a user hangs on
+        // it; other text of spaces only, as Trim's wider set costs the validate pass per value.
+        Column s = c.name().equals(Contract.USER_ID) ? Trim.column(col(q))
+            : functions.trim(col(q).cast(DataTypes.StringType));
         if (c.name().equals(Contract.EVENT_NAME)) {
           s = functions.lower(s);
         }
@@ -390,7 +423,8 @@ public final class ContractValidator {
       if (c.required()) {
         String m = quote(MAPPED + c.name());
         rules.put("missing_" + c.name(), quote(c.name()) + " IS NULL AND (" + m + " IS NULL"
-            + (isText(mapped, c) ? " OR trim(" + m + ") = '')" : ")"));
+            + (isText(mapped, c) ? " OR " + (c.name().equals(Contract.USER_ID) ? Trim.sql(m) : "trim(" + m + ")")
+            + " = '')" : ")"));
       }
     }
     for (Contract.Column c : table.columns()) {

@@ -7,6 +7,7 @@ import io.github.personas.pipeline.config.ConfigException;
 import io.github.personas.pipeline.config.PersonasConfig;
 import io.github.personas.pipeline.config.SourceConfig;
 import io.github.personas.pipeline.engine.Caches;
+import io.github.personas.pipeline.io.Trim;
 import java.util.List;
 import java.util.Map;
 import org.apache.logging.log4j.LogManager;
@@ -29,10 +30,14 @@ final class Privacy {
   /** Column marking the rows of suppressed users. */
   static final String SUPPRESSED = "_suppressed";
 
+  /** Column naming the entry of the list a suppressed row matched (a hash of the id, never written). */
+  static final String ENTRY = "_suppression_entry";
+
   private final SparkSession spark;
   private final PersonasConfig.Privacy config;
   private final Caches caches;
   private Dataset<Row> suppressedUsers;
+  private long listed;
 
   Privacy(SparkSession spark, PersonasConfig.Privacy config, Caches caches) {
     this.spark = spark;
@@ -64,19 +69,31 @@ final class Privacy {
     return out;
   }
 
-  /** {@code typed} with a boolean {@value #SUPPRESSED} column: the row's user is on the suppression list. */
+  /**
+   * {@code typed} with a boolean {@value #SUPPRESSED} column (the row's user is on the suppression
+   * list) and {@value #ENTRY}, which entry of the list matched it (null when none).
+   */
   Dataset<Row> markSuppressed(Dataset<Row> typed) {
     Dataset<Row> suppressed = suppressedUsers();
     if (suppressed == null) {
-      return typed.withColumn(SUPPRESSED, lit(false));
+      return typed.withColumn(SUPPRESSED, lit(false)).withColumn(ENTRY, lit(null).cast("bigint"));
     }
     return typed.join(functions.broadcast(suppressed), typed.col("user_id").equalTo(suppressed.col("user_id")),
             "left_outer")
         .drop(suppressed.col("user_id"))
-        .withColumn(SUPPRESSED, functions.coalesce(col(SUPPRESSED), lit(false)));
+        .withColumn(SUPPRESSED, col(ENTRY).isNotNull());
   }
 
-  /** The distinct user ids of the suppression list, read once; null without a list. */
+  /** How many distinct ids the suppression list holds; 0 without a list. */
+  long listedIds() {
+    return suppressedUsers() == null ? 0 : listed;
+  }
+
+  /**
+   * The distinct user ids of the suppression list, trimmed as the inputs' ids are, each with its
+   * entry (a hash of the id as listed: the raw and the hashed form of one id are one entry), read
+   * once; null without a list.
+   */
   private Dataset<Row> suppressedUsers() {
     if (!config.suppresses()) {
       return null;
@@ -86,7 +103,7 @@ final class Privacy {
       Dataset<Row> list;
       try {
         list = switch (config.suppressionFormat()) {
-          case "text" -> spark.read().text(path).select(functions.trim(col("value")).as("user_id"));
+          case "text" -> spark.read().text(path).select(col("value").as("user_id"));
           case "csv" -> spark.read().option("header", "true").csv(path);
           default -> spark.read().parquet(path);
         };
@@ -99,15 +116,21 @@ final class Privacy {
         throw ConfigException.of(
             "personas.privacy.suppression_list %s has no user_id column; columns: %s", path, List.of(list.columns()));
       }
-      Dataset<Row> ids = list.select(col("user_id").cast("string").as("user_id"))
-          .where(col("user_id").isNotNull().and(col("user_id").notEqual(lit(""))));
+      // Trimmed like the inputs' user_id (Trim), whatever the list's format: a CSV list whose ids
+      // carried spaces suppressed only the users whose events happened to carry them too.
+      Column id = Trim.column(col("user_id").cast("string"));
+      Dataset<Row> ids = list.select(id.as("user_id"))
+          .where(col("user_id").isNotNull().and(col("user_id").notEqual(lit(""))))
+          .distinct()
+          .withColumn(ENTRY, functions.xxhash64(col("user_id")));
+      listed = ids.count();
       if (!config.salt().isBlank()) {
         // The list holds the ids people asked about (raw); where user_id is a hashed personal
-        // column the events carry the hash, so both forms are matched.
-        ids = ids.unionByName(ids.select(saltedHash(col("user_id")).as("user_id")));
+        // column the events carry the hash, so both forms are matched, as one entry.
+        ids = ids.unionByName(ids.select(saltedHash(col("user_id")).as("user_id"), col(ENTRY)));
       }
-      suppressedUsers = caches.persist(ids.distinct().withColumn(SUPPRESSED, lit(true)));
-      LOG.info("Suppression list {}: {} ids (raw and, with a salt, hashed)", path, suppressedUsers.count());
+      suppressedUsers = caches.persist(ids.dropDuplicates("user_id"));
+      LOG.info("Suppression list {}: {} distinct ids", path, listed);
     }
     return suppressedUsers;
   }

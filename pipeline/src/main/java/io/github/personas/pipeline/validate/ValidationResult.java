@@ -11,8 +11,29 @@ import org.apache.spark.sql.Row;
  * @param quarantine rows that broke the contract, in {@link ContractValidator#QUARANTINE_COLUMNS}
  * @param counts     where every row read went
  * @param byUser     true when {@code rows} are the fold's rows
+ * @param suppressionEntries the entries of the suppression list that matched a row (hashes of the
+ *                   ids, never written): with the other source's, how many listed ids matched a user
+ * @param warnings   what a person should know about the source (folders skipped)
  */
-public record ValidationResult(Dataset<Row> rows, Dataset<Row> quarantine, SourceCounts counts, boolean byUser) {
+public record ValidationResult(Dataset<Row> rows, Dataset<Row> quarantine, SourceCounts counts, boolean byUser,
+                               java.util.Set<Long> suppressionEntries, java.util.List<String> warnings) {
+
+  public ValidationResult {
+    suppressionEntries = java.util.Set.copyOf(suppressionEntries);
+    warnings = java.util.List.copyOf(warnings);
+  }
+
+  /** A result no suppression list entry matched, without warnings. */
+  public ValidationResult(Dataset<Row> rows, Dataset<Row> quarantine, SourceCounts counts, boolean byUser) {
+    this(rows, quarantine, counts, byUser, java.util.Set.of(), java.util.List.of());
+  }
+
+  /** This result with {@code more} warnings. */
+  public ValidationResult withWarnings(java.util.List<String> more) {
+    java.util.List<String> all = new java.util.ArrayList<>(warnings);
+    all.addAll(more);
+    return new ValidationResult(rows, quarantine, counts, byUser, suppressionEntries, all);
+  }
 
   /** The accepted rows; only when no fold was asked for. */
   public Dataset<Row> accepted() {

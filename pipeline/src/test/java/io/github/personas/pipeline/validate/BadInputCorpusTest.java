@@ -110,7 +110,20 @@ class BadInputCorpusTest {
             .getBytes(StandardCharsets.UTF_8)), true, 3, 2, 1, Map.of(), null),
         new Case("profiles with wrong types", Map.of("profiles.csv", ("user_id,birth_year\nu1,nineteen\n")
             .getBytes(StandardCharsets.UTF_8)), true, 1, 0, 0, Map.of("invalid_birth_year", 1L), null),
-        rows("epoch millis are timestamps", csv(H, "e1,u1,1709978400000,session_start,,"), 1, 1, 0, Map.of()));
+        rows("epoch millis are timestamps", csv(H, "e1,u1,1709978400000,session_start,,"), 1, 1, 0, Map.of()),
+        // Spark's trim removes spaces only: a tab, a no-break space or an ideographic space was a user.
+        rows("user ids of only whitespace are missing", csv(H, OK, "e2,\t,2024-03-09 10:00:00,session_start,,",
+            "e3,\u00A0,2024-03-09 10:00:00,session_start,,", "e4,\u3000\u200B,2024-03-09 10:00:00,session_start,,"),
+            4, 1, 0, Map.of("missing_user_id", 3L)),
+        // ... and an id with a trailing tab a second copy of a real user.
+        new Case("user ids padded with Unicode whitespace are one user", Map.of("profiles.csv",
+            "user_id,birth_year\nu1,1980\nu1\t,1980\n\u3000u1\u00A0,1980\n".getBytes(StandardCharsets.UTF_8)),
+            true, 3, 1, 2, Map.of(), null),
+        rows("a quoted field with a line break is one row", csv(H, OK,
+            "e2,u1,2024-03-09 10:00:00,\"level\nup\",,"), 2, 2, 0, Map.of()),
+        // Under a backslash escape the order id swallowed the revenue: a purchase without revenue.
+        rows("a quoted field ending in a backslash ends there", csv(H, OK,
+            "e2,u1,2024-03-09 10:00:00,purchase,\"o2\\\",5"), 2, 2, 0, Map.of()));
   }
 
   @ParameterizedTest(name = "{0}")

@@ -74,6 +74,32 @@ class ContractValidatorTest {
   }
 
   @Test
+  void csvFollowsRfc4180WithQuotedNewlinesDoubledQuotesAndALiteralBackslash() {
+    // Spark's CSV defaults escape quotes with a backslash and read one line per record: the
+    // newline split e1 in two, e2 kept its quotes doubled, and e3's closing quote was escaped,
+    // swallowing the rest of its row.
+    ValidationResult r = events(
+        "e1,u1,2024-03-09 10:00:00,\"level\nup\",,",
+        "e2,u1,2024-03-09 10:00:00,\"say \"\"hi\"\"\",,",
+        "e3,u1,2024-03-09 10:00:00,\"C:\\dir\\\",o3,5",
+        "e4,u1,2024-03-09 10:00:00,session_start,,");
+    assertEquals(4, r.counts().read(), r.counts().toString());
+    assertEquals(4, r.counts().accepted(), r.counts().toString());
+    Map<String, String> names = new java.util.TreeMap<>();
+    r.accepted().collectAsList().forEach(row -> names.put(row.getAs("event_id"), row.getAs("event_name")));
+    assertEquals(Map.of("e1", "level\nup", "e2", "say \"hi\"", "e3", "c:\\dir\\", "e4", "session_start"), names);
+  }
+
+  @Test
+  void csvDefaultsGiveWayToTheSourcesOptions() {
+    Path p = Files.write(dir, "events.csv", HEADER, "e1,u1,2024-03-09 10:00:00,\"level\nup\",,");
+    SourceConfig oneLinePerRow = new SourceConfig("events", p.toString(), "csv", Map.of("multiLine", "false"), "",
+        Map.of(), "personas.input.events");
+    assertEquals(2, new ContractValidator(spark, D, caches).events(oneLinePerRow).counts().read(),
+        "with multiLine = false a quoted newline ends the row, as the source asked");
+  }
+
+  @Test
   void blankUserIdIsQuarantinedAsMissing() {
     assertEquals("missing_user_id", onlyReason(events("e1,u1,2024-03-09 10:00:00,session_start,,", "e2,  ,2024-03-09 10:00:00,session_start,,")));
   }
