@@ -57,6 +57,8 @@ class ConfigErrorSweepTest {
         c("unknown key in a rule", "personas.rfm.segments = [ { name = All, when = \"true\", colour = red } ]",
             "personas.rfm.segments[0]", "colour"),
         c("share out of range", "personas.quality.max_future_share = 5", "personas.quality.max_future_share", "[0, 1]"),
+        c("revenue limit not positive", "personas.quality.max_revenue_per_event = 0",
+            "personas.quality.max_revenue_per_event", "positive"),
         c("unknown transform", "personas.personas.features = [ { name = f, expr = frequency, transform = cube } ]",
             "personas.personas.features[0] 'f'", "cube"),
         c("RFM rule that does not parse", "personas.rfm.segments = [ { name = All, when = \"r_score >>= 1\" } ]",

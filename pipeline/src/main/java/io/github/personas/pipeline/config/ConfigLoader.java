@@ -158,7 +158,11 @@ public final class ConfigLoader {
     long minUsers = c.getLong("quality.min_users");
     require(minEvents >= 0, "personas.quality.min_accepted_events must be at least 0, got %s (%s)", minEvents, origin);
     require(minUsers >= 0, "personas.quality.min_users must be at least 0, got %s (%s)", minUsers, origin);
-    PersonasConfig.Quality quality = new PersonasConfig.Quality(maxQ, maxFuture, minEvents, minUsers, warnMargin);
+    double maxRevenue = c.getDouble("quality.max_revenue_per_event");
+    require(maxRevenue > 0 && Double.isFinite(maxRevenue),
+        "personas.quality.max_revenue_per_event must be a positive finite number, got %s (%s)", maxRevenue, origin);
+    PersonasConfig.Quality quality = new PersonasConfig.Quality(maxQ, maxFuture, minEvents, minUsers, warnMargin,
+        maxRevenue);
 
     double relErr = c.getDouble("rfm.quantile_relative_error");
     require(relErr >= 0 && relErr < 0.1, "personas.rfm.quantile_relative_error must be within [0, 0.1), got %s (%s)", relErr, origin);

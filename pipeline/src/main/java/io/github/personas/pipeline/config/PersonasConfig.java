@@ -54,9 +54,21 @@ public record PersonasConfig(
    * @param minUsers           fewest users in the features table
    * @param warnMargin         a measured value this close (0..1, relative to the limit) to a limit
    *                           is a near miss: a warning in the summary
+   * @param maxRevenuePerEvent largest |revenue| of one event; a larger one is quarantined as
+   *                           {@code implausible_revenue}, so no sum of revenue can overflow
    */
   public record Quality(double maxQuarantineShare, double maxFutureShare, long minAcceptedEvents, long minUsers,
-                        double warnMargin) {}
+                        double warnMargin, double maxRevenuePerEvent) {
+
+    /** The default largest revenue of one event. */
+    public static final double DEFAULT_MAX_REVENUE_PER_EVENT = 1e12;
+
+    /** Gates with the default largest revenue of one event. */
+    public Quality(double maxQuarantineShare, double maxFutureShare, long minAcceptedEvents, long minUsers,
+                   double warnMargin) {
+      this(maxQuarantineShare, maxFutureShare, minAcceptedEvents, minUsers, warnMargin, DEFAULT_MAX_REVENUE_PER_EVENT);
+    }
+  }
 
   /**
    * RFM scoring and the ordered segment rule table.

@@ -43,7 +43,8 @@ public final class ValidateStage {
    */
   public Result run(Fold<?> fold) {
     try (StageLog log = StageLog.start(Stage.VALIDATE, ctx)) {
-      ContractValidator validator = new ContractValidator(ctx.spark(), ctx.date(), ctx.config().privacy(), caches);
+      ContractValidator validator = new ContractValidator(ctx.spark(), ctx.date(), ctx.config().privacy(),
+          ctx.config().quality().maxRevenuePerEvent(), caches);
       ValidationResult events = validator.events(ctx.config().events(), fold);
       ValidationResult profiles = validator.profiles(ctx.config().profiles());
       events.warnings().forEach(log::warn);

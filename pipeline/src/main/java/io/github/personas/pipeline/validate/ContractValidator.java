@@ -49,6 +49,7 @@ import org.apache.spark.sql.types.TimestampType;
  *   <li>{@code unparseable_<column>}: a timestamp that is neither ISO-8601 text nor epoch millis;</li>
  *   <li>{@code invalid_<column>}: a number or flag that does not parse as its contract type;</li>
  *   <li>{@code non_finite_<column>}: NaN or infinite numbers;</li>
+ *   <li>{@code implausible_revenue}: |revenue| above personas.quality.max_revenue_per_event;</li>
  *   <li>{@code purchase_without_revenue}, {@code refund_without_revenue} (events);</li>
  *   <li>{@code event_after_run_date}: an event later than the end of the run date, UTC (events).</li>
  * </ul>
@@ -91,6 +92,7 @@ public final class ContractValidator {
   private final LocalDate runDate;
   private final Privacy privacy;
   private final Caches caches;
+  private final double maxRevenue;
 
   /**
    * @param spark   the session
@@ -108,6 +110,15 @@ public final class ContractValidator {
    * @param caches  owner of what validation caches and broadcasts
    */
   public ContractValidator(SparkSession spark, LocalDate runDate, PersonasConfig.Privacy privacy, Caches caches) {
+    this(spark, runDate, privacy, PersonasConfig.Quality.DEFAULT_MAX_REVENUE_PER_EVENT, caches);
+  }
+
+  /**
+   * @param maxRevenue the largest |revenue| of one event; larger is {@code implausible_revenue}
+   */
+  public ContractValidator(SparkSession spark, LocalDate runDate, PersonasConfig.Privacy privacy, double maxRevenue,
+                           Caches caches) {
+    this.maxRevenue = maxRevenue;
     this.spark = Objects.requireNonNull(spark, "spark");
     this.runDate = Objects.requireNonNull(runDate, "runDate");
     this.caches = Objects.requireNonNull(caches, "caches");
@@ -443,6 +454,7 @@ public final class ContractValidator {
       }
     }
     if (table == Contract.EVENTS) {
+      rules.put("implausible_revenue", "abs(revenue) > " + maxRevenue + "D");
       rules.put("purchase_without_revenue", "event_name = 'purchase' AND revenue IS NULL");
       rules.put("refund_without_revenue", "event_name = 'refund' AND revenue IS NULL");
       long endMicros = runDate.plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L;
@@ -467,7 +479,7 @@ public final class ContractValidator {
       String m = quote(MAPPED + c.name());
       String label = c.name();
       sql.add("WHEN " + REASON + " IN ('unparseable_" + label + "', 'invalid_" + label + "', 'non_finite_" + label
-          + "') THEN concat('" + label + "=', left(CAST(" + m + " AS STRING), 200))");
+          + "', 'implausible_" + label + "') THEN concat('" + label + "=', left(CAST(" + m + " AS STRING), 200))");
       if (c.required()) {
         sql.add("WHEN " + REASON + " = 'missing_" + label + "' THEN '" + label + " is null or blank'");
       }

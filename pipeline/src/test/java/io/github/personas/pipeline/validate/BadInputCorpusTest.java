@@ -123,7 +123,11 @@ class BadInputCorpusTest {
             "e2,u1,2024-03-09 10:00:00,\"level\nup\",,"), 2, 2, 0, Map.of()),
         // Under a backslash escape the order id swallowed the revenue: a purchase without revenue.
         rows("a quoted field ending in a backslash ends there", csv(H, OK,
-            "e2,u1,2024-03-09 10:00:00,purchase,\"o2\\\",5"), 2, 2, 0, Map.of()));
+            "e2,u1,2024-03-09 10:00:00,purchase,\"o2\\\",5"), 2, 2, 0, Map.of()),
+        // Two of these summed to +Infinity: one persona for everyone, NaN distances, exit 0.
+        rows("revenue near the double maximum is implausible", csv(H, OK,
+            "e2,u1,2024-03-09 10:00:00,purchase,o1,1.7e308", "e3,u1,2024-03-09 10:00:00,purchase,o2,-1.7e308",
+            "e4,u1,2024-03-09 10:00:00,purchase,o3,999999999999"), 4, 2, 0, Map.of("implausible_revenue", 2L)));
   }
 
   @ParameterizedTest(name = "{0}")
