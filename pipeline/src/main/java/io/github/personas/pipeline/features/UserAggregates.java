@@ -5,6 +5,7 @@ import static io.github.personas.pipeline.engine.Aggregates.any;
 import static io.github.personas.pipeline.engine.Aggregates.count;
 import static io.github.personas.pipeline.engine.Aggregates.distinctBits;
 import static io.github.personas.pipeline.engine.Aggregates.distinctCount;
+import static io.github.personas.pipeline.engine.Aggregates.exactSum;
 import static io.github.personas.pipeline.engine.Aggregates.latest;
 import static io.github.personas.pipeline.engine.Aggregates.max;
 import static io.github.personas.pipeline.engine.Aggregates.mean;
@@ -43,6 +44,12 @@ import org.apache.spark.unsafe.types.UTF8String;
 final class UserAggregates {
 
   // The kinds of event: bits of the selector (conditions in KINDS).
+  /**
+   * Decimal places money is summed to, exactly: four, the most any ISO 4217 currency has.
+   * FeatureBuilder and the reference SQL read money as DECIMAL(38, 4) alike.
+   */
+  public static final int MONEY_SCALE = 4;
+
   static final int PURCHASE = 1;
   static final int REFUND = 1 << 1;
   static final int APP = 1 << 2;
@@ -129,9 +136,9 @@ final class UserAggregates {
     List<Aggregate<Event>> a = new ArrayList<>();
     a.add(min("first_event_us", EVERY_ROW, all, Event::time));
     a.add(max("last_seen_us", EVERY_ROW, all, Event::time));
-    a.add(sum("purchase_revenue", PURCHASE, all, Event::revenue));
+    a.add(exactSum("purchase_revenue", PURCHASE, all, Event::revenue, MONEY_SCALE));
     a.add(count("refund_count", REFUND, all));
-    a.add(sum("refund_amount", REFUND, Event::hasRevenue, e -> Math.abs(e.revenue())));
+    a.add(exactSum("refund_amount", REFUND, Event::hasRevenue, e -> Math.abs(e.revenue()), MONEY_SCALE));
     a.add(min("first_purchase_us", PURCHASE, all, Event::time));
     a.add(max("last_purchase_us", PURCHASE, all, Event::time));
     for (int w : sessionWindows) {
@@ -145,8 +152,9 @@ final class UserAggregates {
     a.add(sum("session_duration_30d", SESSION, e -> e.hasDuration() && e.in30(), Event::duration));
     a.add(count("product_views_30d", PRODUCT_VIEW, Event::in30));
     a.add(count("add_to_cart_30d", ADD_TO_CART, Event::in30));
-    a.add(sum("purchase_revenue_30d", PURCHASE, Event::in30, Event::revenue));
-    a.add(sum("refund_amount_30d", REFUND, e -> e.hasRevenue() && e.in30(), e -> Math.abs(e.revenue())));
+    a.add(exactSum("purchase_revenue_30d", PURCHASE, Event::in30, Event::revenue, MONEY_SCALE));
+    a.add(exactSum("refund_amount_30d", REFUND, e -> e.hasRevenue() && e.in30(), e -> Math.abs(e.revenue()),
+        MONEY_SCALE));
     a.add(count("night_purchases", PURCHASE, e -> e.localHour() >= 22 || e.localHour() < 4));
     a.add(count("purchase_rows", PURCHASE, all));
     a.add(count("weekend_app_events", APP, e -> e.localDayOfWeek() == 1 || e.localDayOfWeek() == 7));

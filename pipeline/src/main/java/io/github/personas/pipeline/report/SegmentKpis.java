@@ -96,10 +96,11 @@ public final class SegmentKpis {
     keys.add(functions.coalesce(col(HOLDOUT), functions.lit(false)).as(IN_HOLDOUT));
     List<Column> aggs = new ArrayList<>();
     aggs.add(functions.sum(functions.when(col("is_buyer"), 1).otherwise(0)).cast("long").as("buyers"));
-    aggs.add(functions.sum(col("monetary")).as("revenue"));
+    // Money is summed as a decimal, as the features sum it: 2,000 orders of 9.99 are 19,980.
+    aggs.add(functions.sum(col("monetary").cast("decimal(38,4)")).cast("double").as("revenue"));
     aggs.add(functions.sum(col("frequency")).cast("long").as("orders"));
     List<Column> totals = new ArrayList<>(List.of(functions.sum(col("buyers")).cast("long").as("buyers"),
-        functions.sum(col("revenue")).as("revenue"), functions.sum(col("orders")).cast("long").as("orders")));
+        functions.sum(col("revenue").cast("decimal(38,4)")).cast("double").as("revenue"), functions.sum(col("orders")).cast("long").as("orders")));
     for (int i = 0; i < kpis.size(); i++) {
       Kpi k = kpis.get(i);
       Column v = functions.when(functions.coalesce(functions.expr(k.appliesSql()).cast("boolean"), functions.lit(false)),

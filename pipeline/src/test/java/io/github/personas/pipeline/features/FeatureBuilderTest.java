@@ -117,6 +117,28 @@ class FeatureBuilderTest {
   }
 
   @Test
+  void moneyIsSummedExactlyToTheCent() {
+    // Summed as doubles, 2,000 orders of 9.99 were 19979.999999999658 and 100.10 less a 0.30
+    // refund 99.79999999999998: exact sums give the decimal amounts, to the last bit.
+    List<ContractRows> ev = new java.util.ArrayList<>();
+    for (int i = 0; i < 2000; i++) {
+      ev.add(event("u1", "2024-03-02 10:00:00", "purchase").order("o" + i, 9.99));
+    }
+    ev.add(event("u2", "2024-03-02 10:00:00", "purchase").order("p1", 100.10));
+    ev.add(event("u2", "2024-03-03 10:00:00", "refund").order("p1", 0.30));
+    // Beyond what units of 10^-4 hold in a long, the sum carries on as a double.
+    ev.add(event("u3", "2024-03-02 10:00:00", "purchase").order("q1", 1e15));
+    ev.add(event("u3", "2024-03-02 11:00:00", "purchase").order("q2", 1.5));
+    Map<String, Row> f = features(ev, List.of());
+    assertEquals(1e15 + 1.5, d(f.get("u3"), "monetary"), 0.0);
+    assertEquals(19980.0, d(f.get("u1"), "monetary"), 0.0);
+    assertEquals(19980.0, d(f.get("u1"), "revenue_30d"), 0.0);
+    assertEquals(9.99, d(f.get("u1"), "avg_order_value"), 0.0);
+    assertEquals(99.8, d(f.get("u2"), "monetary"), 0.0);
+    assertEquals(0.3, d(f.get("u2"), "refund_amount"), 0.0);
+  }
+
+  @Test
   void aRefundLargerThanThePurchasesMakesMonetaryNegativeButKeepsTheOrder() {
     Row u = one(event("u1", "2024-03-02 10:00:00", "purchase").order("o1", 10),
         event("u1", "2024-03-03 10:00:00", "refund").order("o1", 25));
