@@ -39,7 +39,8 @@ public final class SourceReader {
   }
 
   /**
-   * Reads {@code source}; CSV defaults to {@code header=true}, RFC 4180 quoting and every column as text.
+   * Reads {@code source}; CSV defaults to {@code header=true}, RFC 4180 quoting and every column as
+   * text; Parquet files of one source have their schemas merged.
    *
    * @throws ConfigException when the path does not exist, is empty or cannot be read
    */
@@ -59,6 +60,12 @@ public final class SourceReader {
       // backslash swallow the rest of its row. multiLine reads each file in one task (a gzip file
       // is read so anyway); a source whose fields never hold line breaks may set multiLine = "false".
       reader = reader.option("multiLine", "true").option("escape", "\"");
+    }
+    if (source.format().equals("parquet")) {
+      // Files written over time gain columns: Spark takes one file's schema and reads the others
+      // through it, so an optional column missing from that file was dropped from every file.
+      // Merged, each file keeps its values; types that cannot merge are an error naming them.
+      reader = reader.option("mergeSchema", "true");
     }
     reader = reader.options(source.options());
     try {

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.List;
 import java.util.Map;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
@@ -181,6 +182,35 @@ class ContractValidatorTest {
     ConfigException e = assertThrows(ConfigException.class, () -> new ContractValidator(spark, D, caches)
         .events(csv(p, Map.of("revenue", "Quantity * UnitPrice"), "")));
     assertTrue(e.getMessage().contains("personas.input.events.columns.revenue"), e.getMessage());
+  }
+
+  @Test
+  void parquetFilesWithDifferentColumnsInOneFolderKeepEveryFilesValues() throws Exception {
+    // One file has no revenue column, the other has it and one more: Spark took one file's schema
+    // and silently dropped the other's revenue. The schemas are merged instead.
+    Path folder = dir.resolve("pq");
+    java.nio.file.Files.createDirectories(folder);
+    Dataset<Row> a = spark.sql("SELECT 'e1' AS event_id, 'u1' AS user_id, TIMESTAMP'2024-03-09 10:00:00' AS event_time,"
+        + " 'session_start' AS event_name");
+    Dataset<Row> b = spark.sql("SELECT 'e2' AS event_id, 'u2' AS user_id, TIMESTAMP'2024-03-09 11:00:00' AS event_time,"
+        + " 'purchase' AS event_name, 'o2' AS order_id, 12.5D AS revenue, 'web' AS channel");
+    int i = 0;
+    for (Dataset<Row> d : List.of(a, b)) {
+      Path tmp = dir.resolve("pq-tmp-" + i);
+      d.coalesce(1).write().parquet(tmp.toString());
+      try (java.util.stream.Stream<Path> parts = java.nio.file.Files.list(tmp)) {
+        Path part = parts.filter(f -> f.getFileName().toString().endsWith(".parquet")).findFirst().orElseThrow();
+        java.nio.file.Files.move(part, folder.resolve((i == 0 ? "a" : "b") + ".parquet"));
+      }
+      i++;
+    }
+    SourceConfig s = new SourceConfig("events", folder.toString(), "parquet", Map.of(), "", Map.of(),
+        "personas.input.events");
+    ValidationResult r = new ContractValidator(spark, D, caches).events(s);
+    assertEquals(2, r.counts().accepted(), r.counts().toString());
+    Row purchase = r.accepted().where("event_id = 'e2'").first();
+    assertEquals(12.5, (double) purchase.getAs("revenue"), "b.parquet's revenue is kept");
+    assertEquals("o2", purchase.getAs("order_id"));
   }
 
   @Test
