@@ -164,6 +164,8 @@ public final class Aggregates {
     private final DoubleOf<R> value;
     private final int scale;
     private final double factor;
+    // The largest |value| whose units fit a long; beyond it the sum carries on as a double.
+    private final double largest;
 
     ExactSumming(String name, long selects, When<R> when, DoubleOf<R> value, int scale) {
       super(selects, List.of(), List.of(field(name, DataTypes.DoubleType, true)), new Slots(2, 1, 0));
@@ -171,6 +173,7 @@ public final class Aggregates {
       this.value = value;
       this.scale = scale;
       this.factor = Math.pow(10, scale);
+      this.largest = Long.MAX_VALUE / factor;
     }
 
     /** {@code v} in units of 10^-scale, rounded half up from its shortest decimal form. */
@@ -201,7 +204,7 @@ public final class Aggregates {
         double v = value.of(row);
         setDouble(s, 0, getDouble(s, 0) + v);
         setLong(s, 1, getLong(s, 1) + 1);
-        setLong(s, 0, Double.isFinite(v) && Math.abs(v) < 9e14 ? plus(getLong(s, 0), units(v)) : OVERFLOWED);
+        setLong(s, 0, Math.abs(v) < largest ? plus(getLong(s, 0), units(v)) : OVERFLOWED);
       }
     }
 
