@@ -81,16 +81,19 @@ public final class SourceReader {
   }
 
   /**
-   * The error a person gets for a file Spark cannot read: which file, and why in one line; a
-   * file named .gz that is not gzip says so.
+   * The error a person gets for a file Spark cannot read: which file, and why in one line. A file
+   * named .gz that is not gzip says so; a CSV whose header differs from its folder's says that the
+   * files of one source share one header.
    */
   public static ConfigException unreadable(SourceConfig source, Throwable e) {
     String file = null;
+    String failure = null;
     Throwable root = e;
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (file == null && t.getMessage() != null && t.getMessage().contains("FAILED_READ_FILE")) {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("reading file (\\S+?)\\.?\\s").matcher(t.getMessage());
         file = m.find() ? m.group(1) : null;
+        failure = ConfigException.firstLine(t.getCause() != null ? t.getCause() : t);
       }
       root = t;
     }
@@ -98,6 +101,11 @@ public final class SourceReader {
     if (why.contains("not a gzip file") || why.contains("Not in GZIP format") || why.contains("incorrect header check")) {
       return new ConfigException(String.format("%s: %s is not gzip-compressed, though its name ends in .gz: compress"
           + " it, or rename it without .gz (%s.path).", source.configKey(), file, source.configKey()), e);
+    }
+    if (failure != null && failure.toLowerCase(java.util.Locale.ROOT).contains("header")) {
+      return new ConfigException(String.format("%s: file %s: %s. The files of one source must share one header (the"
+          + " same columns in the same order); move files of another layout to their own source or folder.",
+          source.configKey(), file, failure), e);
     }
     return new ConfigException(String.format("Cannot read %s input %s as %s (%s.path / %s.format)%s: %s",
         source.name(), source.path(), source.format(), source.configKey(), source.configKey(),

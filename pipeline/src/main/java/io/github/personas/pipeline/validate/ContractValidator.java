@@ -286,22 +286,12 @@ public final class ContractValidator {
     try {
       return action.get();
     } catch (Exception e) {
-      Throwable t = e;
-      while (t != null && !(t.getMessage() != null && t.getMessage().contains("FAILED_READ_FILE"))) {
-        t = t.getCause();
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t.getMessage() != null && t.getMessage().contains("FAILED_READ_FILE")) {
+          throw SourceReader.unreadable(source, e);
+        }
       }
-      if (t == null) {
-        throw e;
-      }
-      String file = t.getMessage().lines().findFirst().orElse("");
-      Throwable cause = t.getCause() != null ? t.getCause() : t;
-      String why = ConfigException.firstLine(cause);
-      if (!why.toLowerCase(java.util.Locale.ROOT).contains("header")) {
-        throw SourceReader.unreadable(source, e);
-      }
-      throw new ConfigException(String.format(
-          "%s: %s %s. The files of one source must share one header (the same columns in the same order);"
-              + " move files of another layout to their own source or folder.", source.configKey(), file, why), e);
+      throw e;
     }
   }
 
