@@ -123,13 +123,14 @@ final class Privacy {
           .where(col("user_id").isNotNull().and(col("user_id").notEqual(lit(""))))
           .distinct()
           .withColumn(ENTRY, functions.xxhash64(col("user_id")));
-      listed = ids.count();
       if (!config.salt().isBlank()) {
         // The list holds the ids people asked about (raw); where user_id is a hashed personal
         // column the events carry the hash, so both forms are matched, as one entry.
         ids = ids.unionByName(ids.select(saltedHash(col("user_id")).as("user_id"), col(ENTRY)));
       }
       suppressedUsers = caches.persist(ids.dropDuplicates("user_id"));
+      // Counted from the cache, which this fills: the list file is read once.
+      listed = suppressedUsers.select(ENTRY).distinct().count();
       LOG.info("Suppression list {}: {} distinct ids", path, listed);
     }
     return suppressedUsers;
