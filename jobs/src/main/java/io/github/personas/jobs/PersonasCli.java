@@ -1,6 +1,7 @@
 package io.github.personas.jobs;
 
 import io.github.personas.pipeline.config.ConfigException;
+import io.github.personas.pipeline.io.RunLockedException;
 import io.github.personas.pipeline.run.DataQualityException;
 import io.github.personas.pipeline.run.NightlyRun;
 import io.github.personas.pipeline.run.Stage;
@@ -42,7 +43,8 @@ import picocli.CommandLine.Option;
     footer = {
         "  0  ok",
         "  1  failure (a bug or an environment problem; see the log)",
-        "  2  usage or configuration error: bad option, config key, rule, input path or missing column",
+        "  2  usage or configuration error: bad option, config key, rule, input path or missing column;",
+        "     or another run of the same date into the same output is still running (the message names it)",
         "  3  a data-quality gate failed (personas.quality.*); nothing past the failing stage was written",
         "",
         "Examples:",
@@ -106,7 +108,7 @@ public final class PersonasCli {
     cmd.setOut(out);
     cmd.setErr(err);
     cmd.setExecutionExceptionHandler((ex, line, parseResult) -> {
-      if (ex instanceof ConfigException) {
+      if (ex instanceof ConfigException || ex instanceof RunLockedException) {
         err.println("personas: " + ex.getMessage());
         err.flush();
         return EXIT_USAGE;

@@ -17,9 +17,12 @@ import org.apache.spark.sql.SparkSession;
  *
  * <p>After {@link #beginStaging()}, every write goes to {@code <root>/_staging/dt=<date>-<id>/<table>}
  * and {@link #publish} moves each table into its partition with one rename, so readers never see
- * a partial date: a partition is either the previous complete one or the new complete one, each
- * with a {@code _SUCCESS} marker. Rewriting a date replaces only that date's partitions. What a
- * crashed run left in staging is removed by the next run of the same date.
+ * a partial table: a partition is either the previous complete one or the new complete one, each
+ * with a {@code _SUCCESS} marker. Rewriting a date replaces only that date's partitions.
+ *
+ * <p>Staging needs the date's {@link RunLock} ({@link #lock()}): one run per output and date at a
+ * time, so whatever staging of the date exists when a run takes the lock was left by a run that is
+ * gone, and is removed; a run that lost its lock publishes nothing.
  */
 public final class OutputWriter {
 
@@ -40,6 +43,8 @@ public final class OutputWriter {
   /** Folder under the root where a run writes before it publishes. */
   public static final String STAGING = "_staging";
   private static final String TRASH = "_trash";
+  /** Folder under the root of the runs' lock files, one per date. */
+  public static final String LOCKS = "_locks";
   private static final String SUCCESS = "_SUCCESS";
 
   private final SparkSession spark;
@@ -48,6 +53,7 @@ public final class OutputWriter {
   private final int filesPerPartition;
   private final long rowsPerFile;
   private Path staging;
+  private RunLock lock;
   private final java.util.LinkedHashSet<String> staged = new java.util.LinkedHashSet<>();
 
   /**
@@ -90,10 +96,28 @@ public final class OutputWriter {
   }
 
   /**
-   * From now on writes go to a fresh staging folder until {@link #publish}. Staging folders that
-   * earlier runs of this date left (a killed JVM) are deleted first.
+   * Takes the lock on this output's run date; the caller closes it when its run ends.
+   *
+   * @throws RunLockedException when another live run of the date holds it
    */
-  public void beginStaging() {
+  public RunLock lock() {
+    Path file = new Path(new Path(root, LOCKS), "dt=" + date + ".lock");
+    try {
+      return RunLock.acquire(fs(file), file, date + " into " + root);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("Cannot open " + file, e);
+    }
+  }
+
+  /**
+   * From now on writes go to a fresh staging folder until {@link #publish}. Staging folders of
+   * this date that runs which are gone left (a killed JVM) are deleted first: {@code lock} proves
+   * no other run of the date is alive.
+   *
+   * @param lock this date's lock, held by the caller
+   */
+  public void beginStaging(RunLock lock) {
+    java.util.Objects.requireNonNull(lock, "lock");
     Path stagingRoot = new Path(root, STAGING);
     try {
       FileSystem fs = fs(stagingRoot);
@@ -108,7 +132,8 @@ public final class OutputWriter {
     } catch (IOException e) {
       throw new java.io.UncheckedIOException("Cannot clean " + stagingRoot, e);
     }
-    staging = new Path(stagingRoot, "dt=" + date + "-" + java.util.UUID.randomUUID());
+    this.lock = lock;
+    staging = new Path(stagingRoot, "dt=" + date + "-" + lock.holder().runId());
     staged.clear();
   }
 
@@ -140,42 +165,50 @@ public final class OutputWriter {
 
   /**
    * Publishes staged tables: each table's staged folder replaces its date partition by a rename
-   * (the old partition is moved aside first, then deleted), with a {@code _SUCCESS} marker.
+   * (the old partition is moved aside first, then deleted), with a {@code _SUCCESS} marker; the
+   * date's partitions of the {@code replaced} tables this run did not publish are withdrawn, so the
+   * date never mixes this run's tables with an earlier run's. {@code runs/} goes last.
    *
-   * @param tables the tables to publish, or null for all staged ones; the rest are discarded
+   * @param tables   the tables to publish, or null for all staged ones; the rest are discarded
+   * @param replaced the tables whose partition for the date this run replaces: published, or withdrawn
    * @return the published partitions
+   * @throws IllegalStateException when this run no longer holds its lock (nothing is published)
    */
-  public java.util.List<String> publish(java.util.Collection<String> tables) {
+  public java.util.List<String> publish(java.util.Collection<String> tables, java.util.Collection<String> replaced) {
     if (staging == null) {
       return java.util.List.of();
     }
+    lock.checkHeld();
     java.util.List<String> published = new java.util.ArrayList<>();
     Path trash = new Path(new Path(root, TRASH), staging.getName());
     try {
       FileSystem fs = fs(staging);
+      java.util.List<String> order = new java.util.ArrayList<>();
+      for (String table : staged) {
+        if ((tables == null || tables.contains(table)) && fs.exists(new Path(staging, table))) {
+          order.add(table);
+        }
+      }
+      for (String table : replaced) {
+        Path old = new Path(partition(table));
+        if (!order.contains(table) && fs.exists(old)) {
+          LOG.warn("Withdrawing {}: it came from an earlier run of {}, which this run replaces", old, date);
+          moveAside(fs, old, new Path(trash, table));
+        }
+      }
       // runs/ (summary.json and its _SUCCESS) goes last: a sensor waiting on it sees every table.
-      java.util.List<String> order = new java.util.ArrayList<>(staged);
       if (order.remove(RUNS)) {
         order.add(RUNS);
       }
       for (String table : order) {
-        if (tables != null && !tables.contains(table)) {
-          continue;
-        }
         Path src = new Path(staging, table);
-        if (!fs.exists(src)) {
-          continue;
-        }
         if (!fs.exists(new Path(src, SUCCESS))) {
           fs.create(new Path(src, SUCCESS), true).close();
         }
         Path dst = new Path(partition(table));
         fs.mkdirs(dst.getParent());
         if (fs.exists(dst)) {
-          fs.mkdirs(trash);
-          if (!fs.rename(dst, new Path(trash, table))) {
-            throw new IOException("rename " + dst + " to " + new Path(trash, table) + " failed");
-          }
+          moveAside(fs, dst, new Path(trash, table));
         }
         if (!fs.rename(src, dst)) {
           throw new IOException("rename " + src + " to " + dst + " failed");
@@ -191,6 +224,13 @@ public final class OutputWriter {
     staging = null;
     staged.clear();
     return published;
+  }
+
+  private static void moveAside(FileSystem fs, Path partition, Path to) throws IOException {
+    fs.mkdirs(to.getParent());
+    if (!fs.rename(partition, to)) {
+      throw new IOException("rename " + partition + " to " + to + " failed");
+    }
   }
 
   /** Discards everything staged: nothing of this run is published. */

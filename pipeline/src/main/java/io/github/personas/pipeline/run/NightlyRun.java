@@ -3,6 +3,7 @@ package io.github.personas.pipeline.run;
 import io.github.personas.pipeline.config.ConfigException;
 import io.github.personas.pipeline.config.PersonasConfig;
 import io.github.personas.pipeline.engine.Caches;
+import io.github.personas.pipeline.io.RunLock;
 import java.time.LocalDate;
 import java.util.EnumSet;
 import java.util.Objects;
@@ -16,7 +17,8 @@ import org.apache.spark.sql.SparkSession;
  * <p>Features need the validation in the same run (accepted events are not stored); segment and
  * report read what an earlier stage did not compute in this run back from the output folder, so
  * they can also run one at a time. A data-quality gate that fails stops the run after its stage.
- * The run owns everything cached ({@link Caches}) and releases it when it ends.
+ * The run owns everything cached ({@link Caches}) and releases it when it ends, and holds the
+ * lock on its output date ({@link RunLock}) from before staging until after publishing.
  */
 public final class NightlyRun {
 
@@ -63,15 +65,24 @@ public final class NightlyRun {
   }
 
   private RunSummary run(EnumSet<Stage> todo) {
-    RunContext ctx = RunContext.open(spark, config, date);
+    RunContext opened = RunContext.open(spark, config, date);
+    if (todo.contains(Stage.SEGMENT)) {
+      new SegmentStage(opened).checkRules(new FeaturesStage(opened).empty());
+    }
+    // One run per output and date: a second one waits for this one's end instead of deleting its staging.
+    try (RunLock lock = opened.out().lock()) {
+      RunContext ctx = lock.tookOver().map(gone -> opened.withWarning("took over the lock of " + gone.describe()
+          + ", which is no longer running; its staging was removed")).orElse(opened);
+      ctx.out().beginStaging(lock);
+      return stages(ctx, todo);
+    }
+  }
+
+  private RunSummary stages(RunContext ctx, EnumSet<Stage> todo) {
     // Made first: the validation runs the features' fold in its own pass over the events.
     FeaturesStage features = new FeaturesStage(ctx);
     SegmentStage segment = new SegmentStage(ctx);
     PublishStage publish = new PublishStage(ctx, todo);
-    if (todo.contains(Stage.SEGMENT)) {
-      segment.checkRules(features.empty());
-    }
-    ctx.out().beginStaging();
     try (Caches caches = new Caches()) {
       ValidateStage.Result validated = !todo.contains(Stage.VALIDATE) ? null
           : new ValidateStage(ctx, caches).run(todo.contains(Stage.FEATURES) ? features.fold() : null);

@@ -49,13 +49,14 @@ public final class PublishStage {
   /** Writes the summary and publishes every table of the run. */
   public RunSummary succeeded(Results results) {
     RunSummary summary = summary("succeeded", results, null);
-    ctx.out().publish(null);
+    ctx.out().publish(null, Stage.replacedBy(java.util.EnumSet.copyOf(stages)));
     return summary;
   }
 
   /**
    * Writes the summary of a run a gate stopped and publishes only the evidence: the quarantined
-   * rows and the summary naming the gate.
+   * rows and the summary naming the gate. The date's tables an earlier run published for this
+   * run's stages are withdrawn: the date holds this run's evidence alone, never a mix.
    *
    * @return the exception the run ends with
    */
@@ -64,7 +65,8 @@ public final class PublishStage {
         : "; quarantined rows are in " + ctx.out().partition(OutputWriter.QUARANTINE);
     String message = failed.message() + where;
     summary("failed_quality_gate", results, message);
-    ctx.out().publish(List.of(OutputWriter.QUARANTINE, OutputWriter.RUNS));
+    ctx.out().publish(List.of(OutputWriter.QUARANTINE, OutputWriter.RUNS),
+        Stage.replacedBy(java.util.EnumSet.copyOf(stages)));
     return new DataQualityException(failed.gate(), message);
   }
 

@@ -32,6 +32,13 @@ public record RunContext(SparkSession spark, PersonasConfig config, LocalDate da
     warnings = List.copyOf(warnings);
   }
 
+  /** This context with one more warning for the summary. */
+  public RunContext withWarning(String warning) {
+    List<String> more = new ArrayList<>(warnings);
+    more.add(warning);
+    return new RunContext(spark, config, date, out, gates, sparkFacts, more);
+  }
+
   /** The context of a run of {@code config} for {@code date}; pins the session time zone to UTC unless set. */
   public static RunContext open(SparkSession spark, PersonasConfig config, LocalDate date) {
     List<String> warnings = new ArrayList<>();

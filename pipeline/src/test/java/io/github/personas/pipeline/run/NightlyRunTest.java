@@ -44,6 +44,41 @@ class NightlyRunTest extends StageTestBase {
     assertFalse(Files.exists(out.resolve("_staging").resolve("dt=" + RunFixture.D)), "staging is gone");
   }
 
+  /** The tables with a partition for the test date under {@code out}. */
+  private static List<String> tablesOfTheDate(Path out) throws Exception {
+    try (var tables = Files.list(out)) {
+      return tables.filter(t -> Files.isDirectory(t.resolve("dt=" + RunFixture.D)))
+          .map(t -> t.getFileName().toString()).sorted().toList();
+    }
+  }
+
+  @Test
+  void aRerunReplacesTheDateAsAWholeAndAFailedOneLeavesOnlyItsEvidence() throws Exception {
+    Path out = dir.resolve("out");
+    new NightlyRun(spark, RunFixture.config(data, out), RunFixture.D).execute(EnumSet.allOf(Stage.class));
+    assertEquals(List.of("features", "holdout_uplift", "k_selection", "models", "personas", "quarantine", "runs",
+        "segment_history", "segment_kpis", "segment_transitions", "segments"), tablesOfTheDate(out));
+
+    // Segmenting again: the KPIs computed from the earlier segments no longer describe the date's segments.
+    new NightlyRun(spark, RunFixture.config(data, out), RunFixture.D).execute(EnumSet.of(Stage.SEGMENT));
+    assertEquals(List.of("features", "k_selection", "models", "personas", "quarantine", "runs", "segments"),
+        tablesOfTheDate(out), "the segment run's tables, on the inputs it read (features, quarantine) and nothing else");
+
+    // A full rerun that a gate stops: the date holds its evidence alone, not the earlier run's tables beside it.
+    assertThrows(DataQualityException.class, () -> new NightlyRun(spark,
+        RunFixture.config(data, out, "personas.quality.min_accepted_events = 100000000"), RunFixture.D)
+        .execute(EnumSet.allOf(Stage.class)));
+    assertEquals(List.of("quarantine", "runs"), tablesOfTheDate(out));
+    assertTrue(Files.readString(out.resolve("runs/dt=" + RunFixture.D + "/summary.json"))
+        .contains("\"status\" : \"failed_quality_gate\""));
+    assertFalse(Files.exists(out.resolve("runs/dt=" + RunFixture.D + "/report.html")), "no report of an earlier run");
+    for (String left : List.of("_staging", "_trash", "_locks")) {
+      try (var files = Files.list(out.resolve(left))) {
+        assertEquals(List.of(), files.toList(), left + " is empty after the runs");
+      }
+    }
+  }
+
   @Test
   void aGateStopsTheRunAfterItsStagePublishingOnlyTheEvidence() {
     Set<Object> before = cached();

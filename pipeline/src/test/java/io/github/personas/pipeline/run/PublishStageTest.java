@@ -15,7 +15,7 @@ class PublishStageTest extends StageTestBase {
   @Test
   void theSummaryIsBuiltFromTheStagesResultsAndEveryTableIsPublished() throws Exception {
     Path out = dir.resolve("out");
-    RunContext ctx = RunFixture.staged(RunFixture.config(data, out));
+    RunContext ctx = RunFixture.staged(RunFixture.config(data, out), locks);
     FeaturesStage features = new FeaturesStage(ctx);
     ValidateStage.Result v = new ValidateStage(ctx, caches).run(features.fold());
     FeaturesStage.Result f = features.run(v, caches);
@@ -38,7 +38,8 @@ class PublishStageTest extends StageTestBase {
   @Test
   void aStoppedRunPublishesOnlyTheEvidenceAndNamesTheGate() throws Exception {
     Path out = dir.resolve("out");
-    RunContext ctx = RunFixture.staged(RunFixture.config(data, out, "personas.quality.min_accepted_events = 100000000"));
+    RunContext ctx = RunFixture.staged(
+        RunFixture.config(data, out, "personas.quality.min_accepted_events = 100000000"), locks);
     ValidateStage.Result v = new ValidateStage(ctx, caches).run(null);
     DataQualityException e = new PublishStage(ctx, EnumSet.allOf(Stage.class))
         .stopped(v.report().failedGate().orElseThrow(), new PublishStage.Results(v, null, null, null));

@@ -42,10 +42,15 @@ final class RunFixture {
     }
   }
 
-  /** A run's context for {@link #D}, staging its output. */
-  static RunContext staged(PersonasConfig config) {
+  /**
+   * A run's context for {@link #D}, staging its output under the date's lock, which {@code locks}
+   * receives to release it.
+   */
+  static RunContext staged(PersonasConfig config, java.util.List<AutoCloseable> locks) {
     RunContext ctx = RunContext.open(SparkTestSession.get(), config, D);
-    ctx.out().beginStaging();
+    io.github.personas.pipeline.io.RunLock lock = ctx.out().lock();
+    locks.add(lock);
+    ctx.out().beginStaging(lock);
     return ctx;
   }
 }

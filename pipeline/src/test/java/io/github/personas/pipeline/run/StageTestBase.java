@@ -22,6 +22,8 @@ abstract class StageTestBase {
   Path dir;
 
   final Caches caches = new Caches();
+  /** The date locks this test's runs took, released after it. */
+  final java.util.List<AutoCloseable> locks = new java.util.ArrayList<>();
 
   @BeforeAll
   static void generate() {
@@ -29,12 +31,15 @@ abstract class StageTestBase {
   }
 
   @AfterEach
-  void release() {
+  void release() throws Exception {
     caches.close();
+    for (AutoCloseable lock : locks) {
+      lock.close();
+    }
   }
 
   /** The context of a run into this test's output, staging, with {@code extra} configuration lines. */
   RunContext staged(String... extra) {
-    return RunFixture.staged(RunFixture.config(data, dir.resolve("out"), extra));
+    return RunFixture.staged(RunFixture.config(data, dir.resolve("out"), extra), locks);
   }
 }

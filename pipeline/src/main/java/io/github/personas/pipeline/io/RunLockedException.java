@@ -1,0 +1,30 @@
+package io.github.personas.pipeline.io;
+
+/**
+ * Another live run holds the lock this run needs: the user started a second run of the same
+ * output and date, which must wait (the CLI exits with code 2 and names the holder).
+ */
+public final class RunLockedException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  /** The holder, when its lock file could be read. */
+  private final transient RunLock.Holder holder;
+
+  /**
+   * @param file   the lock file
+   * @param holder who holds it, or null when its lock file is still being written
+   * @param what   what the lock protects, for the message
+   */
+  public RunLockedException(String file, RunLock.Holder holder, String what) {
+    super(String.format("Another run of %s is in progress: %s (lock %s). Wait for it to end; if you are sure it is"
+        + " gone (a process on another host is judged by its heartbeat, stale after %d minutes), delete the lock file.",
+        what, holder == null ? "a run whose lock is still being written" : holder.describe(), file,
+        RunLock.STALE_AFTER.toMinutes()));
+    this.holder = holder;
+  }
+
+  /** Who holds the lock, if known. */
+  public java.util.Optional<RunLock.Holder> holder() {
+    return java.util.Optional.ofNullable(holder);
+  }
+}
