@@ -36,6 +36,7 @@ import picocli.CommandLine.Option;
         PersonasCli.FeaturesCommand.class,
         PersonasCli.SegmentCommand.class,
         PersonasCli.ReportCommand.class,
+        ForgetCommand.class,
         GenerateCommand.class,
         EvaluateCommand.class,
         CommandLine.HelpCommand.class},
@@ -50,6 +51,7 @@ import picocli.CommandLine.Option;
         "Examples:",
         "  personas run --date 2026-11-22                       # built-in sample data, local Spark",
         "  personas run --config conf/examples/online-retail.conf --date 2011-12-09 --output /tmp/uci",
+        "  personas forget --users erasure-requests.txt --output /tmp/out   # erase users from every date",
         "  personas generate --users 100000 --days 90 --out /tmp/synthetic",
         "  personas evaluate --truth /tmp/synthetic/truth --date 2026-11-22 --output /tmp/out",
         "  personas help run"})

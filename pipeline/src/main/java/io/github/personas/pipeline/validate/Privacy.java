@@ -7,7 +7,6 @@ import io.github.personas.pipeline.config.ConfigException;
 import io.github.personas.pipeline.config.PersonasConfig;
 import io.github.personas.pipeline.config.SourceConfig;
 import io.github.personas.pipeline.engine.Caches;
-import io.github.personas.pipeline.io.Trim;
 import java.util.List;
 import java.util.Map;
 import org.apache.logging.log4j.LogManager;
@@ -45,9 +44,8 @@ final class Privacy {
     this.caches = caches;
   }
 
-  /** sha2(salt || value, 256): the one form of a hashed personal value, in columns and in the suppression list. */
   private Column saltedHash(Column value) {
-    return functions.sha2(functions.concat(lit(config.salt()), value.cast("string")), 256);
+    return UserIds.saltedHash(config.salt(), value);
   }
 
   /** Replaces personal source columns by their salted hash, or removes their values. */
@@ -100,28 +98,7 @@ final class Privacy {
     }
     if (suppressedUsers == null) {
       String path = config.suppressionList();
-      Dataset<Row> list;
-      try {
-        list = switch (config.suppressionFormat()) {
-          case "text" -> spark.read().text(path).select(col("value").as("user_id"));
-          case "csv" -> spark.read().option("header", "true").csv(path);
-          default -> spark.read().parquet(path);
-        };
-      } catch (Exception e) {
-        throw ConfigException.of(
-            "Cannot read personas.privacy.suppression_list %s as %s: %s", path, config.suppressionFormat(),
-            ConfigException.firstLine(e));
-      }
-      if (!List.of(list.columns()).contains("user_id")) {
-        throw ConfigException.of(
-            "personas.privacy.suppression_list %s has no user_id column; columns: %s", path, List.of(list.columns()));
-      }
-      // Trimmed like the inputs' user_id (Trim), whatever the list's format: a CSV list whose ids
-      // carried spaces suppressed only the users whose events happened to carry them too.
-      Column id = Trim.column(col("user_id").cast("string"));
-      Dataset<Row> ids = list.select(id.as("user_id"))
-          .where(col("user_id").isNotNull().and(col("user_id").notEqual(lit(""))))
-          .distinct()
+      Dataset<Row> ids = UserIds.read(spark, path, config.suppressionFormat(), "personas.privacy.suppression_list")
           .withColumn(ENTRY, functions.xxhash64(col("user_id")));
       if (!config.salt().isBlank()) {
         // The list holds the ids people asked about (raw); where user_id is a hashed personal
