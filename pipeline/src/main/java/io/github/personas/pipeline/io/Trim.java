@@ -44,7 +44,9 @@ public final class Trim {
 
   /** {@code text} without {@link #CHARACTERS} at either end. */
   public static Column column(Column text) {
-    return functions.trim(text.cast(DataTypes.StringType), CHARACTERS);
+    // btrim, not trim(text, chars): the same expression, without Spark 4's warning on every run
+    // that two-argument TRIM is deprecated.
+    return functions.btrim(text.cast(DataTypes.StringType), functions.lit(CHARACTERS));
   }
 
   /** The same as Spark SQL over the expression {@code sql}. */

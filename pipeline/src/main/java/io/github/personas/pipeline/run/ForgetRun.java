@@ -57,6 +57,7 @@ public final class ForgetRun {
   private static final String ID = "_forget_id";
   private static final String ROW = "_forget_row";
   private static final String HIT = "_forget_hit";
+  private static final String HIT_ROW = "_forget_hit_row";
 
   /**
    * Rows removed from one table partition.
@@ -177,10 +178,11 @@ public final class ForgetRun {
           col(ContractValidator.RAW), org.apache.spark.sql.types.DataTypes.createMapType(
               org.apache.spark.sql.types.DataTypes.StringType, org.apache.spark.sql.types.DataTypes.StringType),
           Map.of()))).as("v"));
-      Dataset<Row> hitRows = values.join(hit, Trim.column(col("v")).equalTo(hit.col(ID))).select(col(ROW))
-          .distinct().withColumn(HIT, lit(true));
-      return numbered.join(hitRows, numbered.col(ROW).equalTo(hitRows.col(ROW)), "left_outer")
-          .drop(hitRows.col(ROW)).drop(ROW)
+      // Renamed: joined back to the rows it came from under its own name, the condition is no self-comparison.
+      Dataset<Row> hitRows = values.join(hit, Trim.column(col("v")).equalTo(hit.col(ID)))
+          .select(col(ROW).as(HIT_ROW)).distinct().withColumn(HIT, lit(true));
+      return numbered.join(hitRows, col(ROW).equalTo(col(HIT_ROW)), "left_outer")
+          .drop(HIT_ROW, ROW)
           .withColumn(HIT, functions.coalesce(col(HIT), lit(false)));
     }
     return null;
