@@ -1,0 +1,115 @@
+package io.github.personas.pipeline.predict;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.apache.commons.math3.special.Gamma;
+import org.junit.jupiter.api.Test;
+
+/** BG/NBD against Fader, Hardie and Lee (2005) on the CDNOW sample, and its functions at their edges. */
+class BgNbdTest {
+
+  /** The paper's estimates on the CDNOW sample, weeks (Table 1 / lifetimes' documentation). */
+  private static final BgNbd.Params PAPER = new BgNbd.Params(0.243, 4.414, 0.793, 2.426);
+
+  private static void assertSignificant(double expected, double actual, String what) {
+    assertEquals(new java.math.BigDecimal(expected).round(new java.math.MathContext(3)).doubleValue(),
+        new java.math.BigDecimal(actual).round(new java.math.MathContext(3)).doubleValue(),
+        what + " to three significant digits: " + actual);
+  }
+
+  @Test
+  void theCdnowSampleInWeeksGivesThePapersParametersAndLogLikelihood() {
+    List<BgNbd.History> weeks = CdnowSummaries.histories(1);
+    BgNbd.Fit fit = BgNbd.fit(weeks, 0);
+    assertEquals(2357, fit.customers());
+    assertTrue(fit.histories() < 2357, "customers with one history are fitted once: " + fit.histories());
+    assertSignificant(0.243, fit.params().r(), "r");
+    assertSignificant(4.414, fit.params().alpha(), "alpha");
+    assertSignificant(0.793, fit.params().a(), "a");
+    assertSignificant(2.426, fit.params().b(), "b");
+    assertEquals(-9582.4, fit.logLikelihood(), 0.1, "log-likelihood");
+  }
+
+  @Test
+  void inDaysAlphaIsSevenTimesLargerAndTheOtherParametersDoNotChange() {
+    BgNbd.Params weeks = BgNbd.fit(CdnowSummaries.histories(1), 0).params();
+    BgNbd.Params days = BgNbd.fit(CdnowSummaries.histories(7), 0).params();
+    assertEquals(7 * weeks.alpha(), days.alpha(), 7 * weeks.alpha() * 1e-4);
+    assertEquals(weeks.r(), days.r(), weeks.r() * 1e-4);
+    assertEquals(weeks.a(), days.a(), weeks.a() * 1e-4);
+    assertEquals(weeks.b(), days.b(), weeks.b() * 1e-4);
+  }
+
+  @Test
+  void oneCustomerByHandAsInThePaper() {
+    // Customer 1 of the sample: 2 repeat purchases, the last at week 30.43, observed for 38.86 weeks.
+    BgNbd.History h = new BgNbd.History(2, 30.43, 38.86, 1);
+    assertEquals(1.226, BgNbd.expectedPurchases(PAPER, h, 39), 0.001, "E[Y(39) | x, t_x, T]");
+    assertEquals(0.727, BgNbd.pAlive(PAPER, h), 0.001, "P(alive)");
+    assertEquals(1.0, BgNbd.pAlive(PAPER, new BgNbd.History(0, 0, 38.86, 1)), "no repeat purchase: never seen to drop out");
+    assertEquals(0.0, BgNbd.expectedPurchases(PAPER, h, 0));
+  }
+
+  /**
+   * E[Y(t)] of a heavy buyer without the Euler transformation: the original series'
+   * ((alpha + T)/(alpha + T + t))^(r + x) 2F1(r + x, b + x; a + b + x - 1; z), each term's
+   * logarithm from log-gamma, summed in log space.
+   */
+  private static double expectedInLogSpace(BgNbd.Params p, BgNbd.History h, double t) {
+    double x = h.x();
+    double a = p.r() + x;
+    double b = p.b() + x;
+    double c = p.a() + p.b() + x - 1;
+    double z = t / (p.alpha() + h.t() + t);
+    double logSum = 0; // log of the k = 0 term, 1
+    for (int k = 1; k < 200_000; k++) {
+      double logTerm = Gamma.logGamma(a + k) - Gamma.logGamma(a) + Gamma.logGamma(b + k) - Gamma.logGamma(b)
+          - Gamma.logGamma(c + k) + Gamma.logGamma(c) - Gamma.logGamma(k + 1) + k * Math.log(z);
+      double m = Math.max(logSum, logTerm);
+      logSum = m + Math.log(Math.exp(logSum - m) + Math.exp(logTerm - m));
+      if (logTerm < logSum - 40 && k > a) {
+        break;
+      }
+    }
+    double bracket = 1 - Math.exp((p.r() + x) * Math.log1p(-z) + logSum);
+    double odds = p.a() / (p.b() + x - 1) * Math.pow((p.alpha() + h.t()) / (p.alpha() + h.tx()), p.r() + x);
+    return c / (p.a() - 1) * bracket / (1 + odds);
+  }
+
+  @Test
+  void aHeavyBuyerIsFiniteAndMatchesTheUntransformedSeriesSummedInLogSpace() {
+    for (int x : new int[] {1, 300, 1500}) {
+      BgNbd.History heavy = new BgNbd.History(x, 38.86, 38.86, 1); // bought on the last day: surely alive
+      double expected = expectedInLogSpace(PAPER, heavy, 39);
+      double e = BgNbd.expectedPurchases(PAPER, heavy, 39);
+      assertEquals(expected, e, expected * 1e-9, "x=" + x);
+      // Never more than at the posterior purchase rate with no drop-out, (r + x) / (alpha + T) a week.
+      double noDropOut = (PAPER.r() + x) / (PAPER.alpha() + 38.86) * 39;
+      assertTrue(e > 0.5 * noDropOut && e < noDropOut, "x=" + x + ": " + e + " of at most " + noDropOut);
+    }
+    assertThrows(IllegalArgumentException.class, () -> Hypergeometric.series(PAPER.r() + 1500, PAPER.b() + 1500,
+        PAPER.a() + PAPER.b() + 1499, 39 / (4.414 + 38.86 + 39)), "the plain series overflows a double at x = 1500");
+  }
+
+  @Test
+  void theSeriesMatchesAClosedForm() {
+    // 2F1(1, 1; 2; z) = -log(1 - z) / z
+    for (double z : new double[] {0, 0.1, 0.5, 0.9, 0.99}) {
+      double closed = z == 0 ? 1 : -Math.log1p(-z) / z;
+      assertEquals(closed, Hypergeometric.series(1, 1, 2, z), closed * 1e-12, "z=" + z);
+      assertEquals(Math.log(closed), Hypergeometric.logEuler(1, 1, 2, z), 1e-12, "Euler, z=" + z);
+    }
+    assertThrows(IllegalArgumentException.class, () -> Hypergeometric.series(1, 1, 2, 1));
+  }
+
+  @Test
+  void impossibleHistoriesAndParametersAreRefused() {
+    assertThrows(IllegalArgumentException.class, () -> new BgNbd.History(1, 40, 38, 1), "t_x after T");
+    assertThrows(IllegalArgumentException.class, () -> new BgNbd.History(0, 3, 38, 1), "t_x without repeat purchases");
+    assertThrows(IllegalArgumentException.class, () -> new BgNbd.Params(0, 1, 1, 1));
+    assertThrows(IllegalArgumentException.class, () -> BgNbd.fit(List.of(), 0));
+  }
+}
