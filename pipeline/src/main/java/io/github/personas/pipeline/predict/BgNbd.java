@@ -137,6 +137,19 @@ public final class BgNbd {
   }
 
   /**
+   * E[X(t)]: the expected repeat purchases of a customer in the first {@code t} time units after
+   * their first purchase, knowing nothing else of them (the model's unconditional expectation).
+   */
+  public static double expectedPurchases(Params p, double t) {
+    if (!(t >= 0)) {
+      throw new IllegalArgumentException(String.format("t must be >= 0, got %s", t));
+    }
+    double c = p.a() + p.b() - 1;
+    double scaled = Math.pow(p.alpha() / (p.alpha() + t), p.r());
+    return c / (p.a() - 1) * (1 - scaled * Hypergeometric.series(p.r(), p.b(), c, t / (p.alpha() + t)));
+  }
+
+  /**
    * P(alive): the probability that a customer with history {@code h} has not dropped out by the end
    * of the observation.
    */
