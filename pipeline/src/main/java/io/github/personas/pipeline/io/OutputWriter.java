@@ -15,14 +15,17 @@ import org.apache.spark.sql.SparkSession;
 /**
  * Writes output tables as Hive-style date partitions: {@code <root>/<table>/dt=<date>/}.
  *
- * <p>After {@link #beginStaging()}, every write goes to {@code <root>/_staging/dt=<date>-<id>/<table>}
+ * <p>After {@link #beginStaging(RunLock)}, every write goes to {@code <root>/_staging/dt=<date>-<id>/<table>}
  * and {@link #publish} moves each table into its partition with one rename, so readers never see
  * a partial table: a partition is either the previous complete one or the new complete one, each
  * with a {@code _SUCCESS} marker. Rewriting a date replaces only that date's partitions.
  *
  * <p>Staging needs the date's {@link RunLock} ({@link #lock()}): one run per output and date at a
  * time, so whatever staging of the date exists when a run takes the lock was left by a run that is
- * gone, and is removed; a run that lost its lock publishes nothing.
+ * gone. Publishing first writes a journal into the staging folder; a run that dies while
+ * publishing leaves it, and the next holder of the date's lock completes that publish (every
+ * staged table is complete by then) before it does anything else, so a date is never left mixed.
+ * Staging without a journal is removed; a run that lost its lock publishes nothing.
  */
 public final class OutputWriter {
 
@@ -46,6 +49,8 @@ public final class OutputWriter {
   /** Folder under the root of the runs' lock files, one per date. */
   public static final String LOCKS = "_locks";
   private static final String SUCCESS = "_SUCCESS";
+  /** The journal of a publish in progress, in its staging folder: one "publish t" or "withdraw t" a line. */
+  private static final String JOURNAL = "_PUBLISHING";
 
   private final SparkSession spark;
   private final String root;
@@ -110,31 +115,48 @@ public final class OutputWriter {
   }
 
   /**
-   * From now on writes go to a fresh staging folder until {@link #publish}. Staging folders of
-   * this date that runs which are gone left (a killed JVM) are deleted first: {@code lock} proves
-   * no other run of the date is alive.
+   * From now on writes go to a fresh staging folder until {@link #publish}. What runs of this date
+   * that are gone left is settled first ({@code lock} proves no other run of the date is alive): a
+   * publish they began is completed, other staging and trash removed.
    *
    * @param lock this date's lock, held by the caller
    */
   public void beginStaging(RunLock lock) {
     java.util.Objects.requireNonNull(lock, "lock");
-    Path stagingRoot = new Path(root, STAGING);
+    settle();
+    this.lock = lock;
+    staging = new Path(new Path(root, STAGING), "dt=" + date + "-" + lock.holder().runId());
+    staged.clear();
+  }
+
+  /** Completes the publishes, and removes the staging and trash, that gone runs of this date left. */
+  private void settle() {
+    String prefix = "dt=" + date + "-";
     try {
-      FileSystem fs = fs(stagingRoot);
-      if (fs.exists(stagingRoot)) {
-        for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(stagingRoot)) {
-          if (st.getPath().getName().startsWith("dt=" + date + "-")) {
+      for (String folder : java.util.List.of(STAGING, TRASH)) {
+        Path dir = new Path(root, folder);
+        FileSystem fs = fs(dir);
+        if (!fs.exists(dir)) {
+          continue;
+        }
+        for (org.apache.hadoop.fs.FileStatus st : fs.listStatus(dir)) {
+          if (!st.getPath().getName().startsWith(prefix)) {
+            continue;
+          }
+          Path journal = new Path(st.getPath(), JOURNAL);
+          if (folder.equals(STAGING) && fs.exists(journal)) {
+            LOG.warn("Completing the publish of {}, which an earlier run of {} began and did not finish",
+                st.getPath(), date);
+            complete(fs, st.getPath(), readJournal(fs, journal));
+          } else if (fs.exists(st.getPath())) {
             LOG.warn("Removing {}, left by an earlier run of {} that did not finish", st.getPath(), date);
             fs.delete(st.getPath(), true);
           }
         }
       }
     } catch (IOException e) {
-      throw new java.io.UncheckedIOException("Cannot clean " + stagingRoot, e);
+      throw new java.io.UncheckedIOException("Cannot settle what earlier runs of " + date + " left under " + root, e);
     }
-    this.lock = lock;
-    staging = new Path(stagingRoot, "dt=" + date + "-" + lock.holder().runId());
-    staged.clear();
   }
 
   /** Where {@code table} is written now: its staging folder, or its partition when not staging. */
@@ -167,20 +189,21 @@ public final class OutputWriter {
    * Publishes staged tables: each table's staged folder replaces its date partition by a rename
    * (the old partition is moved aside first, then deleted), with a {@code _SUCCESS} marker; the
    * date's partitions of the {@code replaced} tables this run did not publish are withdrawn, so the
-   * date never mixes this run's tables with an earlier run's. {@code runs/} goes last.
+   * date never mixes this run's tables with an earlier run's. {@code runs/} is moved aside first
+   * and published last: while the date changes, no summary of either run is there.
    *
    * @param tables   the tables to publish, or null for all staged ones; the rest are discarded
    * @param replaced the tables whose partition for the date this run replaces: published, or withdrawn
    * @return the published partitions
-   * @throws IllegalStateException when this run no longer holds its lock (nothing is published)
+   * @throws RunLockedException when this run no longer holds its lock (nothing is published)
    */
   public java.util.List<String> publish(java.util.Collection<String> tables, java.util.Collection<String> replaced) {
     if (staging == null) {
       return java.util.List.of();
     }
     lock.checkHeld();
+    java.util.List<String> journal = new java.util.ArrayList<>();
     java.util.List<String> published = new java.util.ArrayList<>();
-    Path trash = new Path(new Path(root, TRASH), staging.getName());
     try {
       FileSystem fs = fs(staging);
       java.util.List<String> order = new java.util.ArrayList<>();
@@ -189,36 +212,34 @@ public final class OutputWriter {
           order.add(table);
         }
       }
-      for (String table : replaced) {
-        Path old = new Path(partition(table));
-        if (!order.contains(table) && fs.exists(old)) {
-          LOG.warn("Withdrawing {}: it came from an earlier run of {}, which this run replaces", old, date);
-          moveAside(fs, old, new Path(trash, table));
-        }
-      }
-      // runs/ (summary.json and its _SUCCESS) goes last: a sensor waiting on it sees every table.
       if (order.remove(RUNS)) {
         order.add(RUNS);
       }
-      for (String table : order) {
-        Path src = new Path(staging, table);
-        if (!fs.exists(new Path(src, SUCCESS))) {
-          fs.create(new Path(src, SUCCESS), true).close();
+      for (String table : replaced) {
+        if (!order.contains(table)) {
+          journal.add("withdraw " + table);
         }
-        Path dst = new Path(partition(table));
-        fs.mkdirs(dst.getParent());
-        if (fs.exists(dst)) {
-          moveAside(fs, dst, new Path(trash, table));
-        }
-        if (!fs.rename(src, dst)) {
-          throw new IOException("rename " + src + " to " + dst + " failed");
-        }
-        published.add(dst.toString());
       }
-      fs.delete(trash, true);
-      fs.delete(staging, true);
+      order.forEach(t -> journal.add("publish " + t));
+      for (String table : order) {
+        // Unpublished tables go before the journal exists: a run completing this publish needs only these.
+        if (!fs.exists(new Path(new Path(staging, table), SUCCESS))) {
+          fs.create(new Path(new Path(staging, table), SUCCESS), true).close();
+        }
+        published.add(partition(table));
+      }
+      for (String table : staged) {
+        if (!order.contains(table)) {
+          fs.delete(new Path(staging, table), true);
+        }
+      }
+      try (OutputStream out = fs.create(new Path(staging, JOURNAL), true)) {
+        out.write((String.join("\n", journal) + "\n").getBytes(StandardCharsets.UTF_8));
+      }
+      complete(fs, staging, journal);
     } catch (IOException e) {
-      throw new java.io.UncheckedIOException("Cannot publish " + staging + " under " + root, e);
+      throw new java.io.UncheckedIOException("Cannot publish " + staging + " under " + root
+          + "; the next run of " + date + " completes it", e);
     }
     LOG.info("Published {} partitions for {} under {}", published.size(), date, root);
     staging = null;
@@ -226,20 +247,82 @@ public final class OutputWriter {
     return published;
   }
 
+  /**
+   * Carries out a publish's journal: every step can be repeated, so a publish that stopped half way
+   * is completed by running it again.
+   */
+  private void complete(FileSystem fs, Path stagingDir, java.util.List<String> journal) throws IOException {
+    Path trash = new Path(new Path(root, TRASH), stagingDir.getName());
+    java.util.List<String> publish = new java.util.ArrayList<>();
+    java.util.List<String> withdraw = new java.util.ArrayList<>();
+    for (String step : journal) {
+      String[] w = step.split(" ", 2);
+      (w[0].equals("publish") ? publish : withdraw).add(w[1]);
+    }
+    if (publish.contains(RUNS) && fs.exists(new Path(stagingDir, RUNS))) {
+      moveAside(fs, new Path(partition(RUNS)), new Path(trash, RUNS));
+    }
+    for (String table : withdraw) {
+      if (fs.exists(new Path(partition(table)))) {
+        LOG.warn("Withdrawing {}: it came from an earlier run of {}, which this run replaces", partition(table), date);
+        moveAside(fs, new Path(partition(table)), new Path(trash, table));
+      }
+    }
+    for (String table : publish) {
+      Path src = new Path(stagingDir, table);
+      if (!fs.exists(src)) {
+        continue; // published before the publish stopped
+      }
+      Path dst = new Path(partition(table));
+      moveAside(fs, dst, new Path(trash, table));
+      fs.mkdirs(dst.getParent());
+      if (!fs.rename(src, dst)) {
+        throw new IOException("rename " + src + " to " + dst + " failed");
+      }
+    }
+    fs.delete(trash, true);
+    fs.delete(stagingDir, true);
+  }
+
+  /**
+   * Moves a partition into the trash, if it is there; when the trash holds that table already (a
+   * publish repeated), the partition is a leftover and is deleted.
+   */
   private static void moveAside(FileSystem fs, Path partition, Path to) throws IOException {
+    if (!fs.exists(partition)) {
+      return;
+    }
+    if (fs.exists(to)) {
+      fs.delete(partition, true);
+      return;
+    }
     fs.mkdirs(to.getParent());
     if (!fs.rename(partition, to)) {
       throw new IOException("rename " + partition + " to " + to + " failed");
     }
   }
 
-  /** Discards everything staged: nothing of this run is published. */
+  private static java.util.List<String> readJournal(FileSystem fs, Path journal) throws IOException {
+    try (java.io.InputStream in = fs.open(journal)) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().filter(l -> !l.isBlank()).toList();
+    }
+  }
+
+  /**
+   * Discards everything staged: nothing of this run is published. A publish that began is kept
+   * for the next run of the date to complete, since part of it may be published already.
+   */
   public void abandon() {
     if (staging == null) {
       return;
     }
     try {
-      fs(staging).delete(staging, true);
+      FileSystem fs = fs(staging);
+      if (fs.exists(new Path(staging, JOURNAL))) {
+        LOG.warn("Leaving {}: its publish began, and the next run of {} completes it", staging, date);
+      } else {
+        fs.delete(staging, true);
+      }
     } catch (IOException e) {
       LOG.warn("Cannot delete {}: {}", staging, e.getMessage());
     }

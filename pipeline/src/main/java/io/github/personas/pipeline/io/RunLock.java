@@ -23,14 +23,17 @@ import org.apache.logging.log4j.Logger;
 
 /**
  * An exclusive lock file held by one process while it changes one part of an output: who holds
- * it (run id, host, pid, start), kept fresh by a heartbeat, and taken over only when its holder
+ * it (run id, machine, pid, start), kept fresh by a heartbeat, and taken over only when its holder
  * is provably gone.
  *
- * <p>A holder is gone when it ran on this host and its process no longer exists (or the pid now
- * belongs to a process started later), or when the lock's heartbeat is older than {@link
- * #STALE_AFTER}: a process on another host cannot be asked. The lock file is created atomically
- * (a hard link on a local disk, {@code create(overwrite=false)} elsewhere, which HDFS makes
- * atomic); on a file system where the heartbeat cannot be written the lock says so and is never
+ * <p>A holder is gone when it ran on this machine (same host name, boot and pid namespace, so a
+ * container sharing the host's name is not mistaken for it) and its process no longer exists or
+ * the pid now belongs to a process started later; or, where its process cannot be asked, when the
+ * lock's heartbeat (its modification time, refreshed every minute) is older than {@link
+ * #STALE_AFTER}. The lock file is created atomically (a hard link on a local disk, {@code
+ * create(overwrite=false)} elsewhere, which HDFS makes atomic), and taken over through an
+ * exclusive {@code .takeover} file, so two runs cannot both take over one gone holder. Where the
+ * modification time cannot be set (S3 ignores it), the lock says it has no heartbeat and is never
  * taken over by age.
  */
 public final class RunLock implements AutoCloseable {
@@ -40,13 +43,15 @@ public final class RunLock implements AutoCloseable {
   /** A lock whose heartbeat is older than this belongs to a run that is gone. */
   public static final Duration STALE_AFTER = Duration.ofMinutes(10);
   private static final Duration HEARTBEAT = Duration.ofMinutes(1);
-  private static final String HOST = hostName();
+  /** A takeover file older than this belongs to a run that died while taking over. */
+  private static final Duration TAKEOVER_STALE = Duration.ofMinutes(1);
+  private static final String MACHINE = machine();
 
   /**
    * Who holds a lock.
    *
    * @param runId          the run's id, unique per run (several runs may share a JVM)
-   * @param host           the host name of the holder's process
+   * @param host           the holder's machine: host name, and on Linux its boot id and pid namespace
    * @param pid            the holder's process id on {@code host}
    * @param processStarted when that process started, to tell a reused pid apart; null when unknown
    * @param started        when the run took the lock
@@ -58,13 +63,13 @@ public final class RunLock implements AutoCloseable {
     /** The current process as the holder of a new lock. */
     static Holder current(boolean heartbeat) {
       ProcessHandle self = ProcessHandle.current();
-      return new Holder(UUID.randomUUID().toString(), HOST, self.pid(), self.info().startInstant().orElse(null),
+      return new Holder(UUID.randomUUID().toString(), MACHINE, self.pid(), self.info().startInstant().orElse(null),
           Instant.now(), heartbeat);
     }
 
     /** For messages: run, host, pid and start. */
     public String describe() {
-      return String.format("run %s on host %s, pid %d, started %s", runId, host, pid, started);
+      return String.format("run %s on host %s, pid %d, started %s", runId, host.split("/")[0], pid, started);
     }
 
     String toText() {
@@ -93,7 +98,7 @@ public final class RunLock implements AutoCloseable {
   private final Optional<Holder> tookOver;
   private final ScheduledExecutorService heartbeat;
 
-  private RunLock(FileSystem fs, Path file, Holder holder, Optional<Holder> tookOver) {
+  private RunLock(FileSystem fs, Path file, Holder holder, Optional<Holder> tookOver, Duration period) {
     this.fs = fs;
     this.file = file;
     this.holder = holder;
@@ -104,7 +109,7 @@ public final class RunLock implements AutoCloseable {
         t.setDaemon(true);
         return t;
       });
-      heartbeat.scheduleAtFixedRate(this::beat, HEARTBEAT.toSeconds(), HEARTBEAT.toSeconds(), TimeUnit.SECONDS);
+      heartbeat.scheduleAtFixedRate(this::beat, period.toMillis(), period.toMillis(), TimeUnit.MILLISECONDS);
     } else {
       heartbeat = null;
     }
@@ -113,19 +118,24 @@ public final class RunLock implements AutoCloseable {
   /**
    * Takes the lock {@code file}, taking it over from a holder that is gone.
    *
-   * @param what what the lock protects, for messages ("2024-03-10 under /data/out")
+   * @param what what the lock protects, for messages ("2024-03-10 into /data/out")
    * @throws RunLockedException when a live holder has it
    */
   public static RunLock acquire(FileSystem fs, Path file, String what) {
+    return acquire(fs, file, what, HEARTBEAT);
+  }
+
+  /** {@link #acquire(FileSystem, Path, String)} with another heartbeat period (tests). */
+  static RunLock acquire(FileSystem fs, Path file, String what, Duration heartbeat) {
     try {
       fs.mkdirs(file.getParent());
       Optional<Holder> tookOver = Optional.empty();
-      // A few rounds: between reading a gone holder's lock and moving it aside, another run may do the same.
-      for (int round = 0; round < 5; round++) {
+      // A few rounds: a holder may release, or another run take over, between our looks.
+      for (int round = 0; round < 20; round++) {
         Holder me = Holder.current(true);
         if (createExclusive(fs, file, me.toText())) {
           me = withWorkingHeartbeat(fs, file, me);
-          return new RunLock(fs, file, me, tookOver);
+          return new RunLock(fs, file, me, tookOver, heartbeat);
         }
         Optional<FileStatus> status = status(fs, file);
         if (status.isEmpty()) {
@@ -135,11 +145,13 @@ public final class RunLock implements AutoCloseable {
         if (alive(other, status.get(), Instant.now())) {
           throw new RunLockedException(file.toString(), other.orElse(null), what);
         }
-        Optional<Holder> moved = moveAside(fs, file, other, me.runId());
-        if (moved.isPresent()) {
-          tookOver = moved;
+        Optional<Holder> gone = takeOver(fs, file, other, me.runId());
+        if (gone.isPresent()) {
+          tookOver = gone;
           LOG.warn("Took over the lock on {} from {}, which is no longer running ({})", what,
-              moved.get().describe(), file);
+              gone.get().describe(), file);
+        } else {
+          sleepQuietly(Duration.ofMillis(50 + 50L * round));
         }
       }
       throw new RunLockedException(file.toString(), read(fs, file).orElse(null), what);
@@ -175,9 +187,9 @@ public final class RunLock implements AutoCloseable {
       throw new UncheckedIOException("Cannot read the lock " + file, e);
     }
     if (now.isEmpty() || !now.get().runId().equals(holder.runId())) {
-      throw new IllegalStateException(String.format("This run (%s) no longer holds the lock %s: %s took it over;"
-          + " nothing of this run is published", holder.describe(), file,
-          now.map(Holder::describe).orElse("nobody")));
+      throw new RunLockedException(String.format("This run (%s) no longer holds the lock %s: %s took it over after"
+          + " its heartbeat stopped for %d minutes; nothing of this run is published", holder.describe(), file,
+          now.map(Holder::describe).orElse("nobody"), STALE_AFTER.toMinutes()));
     }
   }
 
@@ -200,15 +212,16 @@ public final class RunLock implements AutoCloseable {
   private void beat() {
     try {
       fs.setTimes(file, System.currentTimeMillis(), -1);
-    } catch (IOException | RuntimeException e) {
-      LOG.warn("Cannot refresh the lock {}: {}", file, e.getMessage());
+    } catch (Throwable e) {
+      // Caught whatever it is: an exception escaping a scheduled task silently ends the heartbeat.
+      LOG.warn("Cannot refresh the lock {}: {}", file, e.toString());
     }
   }
 
   /**
-   * A live holder: on this host, its process still exists (and is the same process, not a reused
-   * pid) and its heartbeat is fresh; elsewhere, its heartbeat is fresh. An unreadable lock is one
-   * being written, live until its modification time is old.
+   * A live holder. On this machine, whether its process exists (and is the same process, not a
+   * reused pid) decides; elsewhere its heartbeat does. An unreadable lock is one being written,
+   * live until its modification time is old.
    */
   static boolean alive(Optional<Holder> holder, FileStatus status, Instant now) {
     boolean fresh = Duration.between(Instant.ofEpochMilli(status.getModificationTime()), now).compareTo(STALE_AFTER) < 0;
@@ -216,53 +229,69 @@ public final class RunLock implements AutoCloseable {
       return fresh;
     }
     Holder h = holder.get();
-    if (h.host().equals(HOST)) {
+    if (h.host().equals(MACHINE) && !MACHINE.equals(UNKNOWN_MACHINE)) {
       Optional<ProcessHandle> p = ProcessHandle.of(h.pid());
       if (p.isEmpty() || !p.get().isAlive()) {
         return false;
       }
       Optional<Instant> started = p.get().info().startInstant();
-      if (h.processStarted() != null && started.isPresent()
-          && Duration.between(h.processStarted(), started.get()).abs().compareTo(Duration.ofSeconds(2)) > 0) {
-        return false; // the pid was reused by a process started later
-      }
+      return h.processStarted() == null || started.isEmpty()
+          || Duration.between(h.processStarted(), started.get()).abs().compareTo(Duration.ofSeconds(2)) <= 0;
     }
     return fresh || !h.heartbeat();
   }
 
-  /** Moves a gone holder's lock aside; empty when another run moved or replaced it first. */
-  private static Optional<Holder> moveAside(FileSystem fs, Path file, Optional<Holder> judged, String runId)
+  /**
+   * Replaces a gone holder's lock by nothing, through the exclusive file {@code <lock>.takeover}:
+   * only the run that creates it may delete the lock, and only if the lock still names the holder
+   * judged gone. Empty when another run is taking over or took over first.
+   */
+  private static Optional<Holder> takeOver(FileSystem fs, Path file, Optional<Holder> judged, String runId)
       throws IOException {
-    Path aside = new Path(file.getParent(), file.getName() + ".gone-" + runId);
-    if (!fs.rename(file, aside)) {
+    Path marker = new Path(file.getParent(), file.getName() + ".takeover");
+    if (!createExclusive(fs, marker, runId)) {
+      Optional<FileStatus> st = status(fs, marker);
+      if (st.isPresent() && Duration.between(Instant.ofEpochMilli(st.get().getModificationTime()), Instant.now())
+          .compareTo(TAKEOVER_STALE) > 0) {
+        fs.delete(marker, false); // left by a run that died while taking over
+      }
       return Optional.empty();
     }
-    Optional<Holder> moved = read(fs, aside);
-    if (!moved.equals(judged)) {
-      // Another run took the lock over between our look and the move: give it back.
-      String text = moved.map(Holder::toText).orElse("");
-      createExclusive(fs, file, text);
-      fs.delete(aside, false);
-      return Optional.empty();
+    try {
+      if (!read(fs, file).equals(judged)) {
+        return Optional.empty(); // released or taken since we judged it
+      }
+      fs.delete(file, false);
+      return Optional.of(judged.orElse(new Holder("unknown", "unknown", -1, null, Instant.EPOCH, true)));
+    } finally {
+      fs.delete(marker, false);
     }
-    fs.delete(aside, false);
-    return judged.isPresent() ? judged : Optional.of(new Holder("unknown", "unknown", -1, null, Instant.EPOCH, true));
   }
 
-  /** Records in the lock that it has no heartbeat when this file system cannot set times. */
+  /**
+   * Records in the lock that it has no heartbeat when this file system cannot set a file's
+   * modification time: S3's setTimes does nothing and says nothing, so the time is read back.
+   */
   private static Holder withWorkingHeartbeat(FileSystem fs, Path file, Holder me) throws IOException {
+    long probe = (System.currentTimeMillis() / 1000 - 3600) * 1000; // an hour ago, whole seconds
+    boolean works;
     try {
+      fs.setTimes(file, probe, -1);
+      works = fs.getFileStatus(file).getModificationTime() == probe;
       fs.setTimes(file, System.currentTimeMillis(), -1);
-      return me;
     } catch (IOException | UnsupportedOperationException e) {
-      Holder still = new Holder(me.runId(), me.host(), me.pid(), me.processStarted(), me.started(), false);
-      try (OutputStream out = fs.create(file, true)) {
-        out.write(still.toText().getBytes(StandardCharsets.UTF_8));
-      }
-      LOG.warn("The lock {} cannot carry a heartbeat on this file system ({}): if this run dies, remove it by hand",
-          file, e.getMessage());
-      return still;
+      works = false;
     }
+    if (works) {
+      return me;
+    }
+    Holder still = new Holder(me.runId(), me.host(), me.pid(), me.processStarted(), me.started(), false);
+    try (OutputStream out = fs.create(file, true)) {
+      out.write(still.toText().getBytes(StandardCharsets.UTF_8));
+    }
+    LOG.warn("The lock {} cannot carry a heartbeat on this file system: if this run dies on another machine,"
+        + " delete the lock once you know it is gone", file);
+    return still;
   }
 
   /** Creates {@code file} with {@code text} unless it exists, atomically where the file system allows. */
@@ -312,11 +341,40 @@ public final class RunLock implements AutoCloseable {
     }
   }
 
-  private static String hostName() {
+  /** This machine as lock files name it. */
+  static String thisMachine() {
+    return MACHINE;
+  }
+
+  /** What a lock file says when this machine could not be named; never trusted for a pid check. */
+  static final String UNKNOWN_MACHINE = "unknown-machine";
+
+  /**
+   * This machine as a lock names it: the host name, and on Linux the boot id and the pid
+   * namespace, which tell apart containers that share a host name and a pid.
+   */
+  private static String machine() {
+    String host;
     try {
-      return java.net.InetAddress.getLocalHost().getHostName();
+      host = java.net.InetAddress.getLocalHost().getHostName();
     } catch (IOException e) {
-      return "localhost";
+      return UNKNOWN_MACHINE;
+    }
+    StringBuilder id = new StringBuilder(host);
+    try {
+      id.append('/').append(Files.readString(java.nio.file.Path.of("/proc/sys/kernel/random/boot_id")).strip());
+      id.append('/').append(Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/ns/pid")));
+    } catch (IOException | RuntimeException e) {
+      // Not Linux: the host name alone.
+    }
+    return id.toString();
+  }
+
+  private static void sleepQuietly(Duration d) {
+    try {
+      Thread.sleep(d.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 }

@@ -1,8 +1,8 @@
 package io.github.personas.pipeline.io;
 
 /**
- * Another live run holds the lock this run needs: the user started a second run of the same
- * output and date, which must wait (the CLI exits with code 2 and names the holder).
+ * Another live run holds the lock this run needs, or took it over from this run: two runs of the
+ * same output and date at once, which the CLI ends with exit code 2, naming the other run.
  */
 public final class RunLockedException extends RuntimeException {
   private static final long serialVersionUID = 1L;
@@ -21,6 +21,12 @@ public final class RunLockedException extends RuntimeException {
         what, holder == null ? "a run whose lock is still being written" : holder.describe(), file,
         RunLock.STALE_AFTER.toMinutes()));
     this.holder = holder;
+  }
+
+  /** A run that lost its lock: {@code message} says to whom. */
+  public RunLockedException(String message) {
+    super(message);
+    this.holder = null;
   }
 
   /** Who holds the lock, if known. */

@@ -48,8 +48,8 @@ class RunLockTest {
     return file;
   }
 
-  private static String thisHost() throws Exception {
-    return java.net.InetAddress.getLocalHost().getHostName();
+  private static String thisHost() {
+    return RunLock.thisMachine();
   }
 
   @Test
@@ -59,7 +59,7 @@ class RunLockTest {
           () -> RunLock.acquire(fs, lockFile(), "2024-03-10 into /out"));
       RunLock.Holder h = first.holder();
       assertTrue(e.getMessage().startsWith("Another run of 2024-03-10 into /out is in progress: run " + h.runId()
-          + " on host " + h.host() + ", pid " + ProcessHandle.current().pid()), e.getMessage());
+          + " on host " + h.host().split("/")[0] + ", pid " + ProcessHandle.current().pid()), e.getMessage());
       assertTrue(e.getMessage().contains(lockFile().toString()), "names the lock file: " + e.getMessage());
       assertEquals(h, e.holder().orElseThrow());
     }
@@ -101,8 +101,9 @@ class RunLockTest {
   @Test
   void theLockOfAProcessOnThisHostThatIsGoneIsTakenOver() throws Exception {
     Process gone = new ProcessBuilder("true").start();
+    Instant started = gone.info().startInstant().orElse(null);
     gone.waitFor();
-    plant(new RunLock.Holder("dead-run", thisHost(), gone.pid(), null, Instant.now(), true));
+    plant(new RunLock.Holder("dead-run", thisHost(), gone.pid(), started, Instant.now(), true));
     try (RunLock lock = RunLock.acquire(fs, lockFile(), "D")) {
       assertEquals("dead-run", lock.tookOver().orElseThrow().runId());
       lock.checkHeld();
@@ -131,6 +132,46 @@ class RunLockTest {
   }
 
   @Test
+  void aLiveProcessOnThisMachineKeepsItsLockEvenWhenItsHeartbeatIsOld() throws Exception {
+    // A long garbage-collection pause, say: the process is there, so the run is not gone.
+    Path file = plant(new RunLock.Holder("paused-run", thisHost(), ProcessHandle.current().pid(),
+        ProcessHandle.current().info().startInstant().orElse(null), Instant.now(), true));
+    Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(Instant.now().minus(Duration.ofDays(1))));
+    assertThrows(RunLockedException.class, () -> RunLock.acquire(fs, lockFile(), "D"));
+  }
+
+  @Test
+  void aContainerSharingTheHostNameIsJudgedByItsHeartbeatNotByAPidOfAnotherNamespace() throws Exception {
+    // Same host name, another boot or pid namespace: its pid 1 is not ours, and a dead pid proves nothing.
+    String sameNameOtherNamespace = thisHost().split("/")[0] + "/other-boot/pid:[1]";
+    Path file = plant(new RunLock.Holder("container-run", sameNameOtherNamespace, 999_999_999L, null, Instant.now(),
+        true));
+    assertThrows(RunLockedException.class, () -> RunLock.acquire(fs, lockFile(), "D"), "fresh heartbeat: live");
+    Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(
+        Instant.now().minus(RunLock.STALE_AFTER).minusSeconds(5)));
+    try (RunLock lock = RunLock.acquire(fs, lockFile(), "D")) {
+      assertEquals("container-run", lock.tookOver().orElseThrow().runId());
+    }
+  }
+
+  @Test
+  void theHeartbeatKeepsTheLockFresh() throws Exception {
+    try (RunLock lock = RunLock.acquire(fs, lockFile(), "D", Duration.ofMillis(100))) {
+      Path file = dir.resolve("_locks/dt=2024-03-10.lock");
+      Instant old = Instant.now().minus(Duration.ofDays(1));
+      Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(old));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (Files.getLastModifiedTime(file).toInstant().isBefore(Instant.now().minusSeconds(60))
+          && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertTrue(Files.getLastModifiedTime(file).toInstant().isAfter(Instant.now().minusSeconds(60)),
+          "refreshed by the heartbeat");
+      assertTrue(lock.holder().heartbeat(), "a local disk keeps modification times");
+    }
+  }
+
+  @Test
   void aLockWithoutHeartbeatIsNeverTakenOverByAge() throws Exception {
     Path file = plant(new RunLock.Holder("s3-run", "some-other-host", 4242, null, Instant.now(), false));
     Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(Instant.now().minus(Duration.ofDays(2))));
@@ -143,7 +184,7 @@ class RunLockTest {
     // Another run judged it gone (say its heartbeat stalled) and holds the lock now.
     RunLock.Holder other = new RunLock.Holder("new-run", "some-other-host", 7, null, Instant.now(), true);
     Files.writeString(dir.resolve("_locks/dt=2024-03-10.lock"), other.toText());
-    IllegalStateException e = assertThrows(IllegalStateException.class, stalled::checkHeld);
+    RunLockedException e = assertThrows(RunLockedException.class, stalled::checkHeld);
     assertTrue(e.getMessage().contains("no longer holds the lock") && e.getMessage().contains("new-run"),
         e.getMessage());
     stalled.close();
