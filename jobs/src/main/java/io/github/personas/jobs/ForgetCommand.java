@@ -19,7 +19,9 @@ import picocli.CommandLine.ParentCommand;
         "stay. Add the ids to personas.privacy.suppression_list too, so later runs leave them out."},
     footer = {"", "Examples:",
         "  personas forget --users requests/2026-12.txt --output /data/personas",
-        "  personas forget --users erasures.csv --config conf/prod.conf     # salt and output from the config"})
+        "  personas forget --users erasures.csv --config conf/prod.conf     # salt and output from the config",
+        "",
+        "Exit code 2 when a date was left as it was because a run of it was in progress: run it again later."})
 final class ForgetCommand implements Callable<Integer> {
 
   @ParentCommand
@@ -59,6 +61,14 @@ final class ForgetCommand implements Callable<Integer> {
     r.removed().forEach(x -> out.printf("  %-19s dt=%s %,10d rows removed%n", x.table(), x.date(), x.rows()));
     out.printf("  receipt: %s%n", r.receipt());
     out.flush();
+    if (!r.notDone().isEmpty()) {
+      var err = parent.err();
+      r.notDone().forEach((d, who) -> err.printf("personas: %s was left as it was: a run of it is in progress (%s)%n",
+          d, who));
+      err.println("personas: run forget again once those runs have ended; the receipt says status partial");
+      err.flush();
+      return PersonasCli.EXIT_USAGE;
+    }
     return PersonasCli.EXIT_OK;
   }
 }

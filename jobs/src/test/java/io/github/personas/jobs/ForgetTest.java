@@ -153,10 +153,12 @@ class ForgetTest {
     List<String> hashes = new ArrayList<>();
     r.get("id_hashes").forEach(h -> hashes.add(h.asText()));
     List<String> expected = new ArrayList<>();
+    String salt = r.get("receipt_salt").asText();
     for (String id : List.of("u0000007", "u0000123", "u0000250", "u9999999")) {
-      expected.add(sha256(id));
+      expected.add(sha256(salt + id));
     }
-    assertEquals(expected.stream().sorted().toList(), hashes, "the ids, hashed");
+    assertEquals(expected.stream().sorted().toList(), hashes, "the ids, hashed with the receipt's own salt");
+    assertEquals("complete", r.get("status").asText());
     for (String left : List.of("_staging", "_trash", "_locks")) {
       try (Stream<Path> files = Files.list(out.resolve(left))) {
         assertEquals(List.of(), files.toList(), left + " is empty");

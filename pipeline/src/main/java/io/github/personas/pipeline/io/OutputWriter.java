@@ -45,7 +45,8 @@ public final class OutputWriter {
   public static final String SEGMENT_HISTORY = "segment_history";
   /** Folder under the root where a run writes before it publishes. */
   public static final String STAGING = "_staging";
-  private static final String TRASH = "_trash";
+  /** Folder under the root where a publish moves the partitions it replaces until it ends. */
+  public static final String TRASH = "_trash";
   /** Folder under the root of the runs' lock files, one per date. */
   public static final String LOCKS = "_locks";
   private static final String SUCCESS = "_SUCCESS";

@@ -58,9 +58,11 @@ final class Privacy {
             "%s.personal_columns names '%s', which is not a column of %s; columns: %s", source.configKey(), column,
             source.path(), List.of(raw.columns()));
       }
-      Column value = col(ContractValidator.quote(column));
+      // Trimmed before hashing, as ids are everywhere else: " u1" and "u1" are one person, and the
+      // hashed form a suppression list or an erasure looks for is the trimmed one's.
+      Column value = io.github.personas.pipeline.io.Trim.column(col(ContractValidator.quote(column)));
       Column replaced = e.getValue().equals("hash")
-          ? functions.when(value.isNotNull(), saltedHash(value))
+          ? functions.when(value.isNotNull().and(value.notEqual(lit(""))), saltedHash(value))
           : lit(null).cast("string");
       out = out.withColumn(column, replaced);
     }
