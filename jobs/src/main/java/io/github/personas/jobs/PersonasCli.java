@@ -150,7 +150,11 @@ public final class PersonasCli {
           "  personas run --from 2026-11-01 --to 2026-11-22     # 22 dates, oldest first",
           "  personas run --events '/data/events/dt=$${date}' --from 2026-11-01 \\",
           "      --to 2026-11-22        # a folder per day: each date reads its own",
-          "  spark-submit --class io.github.personas.jobs.PersonasCli personas-jobs-spark.jar run --date {{ ds }}"})
+          "  spark-submit --class io.github.personas.jobs.PersonasCli personas-jobs-spark.jar run --date {{ ds }}",
+          "",
+          "One folder holding every day (no dt= folders, no $${date}): set",
+          "personas.input.events.holds_later_days = true, so each date skips the rows of",
+          "the days after it (counted as later days) instead of quarantining them."})
   static final class RunCommand extends PipelineCommand {
     @Override
     EnumSet<Stage> stages() {

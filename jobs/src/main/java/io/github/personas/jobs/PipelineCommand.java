@@ -129,11 +129,12 @@ abstract class PipelineCommand implements Callable<Integer> {
     return String.format("  %s  %-20s %8.1f s", day, outcome, (System.nanoTime() - t0) / 1e9);
   }
 
-  /** "read = accepted + quarantined + ..." for one source; suppressed only when there were any. */
+  /** "read = accepted + quarantined + ..." for one source; suppressed and later days only when there were any. */
   private static String reconciliation(String label, SourceCounts c) {
     String suppressed = c.suppressed() == 0 ? "" : String.format(" + suppressed %,d", c.suppressed());
-    return String.format("  %-9s read %,d = accepted %,d + quarantined %,d + duplicates %,d + filtered %,d%s",
-        label + ":", c.read(), c.accepted(), c.quarantined(), c.duplicates(), c.filtered(), suppressed);
+    String later = c.laterDays() == 0 ? "" : String.format(" + later days %,d", c.laterDays());
+    return String.format("  %-9s read %,d = accepted %,d + quarantined %,d + duplicates %,d + filtered %,d%s%s",
+        label + ":", c.read(), c.accepted(), c.quarantined(), c.duplicates(), c.filtered(), suppressed, later);
   }
 
   private void print(RunSummary s) {

@@ -138,4 +138,37 @@ class BackfillTest {
       assertTrue(r.out().contains(s), "run --help mentions " + s + ":\n" + r.out());
     }
   }
+
+  @Test
+  void aFolderThatSaysItHoldsLaterDaysSkipsAndCountsThemInsteadOfTrippingTheFutureGate() throws Exception {
+    // One file of every day, read for its first date: three of four rows are later days.
+    Path events = Files.write(dir, "every-day/events.csv", HEADER, "u1,2024-03-08 10:00:00,session_start,,",
+        "u1,2024-03-09 10:00:00,session_start,,", "u2,2024-03-10 10:00:00,session_start,,",
+        "u3,2024-03-10 11:00:00,session_start,,");
+    Result tripped = CliTesting.call("validate", "--config", csvConfig("every-day-strict"), "--events",
+        events.toString(), "--date", "2024-03-08", "--output", dir.resolve("out-strict").toString());
+    assertEquals(3, tripped.code(), tripped.out() + tripped.err());
+    assertTrue(tripped.err().contains("personas.quality.max_future_share failed: 75.00%")
+        && tripped.err().contains("holds_later_days = true"), "the message says what to set: " + tripped.err());
+
+    Path out = dir.resolve("out-every-day");
+    Result r = CliTesting.call("validate", "--config", csvConfig("every-day", "personas.input.events.holds_later_days = true"),
+        "--events", events.toString(), "--date", "2024-03-08", "--output", out.toString());
+    assertEquals(0, r.code(), r.out() + r.err());
+    assertTrue(r.out().contains("read 4 = accepted 1 + quarantined 0 + duplicates 0 + filtered 0 + later days 3"),
+        r.out());
+    String s = summary(out, "2024-03-08");
+    assertTrue(s.contains("\"later_days\" : 3") && s.contains("\"reconciles\" : true"), s);
+    com.fasterxml.jackson.databind.JsonNode gates = new com.fasterxml.jackson.databind.ObjectMapper().readTree(s)
+        .path("details").path("quality_gates");
+    for (com.fasterxml.jackson.databind.JsonNode g : gates) {
+      if (g.path("gate").asText().equals("personas.quality.max_future_share")) {
+        assertEquals(0.0, g.path("measured").asDouble(), "no row of the run date is in the future: " + g);
+        assertEquals("passed", g.path("status").asText());
+      }
+    }
+    assertEquals(3, gates.size(), s);
+    assertEquals(0L, CliTesting.count("SELECT count(*) FROM read_parquet('" + out + "/quarantine/*/*.parquet')"),
+        "nothing quarantined");
+  }
 }

@@ -430,7 +430,10 @@ public final class ConfigLoader {
         stringMap(c.getObject(base + ".columns"), key + ".columns", origin),
         key,
         personal(stringMap(c.getObject(base + ".personal_columns"), key + ".personal_columns", origin),
-            key + ".personal_columns", origin));
+            key + ".personal_columns", origin),
+        false,
+        // Profiles have no event time to be later than the run date: the key is the events' alone.
+        c.hasPath(base + ".holds_later_days") && c.getBoolean(base + ".holds_later_days"));
   }
 
   private static Map<String, String> personal(Map<String, String> columns, String key, String origin) {

@@ -17,6 +17,9 @@ import java.util.Map;
  *                 replaced by a salted hash, or removed, right after reading
  * @param datedPath true when the path was written with {@code ${date}} and resolved for the run
  *                 date ({@link #forDate}): every file read is that day's
+ * @param holdsLaterDays events only: the source holds days after the run date (one folder of
+ *                 every day): rows after the run date in files whose day the layout does not give
+ *                 are skipped and counted as later days, not quarantined
  */
 public record SourceConfig(
     String name,
@@ -27,7 +30,8 @@ public record SourceConfig(
     Map<String, String> columns,
     String configKey,
     Map<String, String> personalColumns,
-    boolean datedPath) {
+    boolean datedPath,
+    boolean holdsLaterDays) {
 
   public SourceConfig {
     options = Map.copyOf(options);
@@ -38,7 +42,7 @@ public record SourceConfig(
   /** A source whose path is not resolved for a date yet. */
   public SourceConfig(String name, String path, String format, Map<String, String> options, String filter,
                       Map<String, String> columns, String configKey, Map<String, String> personalColumns) {
-    this(name, path, format, options, filter, columns, configKey, personalColumns, false);
+    this(name, path, format, options, filter, columns, configKey, personalColumns, false, false);
   }
 
   /** A source without personal columns. */
@@ -54,7 +58,8 @@ public record SourceConfig(
 
   /** Copy with another path (the CLI's --events / --profiles). */
   public SourceConfig withPath(String newPath) {
-    return new SourceConfig(name, newPath, format, options, filter, columns, configKey, personalColumns, false);
+    return new SourceConfig(name, newPath, format, options, filter, columns, configKey, personalColumns, false,
+        holdsLaterDays);
   }
 
   /**
@@ -66,6 +71,6 @@ public record SourceConfig(
       return this;
     }
     return new SourceConfig(name, PathTemplate.resolve(path, date), format, options, filter, columns, configKey,
-        personalColumns, true);
+        personalColumns, true, holdsLaterDays);
   }
 }

@@ -200,4 +200,14 @@ class ConfigLoaderTest {
         () -> ConfigLoader.defaults().withPaths(null, null, "/marts/${date}"));
     assertTrue(output.getMessage().startsWith("--output"), output.getMessage());
   }
+
+  @Test
+  void onlyTheEventsSourceCanHoldLaterDaysAndItSurvivesTheCommandLineAndTheDate() {
+    assertTrue(!ConfigLoader.defaults().events().holdsLaterDays(), "off by default: rows after D are a clock problem");
+    File f = Files.write(dir, "later.conf", "personas.input.events.holds_later_days = true").toFile();
+    PersonasConfig c = ConfigLoader.load(f).withPaths("/data/all-events", null, null).forDate(D);
+    assertTrue(c.events().holdsLaterDays() && !c.profiles().holdsLaterDays());
+    ConfigException profiles = loadError("personas.input.profiles.holds_later_days = true");
+    assertTrue(profiles.getMessage().contains("personas.input.profiles.holds_later_days"), profiles.getMessage());
+  }
 }
