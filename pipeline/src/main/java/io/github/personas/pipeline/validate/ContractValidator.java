@@ -275,7 +275,7 @@ public final class ContractValidator {
 
   /**
    * True on rows whose file's day the layout gives: every row of a {@code ${date}} path, the rows
-   * of {@code dt=} partitions; null-safe false elsewhere.
+   * of {@code dt=} partitions; false on rows of any other file.
    */
   private static Column dated(Dataset<Row> raw, SourceConfig source) {
     if (source.datedPath()) {
