@@ -18,6 +18,11 @@ rerun of a date replaces exactly that date's partitions. The task log names the 
 The sensor waits for ``runs/dt={{ ds }}/_SUCCESS``, which a run publishes last, after every
 table's partition: downstream tasks (BI refresh, Trino partition sync, campaign export) start only
 on a complete date.
+
+Catching up: each date builds on the one before, so missed dates must run in order. The task runs
+every date from the day after the last successful DAG run to ``{{ ds }}`` (``--from``/``--to``, in
+one Spark application, stopping at the first date that fails); on a normal night that is one date.
+docs/deploy.md ("Backfills and catching up") explains it, and the catchup=True alternative.
 """
 
 from __future__ import annotations
@@ -61,7 +66,9 @@ with DAG(
     run_args = [
         "run",
         "--config", CONFIG,
-        "--date", "{{ ds }}",
+        # Every date since the last successful run, oldest first; just {{ ds }} on a normal night.
+        "--from", "{{ (prev_data_interval_end_success or data_interval_start) | ds }}",
+        "--to", "{{ ds }}",
         "--events", EVENTS,
         "--profiles", PROFILES,
         "--output", OUTPUT,

@@ -3,26 +3,26 @@ package io.github.personas.jobs;
 import io.github.personas.pipeline.config.ConfigLoader;
 import io.github.personas.pipeline.config.PersonasConfig;
 import java.io.File;
-import java.time.LocalDate;
 import picocli.CommandLine.Option;
 
-/** Options every pipeline command shares: configuration, date, inputs, output, master. */
+/**
+ * Options every command that reads a configuration shares: configuration, inputs, output, master.
+ * The date is each command's own: one date for evaluate, a date or a range for the pipeline.
+ */
 public final class CommonOptions {
 
   @Option(names = "--config", paramLabel = "FILE",
       description = "HOCON configuration file, loaded on top of the defaults in conf/personas.conf.")
   File config;
 
-  @Option(names = "--date", required = true, paramLabel = "YYYY-MM-DD", converter = Converters.DateConverter.class,
-      description = "Logical run date D: events up to the end of D (UTC) are used, nothing later.")
-  LocalDate date;
-
   @Option(names = "--events", paramLabel = "PATH",
-      description = "Events file or folder; overrides personas.input.events.path.")
+      description = "Events file or folder; overrides personas.input.events.path. $${date} in it is the run"
+          + " date, for a folder per day: --events '/data/events/dt=$${date}' (in single quotes, or the shell"
+          + " replaces it).")
   String events;
 
   @Option(names = "--profiles", paramLabel = "PATH",
-      description = "Profiles file or folder; overrides personas.input.profiles.path. \"\" reads none.")
+      description = "Profiles file or folder; overrides personas.input.profiles.path; may hold $${date}. \"\" reads none.")
   String profiles;
 
   @Option(names = "--output", paramLabel = "DIR",

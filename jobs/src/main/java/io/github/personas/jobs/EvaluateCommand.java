@@ -36,6 +36,10 @@ final class EvaluateCommand implements Callable<Integer> {
   @ParentCommand
   PersonasCli parent;
 
+  @Option(names = "--date", required = true, paramLabel = "YYYY-MM-DD", converter = Converters.DateConverter.class,
+      description = "The run date whose segments to evaluate.")
+  java.time.LocalDate date;
+
   @Mixin
   CommonOptions common;
 
@@ -50,14 +54,14 @@ final class EvaluateCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PersonasConfig config = common.load();
-    SparkSession spark = SparkSessions.create("personas evaluate " + common.date, common.master);
-    OutputWriter out = new OutputWriter(spark, config.outputPath(), common.date, config.filesPerPartition(), config.rowsPerFile());
+    SparkSession spark = SparkSessions.create("personas evaluate " + date, common.master);
+    OutputWriter out = new OutputWriter(spark, config.outputPath(), date, config.filesPerPartition(), config.rowsPerFile());
     Dataset<Row> segments;
     try {
       segments = out.read(OutputWriter.SEGMENTS);
     } catch (Exception e) {
       throw ConfigException.of("No segments for %s under %s: run `personas run --date %s` first (%s)",
-          common.date, config.outputPath(), common.date, e.getMessage().lines().findFirst().orElse(""));
+          date, config.outputPath(), date, e.getMessage().lines().findFirst().orElse(""));
     }
     Dataset<Row> labels;
     try {
@@ -75,10 +79,10 @@ final class EvaluateCommand implements Callable<Integer> {
     long both = joined.count();
 
     PrintWriter o = parent.out();
-    o.printf("personas evaluate for %s: %,d users in segments, %,d in truth, %,d in both%n", common.date, segmentUsers,
+    o.printf("personas evaluate for %s: %,d users in segments, %,d in truth, %,d in both%n", date, segmentUsers,
         truthUsers, both);
     Map<String, Object> json = new LinkedHashMap<>();
-    json.put("run_date", common.date.toString());
+    json.put("run_date", date.toString());
     json.put("truth", truth);
     json.put("users_segments", segmentUsers);
     json.put("users_truth", truthUsers);

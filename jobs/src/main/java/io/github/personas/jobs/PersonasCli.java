@@ -28,8 +28,9 @@ import picocli.CommandLine.Option;
     description = {
         "Turns app and e-commerce events into RFM segments, lifecycle stages and named personas, on Apache Spark.",
         "",
-        "Each command works on one logical date (--date) and writes Parquet tables under",
-        "<output>/<table>/dt=<date>/ plus <output>/runs/dt=<date>/summary.json."},
+        "Each command works on one logical date (--date), or on the dates --from to --to",
+        "in order (a backfill), and writes Parquet tables under <output>/<table>/dt=<date>/",
+        "plus <output>/runs/dt=<date>/summary.json."},
     subcommands = {
         PersonasCli.RunCommand.class,
         PersonasCli.ValidateCommand.class,
@@ -51,6 +52,7 @@ import picocli.CommandLine.Option;
         "Examples:",
         "  personas run --date 2026-11-22                       # built-in sample data, local Spark",
         "  personas run --config conf/examples/online-retail.conf --date 2011-12-09 --output /tmp/uci",
+        "  personas run --from 2026-11-01 --to 2026-11-22       # a backfill, oldest date first",
         "  personas forget --users erasure-requests.txt --output /tmp/out   # erase users from every date",
         "  personas generate --users 100000 --days 90 --out /tmp/synthetic",
         "  personas evaluate --truth /tmp/synthetic/truth --date 2026-11-22 --output /tmp/out",
@@ -142,11 +144,21 @@ public final class PersonasCli {
 
   @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
       description = {"Runs every stage for one date: validate, features, segment, report.",
-          "Writes quarantine, features, segments, personas, segment_kpis and runs/summary.json."},
+          "Writes quarantine, features, segments, personas, segment_kpis and runs/summary.json.",
+          "With --from and --to: each date of the range in order, in one Spark session",
+          "(a backfill), stopping at the first date that fails, with its exit code; the",
+          "dates after it are not run, as each builds on the outputs of the one before."},
       footer = {"", "Examples:",
           "  personas run --date 2026-11-22",
           "  personas run --config conf/examples/cdnow.conf --date 1998-06-30 --output /tmp/cdnow",
-          "  spark-submit --class io.github.personas.jobs.PersonasCli personas-jobs-spark.jar run --date {{ ds }}"})
+          "  personas run --from 2026-11-01 --to 2026-11-22     # 22 dates, oldest first",
+          "  personas run --events '/data/events/dt=$${date}' --from 2026-11-01 \\",
+          "      --to 2026-11-22        # a folder per day: each date reads its own",
+          "  spark-submit --class io.github.personas.jobs.PersonasCli personas-jobs-spark.jar run --date {{ ds }}",
+          "",
+          "One folder holding every day (no dt= folders, no $${date}): set",
+          "personas.input.events.holds_later_days = true, so each date skips the rows of",
+          "the days after it (counted as later days) instead of quarantining them."})
   static final class RunCommand extends PipelineCommand {
     @Override
     EnumSet<Stage> stages() {

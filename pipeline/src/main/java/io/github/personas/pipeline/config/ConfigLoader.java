@@ -73,9 +73,19 @@ public final class ConfigLoader {
       origin = userFile.getPath();
     }
     try {
-      Config resolved = merged.resolve(ConfigResolveOptions.defaults().setUseSystemEnvironment(true));
+      // HOCON reads an unquoted ${date} (path = "/data/dt="${date}) as a reference to a key, and
+      // an environment variable named date would fill it silently: a root key date holding the
+      // text "${date}" answers that reference first, so quoted or not the placeholder survives
+      // for the run to replace. Only a user's file could define a root key, and it may not.
+      Config placeholders = ConfigFactory.parseMap(Map.of("date", PathTemplate.DATE), "the ${date} placeholder");
+      Config resolved = merged.withFallback(placeholders)
+          .resolve(ConfigResolveOptions.defaults().setUseSystemEnvironment(true));
       checkTypes(resolved, defaults);
       return build(resolved.getConfig(ROOT), origin, hash(resolved));
+    } catch (com.typesafe.config.ConfigException.UnresolvedSubstitution e) {
+      throw new ConfigException("Invalid configuration in " + origin + ": " + e.getMessage() + ". Outside quotes,"
+          + " ${...} is a HOCON reference to another key; the only placeholder personas replaces is " + PathTemplate.DATE
+          + ", in input paths.", e);
     } catch (com.typesafe.config.ConfigException e) {
       throw new ConfigException("Invalid configuration in " + origin + ": " + e.getMessage(), e);
     }
@@ -146,6 +156,8 @@ public final class ConfigLoader {
       throw ConfigException.of("personas.input.events.path is empty in %s: events are required (or pass --events).", origin);
     }
     SourceConfig profiles = source(c, "profiles", origin);
+    inFile(origin, () -> PathTemplate.checkFixed(ROOT + ".output.path", c.getString("output.path"),
+        PersonasConfig.OUTPUT_TAKES_NO_PLACEHOLDER));
     int files = c.getInt("output.files_per_partition");
     require(files >= 1, "personas.output.files_per_partition must be at least 1, got %s (%s)", files, origin);
     long rowsPerFile = c.getLong("output.rows_per_file");
@@ -199,6 +211,11 @@ public final class ConfigLoader {
     String suppressionFormat = c.getString("privacy.suppression_format").toLowerCase(java.util.Locale.ROOT);
     require(Set.of("text", "csv", "parquet").contains(suppressionFormat),
         "personas.privacy.suppression_format = '%s' in %s is not one of text, csv, parquet", suppressionFormat, origin);
+    // Suppression is by the list as it is now: a backfill of an old date applying that day's list
+    // would publish again the users who objected since.
+    inFile(origin, () -> PathTemplate.checkFixed(ROOT + ".privacy.suppression_list",
+        c.getString("privacy.suppression_list"), "a run of any date, a backfill's too, must apply the current list:"
+            + " a list as of an old date would publish again the users who objected since"));
     PersonasConfig.Privacy privacy = new PersonasConfig.Privacy(c.getString("privacy.salt"),
         c.getString("privacy.suppression_list"), suppressionFormat);
     boolean anyPersonal = !events.personalColumns().isEmpty() || !profiles.personalColumns().isEmpty();
@@ -403,6 +420,7 @@ public final class ConfigLoader {
     String key = ROOT + "." + base;
     String format = c.getString(base + ".format").toLowerCase(java.util.Locale.ROOT);
     require(FORMATS.contains(format), "%s.format = '%s' in %s is not one of %s", key, format, origin, FORMATS);
+    inFile(origin, () -> PathTemplate.checkInput(key + ".path", c.getString(base + ".path")));
     return new SourceConfig(
         name,
         c.getString(base + ".path"),
@@ -412,7 +430,10 @@ public final class ConfigLoader {
         stringMap(c.getObject(base + ".columns"), key + ".columns", origin),
         key,
         personal(stringMap(c.getObject(base + ".personal_columns"), key + ".personal_columns", origin),
-            key + ".personal_columns", origin));
+            key + ".personal_columns", origin),
+        false,
+        // Profiles have no event time to be later than the run date: the key is the events' alone.
+        c.hasPath(base + ".holds_later_days") && c.getBoolean(base + ".holds_later_days"));
   }
 
   private static Map<String, String> personal(Map<String, String> columns, String key, String origin) {
@@ -464,6 +485,15 @@ public final class ConfigLoader {
       return HexFormat.of().formatHex(d);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is part of every JDK", e);
+    }
+  }
+
+  /** Runs a check that knows the key but not the file, naming the file in its error. */
+  private static void inFile(String origin, Runnable check) {
+    try {
+      check.run();
+    } catch (ConfigException e) {
+      throw e.in(origin);
     }
   }
 

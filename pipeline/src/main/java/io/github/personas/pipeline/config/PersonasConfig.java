@@ -334,8 +334,15 @@ public record PersonasConfig(
     }
   }
 
-  /** Copy with other input and output paths, as the CLI's options give them. */
+  /**
+   * Copy with other input and output paths, as the CLI's options give them.
+   *
+   * @throws ConfigException when a path holds a placeholder it cannot take, naming the option
+   */
   public PersonasConfig withPaths(String eventsPath, String profilesPath, String output) {
+    PathTemplate.checkInput("--events", eventsPath);
+    PathTemplate.checkInput("--profiles", profilesPath);
+    PathTemplate.checkFixed("--output", output, OUTPUT_TAKES_NO_PLACEHOLDER);
     return new PersonasConfig(
         origin,
         hash,
@@ -353,5 +360,23 @@ public record PersonasConfig(
         personas,
         report,
         privacy);
+  }
+
+  /** Why the output root takes no placeholder, for the messages of the loader and the CLI. */
+  static final String OUTPUT_TAKES_NO_PLACEHOLDER =
+      "the output root holds every date (<table>/dt=<date>/ below it) and takes no placeholder";
+
+  /**
+   * This configuration for one run date: {@code ${date}} in the input paths replaced by
+   * {@code date}. Every run resolves its configuration so, when it starts.
+   */
+  public PersonasConfig forDate(java.time.LocalDate date) {
+    SourceConfig e = events.forDate(date);
+    SourceConfig p = profiles.forDate(date);
+    if (e == events && p == profiles) {
+      return this;
+    }
+    return new PersonasConfig(origin, hash, timezone, sessionWindows, e, p, outputPath, filesPerPartition, rowsPerFile,
+        quality, rfm, lifecycle, holdout, personas, report, privacy);
   }
 }

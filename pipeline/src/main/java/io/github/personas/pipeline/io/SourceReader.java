@@ -45,6 +45,10 @@ public final class SourceReader {
    * @throws ConfigException when the path does not exist, is empty or cannot be read
    */
   public static Read read(SparkSession spark, SourceConfig source) {
+    if (io.github.personas.pipeline.config.PathTemplate.isDated(source.path())) {
+      throw new IllegalStateException(source.configKey() + ".path " + source.path()
+          + " was not resolved for a run date (SourceConfig.forDate)");
+    }
     String path = literal(spark, source);
     checkPath(spark, source, path);
     java.util.List<String> warnings = new java.util.ArrayList<>();
@@ -191,8 +195,11 @@ public final class SourceReader {
       FileSystem fs = path.getFileSystem(spark.sparkContext().hadoopConfiguration());
       FileStatus[] matches = fs.globStatus(path);
       if (matches == null || matches.length == 0) {
-        throw ConfigException.of("The %s input path %s does not exist (%s.path, or --%s).",
-            source.name(), source.path(), source.configKey(), source.name());
+        // "/data/dt=/x" or ".../dt=": a shell replaced an unquoted ${date} on the command line with nothing.
+        String shell = source.path().matches(".*=(/.*)?") ? String.format(" A ${date} on a command line must be"
+            + " in single quotes (--%s '/data/dt=${date}'), or the shell replaces it with nothing.", source.name()) : "";
+        throw ConfigException.of("The %s input path %s does not exist (%s.path, or --%s).%s",
+            source.name(), source.path(), source.configKey(), source.name(), shell);
       }
       if (!holdsDataFile(fs, matches)) {
         throw ConfigException.of("The %s input path %s holds no files to read (Spark skips names starting with _"

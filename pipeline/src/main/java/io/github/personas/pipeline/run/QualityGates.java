@@ -82,7 +82,8 @@ public final class QualityGates {
 
   /**
    * The gates on the validated events: quarantine share (rows after the run date excepted),
-   * future share and accepted events.
+   * future share and accepted events. Shares are of the rows in scope: later days that a source
+   * holds on purpose are not this date's rows, and counting them would dilute every share.
    *
    * @param events counts of the events source
    * @param input  where the events were read from, for the messages
@@ -90,14 +91,17 @@ public final class QualityGates {
   public List<Result> onEvents(SourceCounts events, String input) {
     long late = events.byReason().getOrDefault(ContractValidator.EVENT_AFTER_RUN_DATE, 0L);
     long invalid = events.quarantined() - late;
-    double read = events.read();
+    double rows = events.inScope();
+    String scope = events.laterDays() == 0 ? "" : String.format(" (%d of later days aside)", events.laterDays());
     List<Result> results = new ArrayList<>();
-    results.add(maximum(MAX_QUARANTINE_SHARE, quality.maxQuarantineShare(), read == 0 ? 0 : invalid / read,
-        String.format("of %d event rows broke the contract; reasons %s", events.read(), events.byReasonSorted())));
-    results.add(maximum(MAX_FUTURE_SHARE, quality.maxFutureShare(), read == 0 ? 0 : late / read,
-        String.format("of %d event rows are later than the run date (%s); a clock or a partition is off,"
-            + " or the input holds later days (a backfill: raise the limit to 1)",
-            events.read(), ContractValidator.EVENT_AFTER_RUN_DATE)));
+    results.add(maximum(MAX_QUARANTINE_SHARE, quality.maxQuarantineShare(), rows == 0 ? 0 : invalid / rows,
+        String.format("of %d event rows%s broke the contract; reasons %s", events.inScope(), scope,
+            events.byReasonSorted())));
+    results.add(maximum(MAX_FUTURE_SHARE, quality.maxFutureShare(), rows == 0 ? 0 : late / rows,
+        String.format("of %d event rows%s are later than the run date (%s); a clock or a time zone is off, or"
+            + " the input holds later days on purpose (one folder of every day: set"
+            + " personas.input.events.holds_later_days = true)",
+            events.inScope(), scope, ContractValidator.EVENT_AFTER_RUN_DATE)));
     results.add(minimum(MIN_ACCEPTED_EVENTS, quality.minAcceptedEvents(), events.accepted(),
         String.format("events accepted of %d read from %s", events.read(), input)));
     return results;

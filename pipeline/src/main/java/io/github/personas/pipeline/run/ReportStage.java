@@ -188,5 +188,8 @@ public final class ReportStage {
     rows.add(new ReportData.QualityRow(source, "duplicates", c.duplicates()));
     rows.add(new ReportData.QualityRow(source, "filtered", c.filtered()));
     rows.add(new ReportData.QualityRow(source, "suppressed", c.suppressed()));
+    if (c.laterDays() > 0) {
+      rows.add(new ReportData.QualityRow(source, "later days (skipped)", c.laterDays()));
+    }
   }
 }

@@ -39,8 +39,13 @@ public record RunContext(SparkSession spark, PersonasConfig config, LocalDate da
     return new RunContext(spark, config, date, out, gates, sparkFacts, more);
   }
 
-  /** The context of a run of {@code config} for {@code date}; pins the session time zone to UTC unless set. */
-  public static RunContext open(SparkSession spark, PersonasConfig config, LocalDate date) {
+  /**
+   * The context of a run of {@code config} for {@code date}: its input paths resolved for the
+   * date ({@code ${date}}), so every stage and the summary see the paths read; pins the session
+   * time zone to UTC unless set.
+   */
+  public static RunContext open(SparkSession spark, PersonasConfig template, LocalDate date) {
+    PersonasConfig config = template.forDate(date);
     List<String> warnings = new ArrayList<>();
     // Day boundaries and dates are UTC by the input contract. Spark reads text timestamps without
     // an offset in the session time zone, so unless the user set one (--conf wins), use UTC.

@@ -200,6 +200,7 @@ public record RunSummary(
     m.put("quarantined", c.quarantined());
     m.put("duplicates", c.duplicates());
     m.put("suppressed", c.suppressed());
+    m.put("later_days", c.laterDays());
     m.put("quarantined_by_reason", c.byReasonSorted());
     m.put("reconciles", c.reconciles());
     return m;

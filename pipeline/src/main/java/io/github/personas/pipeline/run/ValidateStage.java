@@ -20,8 +20,8 @@ public final class ValidateStage {
    *
    * @param events          the events: their counts, quarantine, and accepted rows or per-user fold
    * @param profiles        the profiles: their counts, quarantine and accepted rows
-   * @param quarantineShare share of event rows read that broke the contract (those later than the
-   *                        run date are counted by their own gate)
+   * @param quarantineShare share of event rows in scope (later days aside) that broke the contract
+   *                        (those later than the run date are counted by their own gate)
    * @param suppression     ids on the suppression list, and how many matched a user
    * @param report          what the stage did; a failed gate stops the run
    */
@@ -58,7 +58,7 @@ public final class ValidateStage {
             late, ctx.date(), ContractValidator.EVENT_AFTER_RUN_DATE));
       }
       log.gate(ctx.gates().onEvents(ev, ctx.config().events().path()));
-      double share = ev.read() == 0 ? 0.0 : (double) (ev.quarantined() - late) / ev.read();
+      double share = ev.inScope() == 0 ? 0.0 : (double) (ev.quarantined() - late) / ev.inScope();
       return new Result(events, profiles, share, validator.suppression(events, profiles), log.finish());
     }
   }

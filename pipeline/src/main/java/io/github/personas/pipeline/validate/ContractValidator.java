@@ -53,6 +53,10 @@ import org.apache.spark.sql.types.TimestampType;
  *   <li>{@code purchase_without_revenue}, {@code refund_without_revenue} (events);</li>
  *   <li>{@code event_after_run_date}: an event later than the end of the run date, UTC (events).</li>
  * </ul>
+ * A source that holds later days on purpose ({@link SourceConfig#holdsLaterDays()}) has its rows
+ * after the run date skipped and counted as later days before any of these, unless the layout
+ * dates the row's file (a {@code dt=} partition, a {@code ${date}} path): there such a row is
+ * still {@code event_after_run_date}, a clock that is off.
  * Of accepted rows with the same dedup key ({@code event_id} for events, {@code user_id} for
  * profiles) one is kept and the others are counted as duplicates: the earliest ({@code
  * event_time}; for profiles the earliest {@code install_time}, rows without one last), then the
@@ -87,6 +91,11 @@ public final class ContractValidator {
   // entries matched a user.
   private static final String CLASS_SUPPRESSED = "~suppressed:";
   private static final String CLASS_PASSED = "~passed";
+  private static final String CLASS_LATER_DAYS = "~later_days";
+  /** True on a row after the run date in a source that holds later days, in a file of no known day. */
+  private static final String LATER = "_later";
+  /** True on a row whose file's day the layout gives: a dt= partition or a ${date} path. */
+  private static final String DATED = "_dated";
 
   private final SparkSession spark;
   private final LocalDate runDate;
@@ -179,7 +188,7 @@ public final class ContractValidator {
    */
   public ValidationResult validate(Dataset<Row> raw, SourceConfig source, Contract.Table table, Fold<?> fold) {
     Dataset<Row> classified = classify(raw, source, table);
-    KeyedPass.Spec spec = passSpec(table, classified.schema());
+    KeyedPass.Spec spec = passSpec(table, classified.schema(), skipsLaterDays(source, table));
     if (fold != null) {
       spec = spec.foldingBy(Contract.USER_ID);
     }
@@ -190,6 +199,7 @@ public final class ContractValidator {
     long filtered = 0;
     long suppressed = 0;
     long passed = 0;
+    long laterDays = 0;
     Map<String, Long> byReason = new HashMap<>();
     java.util.Set<Long> entries = new java.util.HashSet<>();
     for (Map.Entry<String, Long> e : pass.classes().entrySet()) {
@@ -203,16 +213,17 @@ public final class ContractValidator {
       switch (e.getKey()) {
         case CLASS_FILTERED -> filtered += n;
         case CLASS_PASSED -> passed += n;
+        case CLASS_LATER_DAYS -> laterDays += n;
         default -> byReason.merge(e.getKey(), n, Long::sum);
       }
     }
     long quarantined = byReason.values().stream().mapToLong(Long::longValue).sum();
     long accepted = passed - pass.duplicates();
     SourceCounts counts = new SourceCounts(table.name(), read, filtered, accepted, quarantined, pass.duplicates(),
-        byReason, suppressed);
+        byReason, suppressed, laterDays);
     LOG.info("{}: read {} rows, accepted {}, quarantined {} {}, duplicates {} (of {} repeated keys), filtered {},"
-            + " suppressed {}", table.name(), read, accepted, quarantined, counts.byReasonSorted(), pass.duplicates(),
-        pass.repeatedKeys(), filtered, suppressed);
+            + " suppressed {}, later days {}", table.name(), read, accepted, quarantined, counts.byReasonSorted(),
+        pass.duplicates(), pass.repeatedKeys(), filtered, suppressed, laterDays);
     // The detail of a quarantined row is written from the values the pass set aside with it: its
     // expression, evaluated on every row in the pass, made the pass's generated code too large for
     // the JIT (the pass ran three times slower).
@@ -243,12 +254,45 @@ public final class ContractValidator {
         col(SourceReader.SOURCE_BLOCK), col(REASON),
         // The source row as JSON is only needed, and only paid for, on quarantined rows.
         functions.when(col(REASON).isNotNull(), functions.to_json(col(SRC))).as(RAW)));
-    return typed.withColumn(REASON, reasonColumn(mapped, table)).select(kept.toArray(Column[]::new));
+    Column reason = reasonColumn(mapped, table);
+    if (skipsLaterDays(source, table)) {
+      // A later day's row is that day's run's to judge: it gets no reason here, so it is neither
+      // quarantined nor turned into JSON, whatever else is wrong with it.
+      long endMicros = runDate.plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L;
+      typed = typed.withColumn(LATER, functions.coalesce(col(KEEP).and(functions.not(col(DATED)))
+          .and(col(Contract.EVENT_TIME).geq(expr("timestamp_micros(" + endMicros + "L)"))), lit(false)));
+      reason = functions.when(functions.not(col(LATER)), reason);
+      kept.add(col(LATER));
+    }
+    return typed.withColumn(REASON, reason).select(kept.toArray(Column[]::new));
   }
 
-  /** What the pass does with classified rows: classes, quarantine, the dedup key and its rule. */
-  private static KeyedPass.Spec passSpec(Contract.Table table, StructType classified) {
-    String rowClass = "CASE WHEN NOT " + KEEP + " THEN '" + CLASS_FILTERED + "' WHEN " + Privacy.SUPPRESSED
+  /** True when rows after the run date may be later days rather than a clock problem. */
+  private static boolean skipsLaterDays(SourceConfig source, Contract.Table table) {
+    // A ${date} path makes every file the run date's: no row of it can be a later day's.
+    return table == Contract.EVENTS && source.holdsLaterDays() && !source.datedPath();
+  }
+
+  /**
+   * True on rows whose file's day the layout gives: every row of a {@code ${date}} path, the rows
+   * of {@code dt=} partitions; false on rows of any other file.
+   */
+  private static Column dated(Dataset<Row> raw, SourceConfig source) {
+    if (source.datedPath()) {
+      return lit(true);
+    }
+    return List.of(raw.columns()).contains("dt") ? col("dt").isNotNull() : lit(false);
+  }
+
+  /**
+   * What the pass does with classified rows: classes, quarantine, the dedup key and its rule.
+   *
+   * @param laterDays the rows carry {@link #LATER}: later days come right after the filter, before
+   *                  suppression and reasons, as if not read (a later {@code dt=} partition is not)
+   */
+  private static KeyedPass.Spec passSpec(Contract.Table table, StructType classified, boolean laterDays) {
+    String rowClass = "CASE WHEN NOT " + KEEP + " THEN '" + CLASS_FILTERED + "'"
+        + (laterDays ? " WHEN " + LATER + " THEN '" + CLASS_LATER_DAYS + "'" : "") + " WHEN " + Privacy.SUPPRESSED
         + " THEN concat('" + CLASS_SUPPRESSED + "', " + Privacy.ENTRY + ") WHEN " + REASON + " IS NOT NULL THEN " + REASON
         + " ELSE '" + CLASS_PASSED + "' END";
     String quarantined = KEEP + " AND NOT " + Privacy.SUPPRESSED + " AND " + REASON + " IS NOT NULL";
@@ -340,6 +384,7 @@ public final class ContractValidator {
       out.add((filtered ? functions.when(keep, mapped) : mapped).as(MAPPED + c.name()));
     }
     out.add(keep.as(KEEP));
+    out.add(dated(raw, source).as(DATED));
 
     out.add(col(SourceReader.SOURCE_FILE));
     out.add(col(SourceReader.SOURCE_BLOCK));
@@ -371,6 +416,7 @@ public final class ContractValidator {
       out.add(col(m));
     }
     out.add(col(KEEP));
+    out.add(col(DATED));
     out.add(col(SourceReader.SOURCE_FILE));
     out.add(col(SourceReader.SOURCE_BLOCK));
     out.add(col(SRC));

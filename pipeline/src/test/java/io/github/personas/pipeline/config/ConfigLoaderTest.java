@@ -134,4 +134,80 @@ class ConfigLoaderTest {
       assertTrue(!c.profiles().isPresent());
     }
   }
+
+  private static final java.time.LocalDate D = java.time.LocalDate.of(2024, 3, 10);
+
+  @Test
+  void aQuotedDatePlaceholderInInputPathsLoadsAsWrittenAndEachRunReplacesItWithItsDate() {
+    File f = Files.write(dir, "dated.conf", "personas.input.events.path = \"/data/events/dt=${date}\"",
+        "personas.input.profiles.path = \"/data/profiles/${date}/profiles-${date}.csv\"").toFile();
+    PersonasConfig c = ConfigLoader.load(f);
+    assertEquals("/data/events/dt=${date}", c.events().path(), "loading keeps the template");
+    PersonasConfig run = c.forDate(D);
+    assertEquals("/data/events/dt=2024-03-10", run.events().path());
+    assertEquals("/data/profiles/2024-03-10/profiles-2024-03-10.csv", run.profiles().path(), "every ${date} replaced");
+    assertTrue(run.events().datedPath() && run.profiles().datedPath(), "the run knows each file is the date's");
+    assertEquals(c.hash(), run.hash(), "the summary's config hash is the template's, the same for every date");
+    PersonasConfig plain = ConfigLoader.defaults();
+    assertTrue(plain.forDate(D) == plain && !plain.events().datedPath(), "a path without ${date} is left alone");
+  }
+
+  @Test
+  void anUnquotedDatePlaceholderIsNotSwallowedAsAHoconReference() {
+    // Outside quotes HOCON reads ${date} as a reference to a key named date (or, failing that, an
+    // environment variable): it must stay the placeholder, whichever way the path is written.
+    File quoted = Files.write(dir, "quoted.conf", "personas.input.events.path = \"/data/events/dt=${date}\"").toFile();
+    File concatenated = Files.write(dir, "concat.conf", "personas.input.events.path = \"/data/events/dt=\"${date}").toFile();
+    File bare = Files.write(dir, "bare.conf", "personas.input.events.path = /data/events/${date}").toFile();
+    assertEquals("/data/events/dt=${date}", ConfigLoader.load(concatenated).events().path());
+    assertEquals(ConfigLoader.load(quoted).hash(), ConfigLoader.load(concatenated).hash(), "one configuration");
+    assertEquals("/data/events/${date}", ConfigLoader.load(bare).events().path());
+    assertEquals("/data/events/2024-03-10", ConfigLoader.load(bare).forDate(D).events().path());
+  }
+
+  @Test
+  void anUnknownPlaceholderInAnInputPathIsAConfigErrorNamingTheKeyAndTheFile() {
+    ConfigException quoted = loadError("personas.input.events.path = \"/data/events/dt=${ds}\"");
+    assertTrue(quoted.getMessage().contains("personas.input.events.path") && quoted.getMessage().contains("${ds}")
+        && quoted.getMessage().contains("only placeholder") && quoted.getMessage().contains("bad.conf"),
+        quoted.getMessage());
+    ConfigException unclosed = loadError("personas.input.profiles.path = \"/data/${date\"");
+    assertTrue(unclosed.getMessage().contains("personas.input.profiles.path") && unclosed.getMessage().contains("${date"),
+        unclosed.getMessage());
+    ConfigException unquoted = loadError("personas.input.events.path = \"/data/events/dt=\"${ds}");
+    assertTrue(unquoted.getMessage().contains("${ds}") && unquoted.getMessage().contains("only placeholder"),
+        unquoted.getMessage());
+  }
+
+  @Test
+  void theSuppressionListAndTheOutputTakeNoPlaceholder() {
+    ConfigException list = loadError("personas.privacy.suppression_list = \"/lists/optout/dt=${date}\"");
+    assertTrue(list.getMessage().contains("personas.privacy.suppression_list")
+        && list.getMessage().contains("current list"), list.getMessage());
+    ConfigException out = loadError("personas.output.path = \"/marts/${date}\"");
+    assertTrue(out.getMessage().contains("personas.output.path") && out.getMessage().contains("every date"),
+        out.getMessage());
+  }
+
+  @Test
+  void commandLinePathsAreCheckedAsTheConfigFileIsNamingTheOption() {
+    PersonasConfig c = ConfigLoader.defaults().withPaths("/data/events/dt=${date}", "", null);
+    assertEquals("/data/events/dt=2024-03-10", c.forDate(D).events().path());
+    ConfigException events = assertThrows(ConfigException.class,
+        () -> ConfigLoader.defaults().withPaths("/data/{{ ds }}/${ds}", null, null));
+    assertTrue(events.getMessage().startsWith("--events") && events.getMessage().contains("${ds}"), events.getMessage());
+    ConfigException output = assertThrows(ConfigException.class,
+        () -> ConfigLoader.defaults().withPaths(null, null, "/marts/${date}"));
+    assertTrue(output.getMessage().startsWith("--output"), output.getMessage());
+  }
+
+  @Test
+  void onlyTheEventsSourceCanHoldLaterDaysAndItSurvivesTheCommandLineAndTheDate() {
+    assertTrue(!ConfigLoader.defaults().events().holdsLaterDays(), "off by default: rows after D are a clock problem");
+    File f = Files.write(dir, "later.conf", "personas.input.events.holds_later_days = true").toFile();
+    PersonasConfig c = ConfigLoader.load(f).withPaths("/data/all-events", null, null).forDate(D);
+    assertTrue(c.events().holdsLaterDays() && !c.profiles().holdsLaterDays());
+    ConfigException profiles = loadError("personas.input.profiles.holds_later_days = true");
+    assertTrue(profiles.getMessage().contains("personas.input.profiles.holds_later_days"), profiles.getMessage());
+  }
 }

@@ -79,4 +79,19 @@ class QualityGatesTest {
     assertEquals(List.of(QualityGates.Status.PASSED, QualityGates.Status.PASSED, QualityGates.Status.FAILED),
         r.stream().map(QualityGates.Result::status).toList());
   }
+
+  @Test
+  void laterDaysASourceHoldsOnPurposeAreLeftOutOfEveryShare() {
+    // 1,000 rows read of which 900 are later days: 10 invalid and 6 future rows are 10 % and 6 %
+    // of the run date's 100 rows, not 1 % and 0.6 % of everything read.
+    SourceCounts c = new SourceCounts("events", 1000, 0, 84, 16, 0,
+        Map.of("event_after_run_date", 6L, "invalid_revenue", 10L), 0, 900);
+    assertTrue(c.reconciles(), c.toString());
+    List<QualityGates.Result> r = gates.onEvents(c, "in/events");
+    assertEquals(0.10, r.get(0).measured(), 1e-12);
+    assertEquals(0.06, r.get(1).measured(), 1e-12);
+    assertEquals(QualityGates.Status.FAILED, r.get(1).status());
+    assertTrue(r.get(1).message().contains("of 100 event rows (900 of later days aside)"), r.get(1).message());
+    assertTrue(r.get(1).message().contains("holds_later_days"), "the message names the setting: " + r.get(1).message());
+  }
 }

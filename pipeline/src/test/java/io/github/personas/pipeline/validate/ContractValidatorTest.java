@@ -149,6 +149,52 @@ class ContractValidatorTest {
     assertEquals(1, r.counts().accepted());
   }
 
+  /** A source of every day (holds_later_days), or a day's own file ({@code ${date}} resolved). */
+  private static SourceConfig holdingLaterDays(Path path, boolean datedPath) {
+    return new SourceConfig("events", path.toString(), "csv", Map.of(), "", Map.of(), "personas.input.events", Map.of(),
+        datedPath, true);
+  }
+
+  @Test
+  void rowsAfterTheRunDateInASourceHoldingLaterDaysAreSkippedAndCountedNotQuarantined() {
+    Path p = Files.write(dir, "all-days/events.csv", HEADER, "e1,u1,2024-03-10 23:59:59,session_start,,",
+        "e2,u1,2024-03-11 00:00:00,session_start,,", "e3,u2,2024-03-12 10:00:00,purchase,o1,5",
+        // A later day's broken row is that day's run's to quarantine, not this one's.
+        "e4,,2024-03-12 10:00:00,session_start,,",
+        // The same event delivered again on a later day does not displace the accepted copy.
+        "e1,u1,2024-03-11 08:00:00,session_start,,");
+    ValidationResult r = new ContractValidator(spark, D, caches).events(holdingLaterDays(p, false));
+    SourceCounts c = r.counts();
+    assertTrue(c.reconciles(), c.toString());
+    assertEquals(5, c.read());
+    assertEquals(4, c.laterDays());
+    assertEquals(1, c.accepted());
+    assertEquals(0, c.quarantined(), "later days are not quarantined: " + c);
+    assertEquals(0, c.duplicates());
+    assertEquals(0, r.quarantine().count());
+    assertEquals(1, c.inScope(), "the gates' shares are of the run date's rows");
+  }
+
+  @Test
+  void aRowAfterTheRunDateInAFileOfAKnownDayIsStillAClockProblemWhenTheSourceHoldsLaterDays() {
+    // dt= partitions: the later partition is not read at all; a row after D inside the run date's
+    // partition has a clock ahead.
+    Files.write(dir, "parts/dt=2024-03-10/a.csv", HEADER, "e1,u1,2024-03-10 10:00:00,session_start,,",
+        "e2,u1,2024-03-11 09:00:00,session_start,,");
+    Files.write(dir, "parts/dt=2024-03-11/a.csv", HEADER, "e3,u1,2024-03-11 10:00:00,session_start,,");
+    ValidationResult parts = new ContractValidator(spark, D, caches).events(holdingLaterDays(dir.resolve("parts"), false));
+    assertEquals(2, parts.counts().read(), parts.counts().toString());
+    assertEquals(0, parts.counts().laterDays());
+    assertEquals(Map.of(ContractValidator.EVENT_AFTER_RUN_DATE, 1L), parts.counts().byReason());
+
+    // A ${date} path: every row is the run date's file's.
+    Path day = Files.write(dir, "day/events.csv", HEADER, "e1,u1,2024-03-10 10:00:00,session_start,,",
+        "e2,u1,2024-03-11 09:00:00,session_start,,");
+    ValidationResult dated = new ContractValidator(spark, D, caches).events(holdingLaterDays(day, true));
+    assertEquals(0, dated.counts().laterDays());
+    assertEquals(ContractValidator.EVENT_AFTER_RUN_DATE, onlyReason(dated));
+  }
+
   @Test
   void repeatedEventIdsAreDroppedAndCounted() {
     ValidationResult r = events("e1,u1,2024-03-09 10:00:00,session_start,,", "e1,u1,2024-03-09 10:00:00,session_start,,",
