@@ -11,6 +11,7 @@ import io.github.personas.pipeline.engine.Caches;
 import io.github.personas.pipeline.engine.Fold;
 import io.github.personas.pipeline.engine.KeyedPass;
 import io.github.personas.pipeline.io.Contract;
+import io.github.personas.pipeline.io.JsonLines;
 import io.github.personas.pipeline.io.Trim;
 import io.github.personas.pipeline.io.SourceReader;
 import java.time.LocalDate;
@@ -45,6 +46,9 @@ import org.apache.spark.sql.types.TimestampType;
  *
  * <p>Reason codes, checked in this order (the first that applies is the row's reason):
  * <ul>
+ *   <li>JSON Lines only, for a line that is not one well-formed object with unambiguous keys:
+ *       {@code malformed_json}, {@code not_a_json_object}, {@code duplicate_json_key},
+ *       {@code ambiguous_json_key} ({@link JsonLines});</li>
  *   <li>{@code missing_<column>}: a required column is null or blank;</li>
  *   <li>{@code unparseable_<column>}: a timestamp that is neither ISO-8601 text nor epoch millis;</li>
  *   <li>{@code invalid_<column>}: a number or flag that does not parse as its contract type;</li>
@@ -217,8 +221,8 @@ public final class ContractValidator {
     // expression, evaluated on every row in the pass, made the pass's generated code too large for
     // the JIT (the pass ran three times slower).
     Dataset<Row> quarantine = quarantined == 0 ? emptyQuarantine()
-        : pass.side().select(lit(table.name()).as(SOURCE), col(SOURCE_FILE), col(REASON), detailColumn(table).as(DETAIL),
-            col(RAW));
+        : pass.side().select(lit(table.name()).as(SOURCE), col(SOURCE_FILE), col(REASON),
+            detailColumn(table, source, pass.side().schema()).as(DETAIL), col(RAW));
     return new ValidationResult(pass.rows(), quarantine, counts, fold != null, entries, List.of());
   }
 
@@ -240,9 +244,19 @@ public final class ContractValidator {
     table.columnNames().forEach(n -> kept.add(col(quote(n))));
     table.columnNames().forEach(n -> kept.add(col(quote(MAPPED + n))));
     kept.addAll(List.of(col(KEEP), col(Privacy.SUPPRESSED), col(Privacy.ENTRY), col(SourceReader.SOURCE_FILE),
-        col(SourceReader.SOURCE_BLOCK), col(REASON),
-        // The source row as JSON is only needed, and only paid for, on quarantined rows.
-        functions.when(col(REASON).isNotNull(), functions.to_json(col(SRC))).as(RAW)));
+        col(SourceReader.SOURCE_BLOCK), col(REASON)));
+    // The source row as JSON is only needed, and only paid for, on quarantined rows.
+    Column json = functions.to_json(col(SRC));
+    if (hasColumn(mapped, JsonLines.PROBLEM)) {
+      kept.add(col(JsonLines.PROBLEM_DETAIL));
+      // A bad JSON line has no columns to show: its text is the row. Under personal columns or a
+      // suppression list it is left out, since which part of a broken line is personal, or whose
+      // line it is, cannot be told.
+      if (!privacy.guards(source)) {
+        json = functions.coalesce(col(JsonLines.TEXT), json);
+      }
+    }
+    kept.add(functions.when(col(REASON).isNotNull(), json).as(RAW));
     return typed.withColumn(REASON, reasonColumn(mapped, table)).select(kept.toArray(Column[]::new));
   }
 
@@ -254,6 +268,9 @@ public final class ContractValidator {
     String quarantined = KEEP + " AND NOT " + Privacy.SUPPRESSED + " AND " + REASON + " IS NOT NULL";
     // A quarantined row keeps its file, reason and source JSON, and what its detail is written from.
     List<String> aside = new ArrayList<>(List.of(SourceReader.SOURCE_FILE + " AS " + SOURCE_FILE, REASON, RAW));
+    if (List.of(classified.fieldNames()).contains(JsonLines.PROBLEM_DETAIL)) {
+      aside.add(JsonLines.PROBLEM_DETAIL);
+    }
     if (table == Contract.EVENTS) {
       aside.add(quote(Contract.EVENT_TIME));
     }
@@ -312,15 +329,19 @@ public final class ContractValidator {
     }
     List<String> sourceColumns = new ArrayList<>();
     for (StructField f : raw.schema().fields()) {
-      if (!f.name().equals(SourceReader.SOURCE_FILE) && !f.name().equals(SourceReader.SOURCE_BLOCK)
-          && !PARTITION_COLUMNS.contains(f.name())) {
+      if (!SourceReader.ADDED_COLUMNS.contains(f.name()) && !PARTITION_COLUMNS.contains(f.name())) {
         sourceColumns.add(f.name());
       }
     }
+    boolean lines = hasColumn(raw, JsonLines.PROBLEM);
     boolean filtered = source.filter() != null && !source.filter().isBlank();
     Column keep = filtered
         ? functions.coalesce(checkedExpr(raw, source.filter(), source.configKey() + ".filter"), lit(false))
         : lit(true);
+    if (filtered && lines) {
+      // A bad line has no values for the filter to judge: it is quarantined, never filtered out.
+      keep = col(JsonLines.PROBLEM).isNotNull().or(keep);
+    }
     List<Column> out = new ArrayList<>();
     for (Contract.Column c : table.columns()) {
       String sql = source.columns().get(c.name());
@@ -343,6 +364,9 @@ public final class ContractValidator {
 
     out.add(col(SourceReader.SOURCE_FILE));
     out.add(col(SourceReader.SOURCE_BLOCK));
+    if (lines) {
+      List.of(JsonLines.PROBLEM, JsonLines.PROBLEM_DETAIL, JsonLines.TEXT).forEach(c -> out.add(col(c)));
+    }
     Column[] rawCols = sourceColumns.stream().map(n -> col(quote(n))).toArray(Column[]::new);
     out.add(functions.struct(rawCols).as(SRC));
     return raw.select(out.toArray(Column[]::new));
@@ -374,6 +398,9 @@ public final class ContractValidator {
     out.add(col(SourceReader.SOURCE_FILE));
     out.add(col(SourceReader.SOURCE_BLOCK));
     out.add(col(SRC));
+    if (hasColumn(mapped, JsonLines.PROBLEM)) {
+      List.of(JsonLines.PROBLEM, JsonLines.PROBLEM_DETAIL, JsonLines.TEXT).forEach(c -> out.add(col(c)));
+    }
     return mapped.select(out.toArray(Column[]::new));
   }
 
@@ -453,18 +480,32 @@ public final class ContractValidator {
     return rules;
   }
 
+  private static boolean hasColumn(Dataset<Row> df, String name) {
+    return List.of(df.columns()).contains(name);
+  }
+
   private static boolean isText(Dataset<Row> mapped, Contract.Column c) {
     return mapped.schema().apply(MAPPED + c.name()).dataType() instanceof org.apache.spark.sql.types.StringType;
   }
 
   private Column reasonColumn(Dataset<Row> mapped, Contract.Table table) {
     StringJoiner sql = new StringJoiner(" ", "CASE ", " END");
+    if (hasColumn(mapped, JsonLines.PROBLEM)) {
+      // A line that is not one good object has no values to check: what is wrong with it comes first.
+      sql.add("WHEN " + JsonLines.PROBLEM + " IS NOT NULL THEN " + JsonLines.PROBLEM);
+    }
     rules(table, mapped).forEach((reason, cond) -> sql.add("WHEN " + cond + " THEN '" + reason + "'"));
     return expr(sql.toString());
   }
 
-  private Column detailColumn(Contract.Table table) {
+  private Column detailColumn(Contract.Table table, SourceConfig source, StructType side) {
     StringJoiner sql = new StringJoiner(" ", "CASE ", " END");
+    if (List.of(side.fieldNames()).contains(JsonLines.PROBLEM_DETAIL)) {
+      String withheld = privacy.guards(source) ? ", ' (the line is not kept in raw: " + source.configKey()
+          + ".personal_columns or personas.privacy.suppression_list)'" : "";
+      sql.add("WHEN " + REASON + " IN ('" + String.join("', '", JsonLines.REASONS) + "') THEN left(concat("
+          + JsonLines.PROBLEM_DETAIL + withheld + "), 200)");
+    }
     for (Contract.Column c : table.columns()) {
       String m = quote(MAPPED + c.name());
       String label = c.name();
