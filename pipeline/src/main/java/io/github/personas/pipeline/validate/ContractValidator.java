@@ -53,6 +53,10 @@ import org.apache.spark.sql.types.TimestampType;
  *   <li>{@code unparseable_<column>}: a timestamp that is neither ISO-8601 text nor epoch millis;</li>
  *   <li>{@code invalid_<column>}: a number or flag that does not parse as its contract type;</li>
  *   <li>{@code non_finite_<column>}: NaN or infinite numbers;</li>
+ *   <li>{@code epoch_seconds_not_millis} (events): an event time in January 1970 that, read as
+ *       epoch seconds instead of milliseconds, lies between personas.quality.earliest_event_date
+ *       and the end of the run date;</li>
+ *   <li>{@code event_before_earliest_date} (events): before personas.quality.earliest_event_date;</li>
  *   <li>{@code implausible_revenue}: |revenue| above personas.quality.max_revenue_per_event;</li>
  *   <li>{@code purchase_without_revenue}, {@code refund_without_revenue} (events);</li>
  *   <li>{@code event_after_run_date}: an event later than the end of the run date, UTC (events).</li>
@@ -79,6 +83,8 @@ public final class ContractValidator {
   public static final List<String> QUARANTINE_COLUMNS = List.of(SOURCE, SOURCE_FILE, REASON, DETAIL, RAW);
 
   public static final String EVENT_AFTER_RUN_DATE = "event_after_run_date";
+  public static final String EVENT_BEFORE_EARLIEST_DATE = "event_before_earliest_date";
+  public static final String EPOCH_SECONDS_NOT_MILLIS = "epoch_seconds_not_millis";
 
   private static final String MAPPED = "m__";
   private static final String KEEP = "_keep";
@@ -97,6 +103,7 @@ public final class ContractValidator {
   private final Privacy privacy;
   private final Caches caches;
   private final double maxRevenue;
+  private final LocalDate earliestEventDate;
 
   /**
    * @param spark   the session
@@ -122,7 +129,23 @@ public final class ContractValidator {
    */
   public ContractValidator(SparkSession spark, LocalDate runDate, PersonasConfig.Privacy privacy, double maxRevenue,
                            Caches caches) {
+    this(spark, runDate, privacy, maxRevenue, PersonasConfig.Quality.DEFAULT_EARLIEST_EVENT_DATE, caches);
+  }
+
+  /**
+   * @param maxRevenue        the largest |revenue| of one event; larger is {@code implausible_revenue}
+   * @param earliestEventDate events before its start (UTC) are {@code event_before_earliest_date},
+   *                          or {@code epoch_seconds_not_millis}
+   * @throws ConfigException when the earliest event date is after the run date: every event would be quarantined
+   */
+  public ContractValidator(SparkSession spark, LocalDate runDate, PersonasConfig.Privacy privacy, double maxRevenue,
+                           LocalDate earliestEventDate, Caches caches) {
     this.maxRevenue = maxRevenue;
+    this.earliestEventDate = Objects.requireNonNull(earliestEventDate, "earliestEventDate");
+    if (earliestEventDate.isAfter(runDate)) {
+      throw ConfigException.of("personas.quality.earliest_event_date %s is after the run date %s: every event would be"
+          + " quarantined as %s", earliestEventDate, runDate, EVENT_BEFORE_EARLIEST_DATE);
+    }
     this.spark = Objects.requireNonNull(spark, "spark");
     this.runDate = Objects.requireNonNull(runDate, "runDate");
     this.caches = Objects.requireNonNull(caches, "caches");
@@ -223,7 +246,11 @@ public final class ContractValidator {
     Dataset<Row> quarantine = quarantined == 0 ? emptyQuarantine()
         : pass.side().select(lit(table.name()).as(SOURCE), col(SOURCE_FILE), col(REASON),
             detailColumn(table, source, pass.side().schema()).as(DETAIL), col(RAW));
-    return new ValidationResult(pass.rows(), quarantine, counts, fold != null, entries, List.of());
+    // The pass's order column for events is event_time in microseconds: its largest value over the
+    // rows that passed is the latest event, counted as the map tasks go, not by a second read.
+    java.time.Instant latest = table != Contract.EVENTS || pass.orderRange() == null ? null
+        : java.time.Instant.EPOCH.plus(pass.orderRange().max(), java.time.temporal.ChronoUnit.MICROS);
+    return new ValidationResult(pass.rows(), quarantine, counts, fold != null, entries, List.of(), latest);
   }
 
   /**
@@ -471,13 +498,26 @@ public final class ContractValidator {
       }
     }
     if (table == Contract.EVENTS) {
+      long earliestMicros = micros(earliestEventDate);
+      long endMicros = micros(runDate.plusDays(1));
+      // Epoch seconds read as milliseconds land in January 1970, a thousand times closer to the
+      // epoch than meant: an event there that, as seconds, falls between the earliest date and the
+      // end of the run date was sent in seconds. The earliest date is 1971 or later, so the two
+      // ranges never meet.
+      rules.put(EPOCH_SECONDS_NOT_MILLIS, "event_time >= timestamp_micros(" + earliestMicros / 1000 + "L) AND event_time"
+          + " < timestamp_micros(" + endMicros / 1000 + "L)");
+      rules.put(EVENT_BEFORE_EARLIEST_DATE, "event_time < timestamp_micros(" + earliestMicros + "L)");
       rules.put("implausible_revenue", "abs(revenue) > " + maxRevenue + "D");
       rules.put("purchase_without_revenue", "event_name = 'purchase' AND revenue IS NULL");
       rules.put("refund_without_revenue", "event_name = 'refund' AND revenue IS NULL");
-      long endMicros = runDate.plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L;
       rules.put(EVENT_AFTER_RUN_DATE, "event_time >= timestamp_micros(" + endMicros + "L)");
     }
     return rules;
+  }
+
+  /** The start of {@code date}, UTC, in microseconds since the epoch. */
+  private static long micros(LocalDate date) {
+    return date.atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L;
   }
 
   private static boolean hasColumn(Dataset<Row> df, String name) {
@@ -519,6 +559,13 @@ public final class ContractValidator {
       sql.add("WHEN " + REASON + " = '" + EVENT_AFTER_RUN_DATE + "' THEN concat('event_time=', CAST(event_time AS STRING),"
           + " ' is after the run date " + runDate + "')");
       sql.add("WHEN " + REASON + " LIKE '%_without_revenue' THEN 'revenue is null'");
+      String raw = "left(CAST(" + quote(MAPPED + Contract.EVENT_TIME) + " AS STRING), 40)";
+      sql.add("WHEN " + REASON + " = '" + EPOCH_SECONDS_NOT_MILLIS + "' THEN left(concat('event_time=', " + raw
+          + ", ' is ', CAST(event_time AS STRING), ' as epoch milliseconds; as seconds it is ',"
+          + " CAST(timestamp_micros(unix_micros(event_time) * 1000) AS STRING), ': send milliseconds, or map event_time"
+          + " with timestamp_seconds()'), 200)");
+      sql.add("WHEN " + REASON + " = '" + EVENT_BEFORE_EARLIEST_DATE + "' THEN concat('event_time=', " + raw
+          + ", ' is before personas.quality.earliest_event_date " + earliestEventDate + "')");
     }
     return expr(sql.toString());
   }

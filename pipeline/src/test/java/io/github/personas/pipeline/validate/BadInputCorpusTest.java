@@ -156,7 +156,15 @@ class BadInputCorpusTest {
         rows("JSON lines cut short or not objects", json(event("e1", "u1", "2024-03-09 10:00:00"),
             "{\"event_id\":\"e2\",\"user_id\":\"u2\",\"event_ti", "42", "\"x\"", "[1,2]",
             "[" + event("e3", "u3", "2024-03-09 10:00:00") + "]", "null"),
-            7, 1, 0, Map.of("malformed_json", 1L, "not_a_json_object", 5L)));
+            7, 1, 0, Map.of("malformed_json", 1L, "not_a_json_object", 5L)),
+        // A zero or default timestamp, a clock reset: each was an event, and a user with a tenure of decades.
+        rows("event times before the earliest date", csv(H, OK, "e2,u1,1999-12-31 23:59:59,session_start,,",
+            "e3,u1,1970-01-01 00:00:00,session_start,,", "e4,u1,631152000000,session_start,,"), 4, 1, 0,
+            Map.of("event_before_earliest_date", 3L)),
+        // 1709978400 is 2024-03-09 10:00 in seconds; read as milliseconds it was an event of 1970-01-20.
+        rows("epoch seconds where milliseconds are expected", csv(H, OK, "e2,u1,1709978400,session_start,,",
+            "e3,u1,999999999,session_start,,", "e4,u1,1709978400000,session_start,,"), 4, 2, 0,
+            Map.of("epoch_seconds_not_millis", 2L)));
   }
 
   @ParameterizedTest(name = "{0}")

@@ -319,6 +319,31 @@ class ContractValidatorTest {
   }
 
   @Test
+  void epochSecondsAsNumbersAndEventsBeforeAConfiguredEarliestDateGetReasonsOfTheirOwn() {
+    Path p = Files.write(dir, "dates/events.json",
+        "{\"user_id\":\"u1\",\"event_time\":1709978400000,\"event_name\":\"session_start\"}",
+        "{\"user_id\":\"u2\",\"event_time\":1709978400,\"event_name\":\"session_start\"}",
+        "{\"user_id\":\"u3\",\"event_time\":\"2023-12-31T23:00:00Z\",\"event_name\":\"session_start\"}");
+    ValidationResult r = new ContractValidator(spark, D, io.github.personas.pipeline.config.PersonasConfig.Privacy.NONE,
+        1e12, LocalDate.parse("2024-01-01"), caches).events(json(p, "", Map.of(), Map.of()));
+    assertEquals(Map.of("epoch_seconds_not_millis", 1L, "event_before_earliest_date", 1L), r.counts().byReason());
+    Map<String, String> details = new java.util.TreeMap<>();
+    r.quarantine().collectAsList().forEach(q -> details.put(q.getAs("reason"), q.getAs("detail")));
+    assertTrue(details.get("epoch_seconds_not_millis").startsWith("event_time=1709978400 is 1970-01-20")
+        && details.get("epoch_seconds_not_millis").contains("as seconds it is 2024-03-09 10:00:00"), details.toString());
+    assertEquals("event_time=2023-12-31T23:00:00Z is before personas.quality.earliest_event_date 2024-01-01",
+        details.get("event_before_earliest_date"));
+  }
+
+  @Test
+  void anEarliestEventDateAfterTheRunDateIsAnErrorNamingTheKey() {
+    ConfigException e = assertThrows(ConfigException.class, () -> new ContractValidator(spark, D,
+        io.github.personas.pipeline.config.PersonasConfig.Privacy.NONE, 1e12, LocalDate.parse("2024-03-11"), caches));
+    assertTrue(e.getMessage().contains("personas.quality.earliest_event_date 2024-03-11 is after the run date 2024-03-10"),
+        e.getMessage());
+  }
+
+  @Test
   void profilesWithBadTypesAreQuarantinedAndRepeatedUsersCountedAsDuplicates() {
     Path p = Files.write(dir, "profiles.csv", "user_id,birth_year,push_opt_in,interests,install_time",
         "u1,1990,true,cooking|travel,2024-01-01 00:00:00", "u1,1990,true,,2024-02-01 00:00:00",
