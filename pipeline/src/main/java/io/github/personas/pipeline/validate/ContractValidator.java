@@ -144,7 +144,8 @@ public final class ContractValidator {
     this.earliestEventDate = Objects.requireNonNull(earliestEventDate, "earliestEventDate");
     if (earliestEventDate.isAfter(runDate)) {
       throw ConfigException.of("personas.quality.earliest_event_date %s is after the run date %s: every event would be"
-          + " quarantined as %s", earliestEventDate, runDate, EVENT_BEFORE_EARLIEST_DATE);
+          + " quarantined as %s. For data older than that, set it to a date at or before the first real event.",
+          earliestEventDate, runDate, EVENT_BEFORE_EARLIEST_DATE);
     }
     this.spark = Objects.requireNonNull(spark, "spark");
     this.runDate = Objects.requireNonNull(runDate, "runDate");
