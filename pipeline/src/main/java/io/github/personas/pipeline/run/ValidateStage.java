@@ -66,7 +66,7 @@ public final class ValidateStage {
         LocalDate latest = events.latestEventTime().atZone(ZoneOffset.UTC).toLocalDate();
         long days = ChronoUnit.DAYS.between(latest, ctx.date());
         if (days > quality.maxDaysAfterLatestEvent()) {
-          log.warn(String.format("The run date %s is %d days after the latest accepted event (%s UTC) of %s: a mistyped"
+          log.warn(String.format("The run date %s is %d days after the latest accepted event (%s) of %s: a mistyped"
                   + " --date, or an input that stopped receiving events? (personas.quality.max_days_after_latest_event"
                   + " = %d)", ctx.date(), days, events.latestEventTime(), ctx.config().events().path(),
               quality.maxDaysAfterLatestEvent()));
