@@ -47,8 +47,10 @@ class ExampleConfigsTest {
     return c.withPaths("../" + c.events().path(), null, null);
   }
 
+  /** The events validated as a run of the example would: with its privacy and quality settings. */
   private static ValidationResult validated(PersonasConfig c, String date) {
-    return new ContractValidator(SparkTestSession.get(), LocalDate.parse(date), CACHES).events(c.events());
+    return new ContractValidator(SparkTestSession.get(), LocalDate.parse(date), c.privacy(),
+        c.quality().maxRevenuePerEvent(), c.quality().earliestEventDate(), CACHES).events(c.events());
   }
 
   private static SourceCounts validate(String conf, String date) {

@@ -75,6 +75,23 @@ class OperatorMistakesTest {
   }
 
   @Test
+  void aRunDateFarBeyondTheLatestEventIsAWarningInTheSummary() throws Exception {
+    Path events = Files.write(dir, "stale/events.csv", HEADER, ROW, "u2,2024-03-09 11:00:00,session_start,,");
+    Path conf = Files.write(dir, "stale.conf", "personas.input.events.format = csv",
+        "personas.input.profiles.path = \"\"");
+    for (String[] run : new String[][] {{"2024-06-10", "out-stale"}, {"2024-04-08", "out-recent"}}) {
+      Result r = CliTesting.call("validate", "--config", conf.toString(), "--events", events.toString(),
+          "--date", run[0], "--output", dir.resolve(run[1]).toString());
+      assertEquals(0, r.code(), r.out() + r.err());
+    }
+    String stale = java.nio.file.Files.readString(dir.resolve("out-stale/runs/dt=2024-06-10/summary.json"));
+    assertTrue(stale.contains("The run date 2024-06-10 is 93 days after the latest accepted event (2024-03-09T11:00:00Z"),
+        stale);
+    String recent = java.nio.file.Files.readString(dir.resolve("out-recent/runs/dt=2024-04-08/summary.json"));
+    assertFalse(recent.contains("after the latest accepted event"), "30 days are within the default: " + recent);
+  }
+
+  @Test
   void aFileNameWithAColonIsAnErrorNamingIt() {
     Path events = Files.write(dir, "colon/export-2024-03-09T10:00:00.csv", HEADER, ROW);
     assertClear(validate(events.getParent(), "out-colon"), 2, "export-2024-03-09T10:00:00.csv", ":");

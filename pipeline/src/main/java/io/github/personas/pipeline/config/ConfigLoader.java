@@ -173,8 +173,23 @@ public final class ConfigLoader {
     double maxRevenue = c.getDouble("quality.max_revenue_per_event");
     require(maxRevenue > 0 && Double.isFinite(maxRevenue),
         "personas.quality.max_revenue_per_event must be a positive finite number, got %s (%s)", maxRevenue, origin);
+    String earliestText = c.getString("quality.earliest_event_date");
+    java.time.LocalDate earliest;
+    try {
+      earliest = java.time.LocalDate.parse(earliestText.trim());
+    } catch (java.time.format.DateTimeParseException e) {
+      throw ConfigException.of("personas.quality.earliest_event_date must be a date YYYY-MM-DD, got '%s' (%s)",
+          earliestText, origin);
+    }
+    // Epoch seconds misread as milliseconds land in January 1970; an earliest date before 1971
+    // could not tell them from real events.
+    require(earliest.getYear() >= 1971,
+        "personas.quality.earliest_event_date must be 1971-01-01 or later, got %s (%s)", earliest, origin);
+    int maxDaysAfterLatest = c.getInt("quality.max_days_after_latest_event");
+    require(maxDaysAfterLatest >= 0,
+        "personas.quality.max_days_after_latest_event must be at least 0, got %s (%s)", maxDaysAfterLatest, origin);
     PersonasConfig.Quality quality = new PersonasConfig.Quality(maxQ, maxFuture, minEvents, minUsers, warnMargin,
-        maxRevenue);
+        maxRevenue, earliest, maxDaysAfterLatest);
 
     double relErr = c.getDouble("rfm.quantile_relative_error");
     require(relErr >= 0 && relErr < 0.1, "personas.rfm.quantile_relative_error must be within [0, 0.1), got %s (%s)", relErr, origin);

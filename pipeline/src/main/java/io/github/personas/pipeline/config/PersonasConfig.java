@@ -56,14 +56,35 @@ public record PersonasConfig(
    *                           is a near miss: a warning in the summary
    * @param maxRevenuePerEvent largest |revenue| of one event; a larger one is quarantined as
    *                           {@code implausible_revenue}, so no sum of revenue can overflow
+   * @param earliestEventDate  events before the start of this date (UTC) are quarantined as
+   *                           {@code event_before_earliest_date}, or {@code epoch_seconds_not_millis}
+   *                           when they are epoch seconds read as milliseconds
+   * @param maxDaysAfterLatestEvent a run date more days than this after the latest accepted event
+   *                           is a warning: a wrong --date, or an input that stopped growing
    */
   public record Quality(double maxQuarantineShare, double maxFutureShare, long minAcceptedEvents, long minUsers,
-                        double warnMargin, double maxRevenuePerEvent) {
+                        double warnMargin, double maxRevenuePerEvent, java.time.LocalDate earliestEventDate,
+                        int maxDaysAfterLatestEvent) {
 
     /** The default largest revenue of one event. */
     public static final double DEFAULT_MAX_REVENUE_PER_EVENT = 1e12;
+    /** The default earliest plausible event date: no app or shop of today sent events before it. */
+    public static final java.time.LocalDate DEFAULT_EARLIEST_EVENT_DATE = java.time.LocalDate.of(2000, 1, 1);
+    /** The default number of days a run date may lie after the latest accepted event without a warning. */
+    public static final int DEFAULT_MAX_DAYS_AFTER_LATEST_EVENT = 30;
 
-    /** Gates with the default largest revenue of one event. */
+    public Quality {
+      java.util.Objects.requireNonNull(earliestEventDate, "earliestEventDate");
+    }
+
+    /** Gates with the default plausible event dates. */
+    public Quality(double maxQuarantineShare, double maxFutureShare, long minAcceptedEvents, long minUsers,
+                   double warnMargin, double maxRevenuePerEvent) {
+      this(maxQuarantineShare, maxFutureShare, minAcceptedEvents, minUsers, warnMargin, maxRevenuePerEvent,
+          DEFAULT_EARLIEST_EVENT_DATE, DEFAULT_MAX_DAYS_AFTER_LATEST_EVENT);
+    }
+
+    /** Gates with the default largest revenue of one event and plausible event dates. */
     public Quality(double maxQuarantineShare, double maxFutureShare, long minAcceptedEvents, long minUsers,
                    double warnMargin) {
       this(maxQuarantineShare, maxFutureShare, minAcceptedEvents, minUsers, warnMargin, DEFAULT_MAX_REVENUE_PER_EVENT);

@@ -135,9 +135,16 @@ public final class KeyedPass {
    * @param side         the rows set aside ({@link Spec#sideColumns()})
    * @param rows         the fold's rows (group column, then the fold's output) or the kept rows
    *                     ({@link Spec#record()}), without the dropped ones
+   * @param orderRange   the smallest and largest value of the first {@linkplain Spec#order() order
+   *                     column} over the kept rows, those later dropped included, when that column
+   *                     is a bigint and some kept row has it; null otherwise. Counted by the map
+   *                     tasks as they pass the rows, so it costs no expression in the pass
    */
   public record Result(Map<String, Long> classes, long duplicates, long repeatedKeys, Dataset<Row> side,
-                       Dataset<Row> rows) {}
+                       Dataset<Row> rows, OrderRange orderRange) {}
+
+  /** The smallest and largest value of an order column. */
+  public record OrderRange(long min, long max) {}
 
   private KeyedPass() {}
 
@@ -200,12 +207,16 @@ public final class KeyedPass {
     Map<String, Long> classes = new LinkedHashMap<>();
     long duplicates = 0;
     long repeated = 0;
+    long min = Long.MAX_VALUE;
+    long max = Long.MIN_VALUE;
     for (Tuple2<Integer, byte[]> summary : found.filter(t -> t._1() < 0).collect()) {
       ByteSource in = new ByteSource(summary._2());
       int entries = in.getVarInt();
       for (int i = 0; i < entries; i++) {
         classes.merge(in.getString().toString(), in.getLong(), Long::sum);
       }
+      min = Math.min(min, in.getLong());
+      max = Math.max(max, in.getLong());
       duplicates += in.getLong();
       repeated += in.getLong();
     }
@@ -238,7 +249,7 @@ public final class KeyedPass {
         : external(spark.createDataFrame(out, externalSchema(layout.recordSchema())), layout.recordSchema());
     Dataset<Row> side = external(spark.createDataFrame(prune(shuffled, 2 * n, 3 * n).mapPartitions(new PassReduce.SideRows(layout)),
         externalSchema(layout.sideSchema())), layout.sideSchema());
-    return new Result(classes, duplicates, repeated, side, rows);
+    return new Result(classes, duplicates, repeated, side, rows, min <= max ? new OrderRange(min, max) : null);
   }
 
   /** Blocks telling each record partition which of its rows of repeated keys are kept: key, then fingerprint of the rank. */

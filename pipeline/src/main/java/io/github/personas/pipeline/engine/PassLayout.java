@@ -24,6 +24,8 @@ final class PassLayout implements Serializable {
   /** Record field of the group (when folding), the first order column, the file and the block. */
   final int group;
   final int firstOrder;
+  /** Row ordinal of the first order column when it is a bigint, whose range the pass reports; else -1. */
+  final int rangeOrdinal;
   final int orderCount;
   final int file;
   final int block;
@@ -54,6 +56,8 @@ final class PassLayout implements Serializable {
       kinds.add(RecordCodec.Kind.of(t));
     }
     records = new RecordCodec(kinds);
+    rangeOrdinal = orderCount > 0 && schema.fields()[FIELDS + firstOrder].dataType().equals(DataTypes.LongType)
+        ? FIELDS + firstOrder : -1;
     sideOrdinals = new int[sideCount];
     List<RecordCodec.Kind> sideKinds = new ArrayList<>();
     for (int i = 0; i < sideCount; i++) {

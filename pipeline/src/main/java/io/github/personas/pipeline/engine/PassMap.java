@@ -53,6 +53,8 @@ final class PassMap implements
     int[] sideCount = {0};
     Map<UTF8String, long[]> counts = new HashMap<>();
     long[] kept = {0};
+    // The range of the first order column over the kept rows; empty while min > max.
+    long[] range = {Long.MAX_VALUE, Long.MIN_VALUE};
     ArrayDeque<Tuple2<Integer, byte[]>> out = new ArrayDeque<>();
     int fileOrdinal = PassLayout.FIELDS + layout.file;
     int blockOrdinal = PassLayout.FIELDS + layout.block;
@@ -107,6 +109,11 @@ final class PassMap implements
             continue;
           }
           kept[0]++;
+          if (layout.rangeOrdinal >= 0 && !r.isNullAt(layout.rangeOrdinal)) {
+            long v = r.getLong(layout.rangeOrdinal);
+            range[0] = Math.min(range[0], v);
+            range[1] = Math.max(range[1], v);
+          }
           boolean keyed = !r.isNullAt(PassLayout.H1);
           int dest = map % n;
           if (layout.folding) {
@@ -219,6 +226,8 @@ final class PassMap implements
           sink.putString(c);
           sink.putLong(k[0]);
         });
+        sink.putLong(range[0]);
+        sink.putLong(range[1]);
         out.add(new Tuple2<>(n + map % n, sink.toByteArray()));
       }
 

@@ -29,7 +29,8 @@ final class PassReduce {
 
   /**
    * Reduce side of the hash partitions: sums the class counts and finds the repeated keys. Emits
-   * one summary (partition -1: class counts, rows to drop, keys repeated) and, for each record
+   * one summary (partition -1: class counts, the range of the first order column, rows to drop,
+   * keys repeated) and, for each record
    * partition holding rows of repeated keys, a block of those keys (to that partition).
    */
   static final class HashSide implements
@@ -37,6 +38,8 @@ final class PassReduce {
     @Override
     public Iterator<Tuple2<Integer, byte[]>> call(Iterator<Tuple2<Integer, byte[]>> blocks) {
       Map<String, Long> classes = new HashMap<>();
+      long min = Long.MAX_VALUE;
+      long max = Long.MIN_VALUE;
       List<byte[]> hashBlocks = new ArrayList<>();
       long total = 0;
       while (blocks.hasNext()) {
@@ -50,6 +53,8 @@ final class PassReduce {
             String c = in.getString().toString();
             classes.merge(c, in.getLong(), Long::sum);
           }
+          min = Math.min(min, in.getLong());
+          max = Math.max(max, in.getLong());
         } else if (type == HASHES) {
           hashBlocks.add(b);
           total += in.getVarInt();
@@ -86,6 +91,8 @@ final class PassReduce {
         summary.putString(org.apache.spark.unsafe.types.UTF8String.fromString(k));
         summary.putLong(v);
       });
+      summary.putLong(min);
+      summary.putLong(max);
       summary.putLong(repeated.duplicates());
       summary.putLong(repeated.size());
       out.add(new Tuple2<>(-1, summary.toByteArray()));

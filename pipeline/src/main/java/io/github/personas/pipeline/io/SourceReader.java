@@ -12,7 +12,8 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /**
- * Reads one configured source as it is (Parquet, CSV, JSON Lines or text), adding the file name.
+ * Reads one configured source as it is (Parquet, CSV, JSON Lines or text), adding the file name;
+ * a JSON Lines source also says which lines are not one well-formed object ({@link JsonLines}).
  *
  * <p>No mapping or type conversion happens here: the validator needs the raw values to say
  * what was wrong with a row.
@@ -23,6 +24,9 @@ public final class SourceReader {
   public static final String SOURCE_FILE = "_source_file";
   /** Column holding where in its file the row's input split starts: with the file, where the row is. */
   public static final String SOURCE_BLOCK = "_source_block";
+  /** Columns a read adds that are not the source's: where a row is, and what is wrong with a JSON line. */
+  public static final java.util.Set<String> ADDED_COLUMNS = java.util.Set.of(SOURCE_FILE, SOURCE_BLOCK,
+      JsonLines.PROBLEM, JsonLines.PROBLEM_DETAIL, JsonLines.TEXT);
 
   private SourceReader() {}
 
@@ -72,12 +76,17 @@ public final class SourceReader {
       reader = reader.option("mergeSchema", "true");
     }
     reader = reader.options(source.options());
-    try {
-      Dataset<Row> df = partitions == null ? reader.load(path)
-          : reader.option("basePath", path).load(partitions.toArray(String[]::new));
+    java.util.function.Function<DataFrameReader, Dataset<Row>> load = r -> {
+      Dataset<Row> df = partitions == null ? r.load(path)
+          : r.option("basePath", path).load(partitions.toArray(String[]::new));
       // _metadata is the file-source hidden column; it replaces input_file_name() in Spark 4.
-      return new Read(df.withColumn(SOURCE_FILE, df.col("_metadata.file_path"))
-          .withColumn(SOURCE_BLOCK, df.col("_metadata.file_block_start")), warnings);
+      return df.withColumn(SOURCE_FILE, df.col("_metadata.file_path"))
+          .withColumn(SOURCE_BLOCK, df.col("_metadata.file_block_start"));
+    };
+    try {
+      return new Read(JsonLines.applies(source) ? JsonLines.read(spark, source, load) : load.apply(reader), warnings);
+    } catch (ConfigException e) {
+      throw e;
     } catch (Exception e) {
       // SparkException is checked, yet Scala code throws it from methods that do not declare it.
       throw unreadable(source, e);

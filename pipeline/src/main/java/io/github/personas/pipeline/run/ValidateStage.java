@@ -1,5 +1,6 @@
 package io.github.personas.pipeline.run;
 
+import io.github.personas.pipeline.config.PersonasConfig;
 import io.github.personas.pipeline.engine.Caches;
 import io.github.personas.pipeline.engine.Fold;
 import io.github.personas.pipeline.io.OutputWriter;
@@ -7,6 +8,9 @@ import io.github.personas.pipeline.validate.ContractValidator;
 import io.github.personas.pipeline.validate.SourceCounts;
 import io.github.personas.pipeline.validate.SuppressionCounts;
 import io.github.personas.pipeline.validate.ValidationResult;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 
 /**
  * Stage 1: reads the events and profiles, checks them against the input contract, writes the
@@ -43,8 +47,9 @@ public final class ValidateStage {
    */
   public Result run(Fold<?> fold) {
     try (StageLog log = StageLog.start(Stage.VALIDATE, ctx)) {
+      PersonasConfig.Quality quality = ctx.config().quality();
       ContractValidator validator = new ContractValidator(ctx.spark(), ctx.date(), ctx.config().privacy(),
-          ctx.config().quality().maxRevenuePerEvent(), caches);
+          quality.maxRevenuePerEvent(), quality.earliestEventDate(), caches);
       ValidationResult events = validator.events(ctx.config().events(), fold);
       ValidationResult profiles = validator.profiles(ctx.config().profiles());
       events.warnings().forEach(log::warn);
@@ -56,6 +61,16 @@ public final class ValidateStage {
       if (late > 0) {
         log.warn(String.format("%d events are later than the run date %s and were quarantined as %s",
             late, ctx.date(), ContractValidator.EVENT_AFTER_RUN_DATE));
+      }
+      if (events.latestEventTime() != null) {
+        LocalDate latest = events.latestEventTime().atZone(ZoneOffset.UTC).toLocalDate();
+        long days = ChronoUnit.DAYS.between(latest, ctx.date());
+        if (days > quality.maxDaysAfterLatestEvent()) {
+          log.warn(String.format("The run date %s is %d days after the latest accepted event (%s) of %s: a mistyped"
+                  + " --date, or an input that stopped receiving events? (personas.quality.max_days_after_latest_event"
+                  + " = %d)", ctx.date(), days, events.latestEventTime(), ctx.config().events().path(),
+              quality.maxDaysAfterLatestEvent()));
+        }
       }
       log.gate(ctx.gates().onEvents(ev, ctx.config().events().path()));
       double share = ev.inScope() == 0 ? 0.0 : (double) (ev.quarantined() - late) / ev.inScope();

@@ -11,6 +11,7 @@ import io.github.personas.pipeline.engine.Caches;
 import io.github.personas.pipeline.engine.Fold;
 import io.github.personas.pipeline.engine.KeyedPass;
 import io.github.personas.pipeline.io.Contract;
+import io.github.personas.pipeline.io.JsonLines;
 import io.github.personas.pipeline.io.Trim;
 import io.github.personas.pipeline.io.SourceReader;
 import java.time.LocalDate;
@@ -45,10 +46,17 @@ import org.apache.spark.sql.types.TimestampType;
  *
  * <p>Reason codes, checked in this order (the first that applies is the row's reason):
  * <ul>
+ *   <li>JSON Lines only, for a line that is not one well-formed object with unambiguous keys:
+ *       {@code malformed_json}, {@code not_a_json_object}, {@code duplicate_json_key},
+ *       {@code ambiguous_json_key} ({@link JsonLines});</li>
  *   <li>{@code missing_<column>}: a required column is null or blank;</li>
  *   <li>{@code unparseable_<column>}: a timestamp that is neither ISO-8601 text nor epoch millis;</li>
  *   <li>{@code invalid_<column>}: a number or flag that does not parse as its contract type;</li>
  *   <li>{@code non_finite_<column>}: NaN or infinite numbers;</li>
+ *   <li>{@code epoch_seconds_not_millis} (events): an event time in January 1970 that, read as
+ *       epoch seconds instead of milliseconds, lies between personas.quality.earliest_event_date
+ *       and the end of the run date;</li>
+ *   <li>{@code event_before_earliest_date} (events): before personas.quality.earliest_event_date;</li>
  *   <li>{@code implausible_revenue}: |revenue| above personas.quality.max_revenue_per_event;</li>
  *   <li>{@code purchase_without_revenue}, {@code refund_without_revenue} (events);</li>
  *   <li>{@code event_after_run_date}: an event later than the end of the run date, UTC (events).</li>
@@ -79,6 +87,8 @@ public final class ContractValidator {
   public static final List<String> QUARANTINE_COLUMNS = List.of(SOURCE, SOURCE_FILE, REASON, DETAIL, RAW);
 
   public static final String EVENT_AFTER_RUN_DATE = "event_after_run_date";
+  public static final String EVENT_BEFORE_EARLIEST_DATE = "event_before_earliest_date";
+  public static final String EPOCH_SECONDS_NOT_MILLIS = "epoch_seconds_not_millis";
 
   private static final String MAPPED = "m__";
   private static final String KEEP = "_keep";
@@ -102,6 +112,7 @@ public final class ContractValidator {
   private final Privacy privacy;
   private final Caches caches;
   private final double maxRevenue;
+  private final LocalDate earliestEventDate;
 
   /**
    * @param spark   the session
@@ -127,7 +138,24 @@ public final class ContractValidator {
    */
   public ContractValidator(SparkSession spark, LocalDate runDate, PersonasConfig.Privacy privacy, double maxRevenue,
                            Caches caches) {
+    this(spark, runDate, privacy, maxRevenue, PersonasConfig.Quality.DEFAULT_EARLIEST_EVENT_DATE, caches);
+  }
+
+  /**
+   * @param maxRevenue        the largest |revenue| of one event; larger is {@code implausible_revenue}
+   * @param earliestEventDate events before its start (UTC) are {@code event_before_earliest_date},
+   *                          or {@code epoch_seconds_not_millis}
+   * @throws ConfigException when the earliest event date is after the run date: every event would be quarantined
+   */
+  public ContractValidator(SparkSession spark, LocalDate runDate, PersonasConfig.Privacy privacy, double maxRevenue,
+                           LocalDate earliestEventDate, Caches caches) {
     this.maxRevenue = maxRevenue;
+    this.earliestEventDate = Objects.requireNonNull(earliestEventDate, "earliestEventDate");
+    if (earliestEventDate.isAfter(runDate)) {
+      throw ConfigException.of("personas.quality.earliest_event_date %s is after the run date %s: every event would be"
+          + " quarantined as %s. For data older than that, set it to a date at or before the first real event.",
+          earliestEventDate, runDate, EVENT_BEFORE_EARLIEST_DATE);
+    }
     this.spark = Objects.requireNonNull(spark, "spark");
     this.runDate = Objects.requireNonNull(runDate, "runDate");
     this.caches = Objects.requireNonNull(caches, "caches");
@@ -228,9 +256,13 @@ public final class ContractValidator {
     // expression, evaluated on every row in the pass, made the pass's generated code too large for
     // the JIT (the pass ran three times slower).
     Dataset<Row> quarantine = quarantined == 0 ? emptyQuarantine()
-        : pass.side().select(lit(table.name()).as(SOURCE), col(SOURCE_FILE), col(REASON), detailColumn(table).as(DETAIL),
-            col(RAW));
-    return new ValidationResult(pass.rows(), quarantine, counts, fold != null, entries, List.of());
+        : pass.side().select(lit(table.name()).as(SOURCE), col(SOURCE_FILE), col(REASON),
+            detailColumn(table, source, pass.side().schema()).as(DETAIL), col(RAW));
+    // The pass's order column for events is event_time in microseconds: its largest value over the
+    // rows that passed is the latest event, counted as the map tasks go, not by a second read.
+    java.time.Instant latest = table != Contract.EVENTS || pass.orderRange() == null ? null
+        : java.time.Instant.EPOCH.plus(pass.orderRange().max(), java.time.temporal.ChronoUnit.MICROS);
+    return new ValidationResult(pass.rows(), quarantine, counts, fold != null, entries, List.of(), latest);
   }
 
   /**
@@ -251,9 +283,19 @@ public final class ContractValidator {
     table.columnNames().forEach(n -> kept.add(col(quote(n))));
     table.columnNames().forEach(n -> kept.add(col(quote(MAPPED + n))));
     kept.addAll(List.of(col(KEEP), col(Privacy.SUPPRESSED), col(Privacy.ENTRY), col(SourceReader.SOURCE_FILE),
-        col(SourceReader.SOURCE_BLOCK), col(REASON),
-        // The source row as JSON is only needed, and only paid for, on quarantined rows.
-        functions.when(col(REASON).isNotNull(), functions.to_json(col(SRC))).as(RAW)));
+        col(SourceReader.SOURCE_BLOCK), col(REASON)));
+    // The source row as JSON is only needed, and only paid for, on quarantined rows.
+    Column json = functions.to_json(col(SRC));
+    if (hasColumn(mapped, JsonLines.PROBLEM)) {
+      kept.add(col(JsonLines.PROBLEM_DETAIL));
+      // A bad JSON line has no columns to show: its text is the row. Under personal columns or a
+      // suppression list it is left out, since which part of a broken line is personal, or whose
+      // line it is, cannot be told.
+      if (!privacy.guards(source)) {
+        json = functions.coalesce(col(JsonLines.TEXT), json);
+      }
+    }
+    kept.add(functions.when(col(REASON).isNotNull(), json).as(RAW));
     Column reason = reasonColumn(mapped, table);
     if (skipsLaterDays(source, table)) {
       // A later day's row is that day's run's to judge: it gets no reason here, so it is neither
@@ -298,6 +340,9 @@ public final class ContractValidator {
     String quarantined = KEEP + " AND NOT " + Privacy.SUPPRESSED + " AND " + REASON + " IS NOT NULL";
     // A quarantined row keeps its file, reason and source JSON, and what its detail is written from.
     List<String> aside = new ArrayList<>(List.of(SourceReader.SOURCE_FILE + " AS " + SOURCE_FILE, REASON, RAW));
+    if (List.of(classified.fieldNames()).contains(JsonLines.PROBLEM_DETAIL)) {
+      aside.add(JsonLines.PROBLEM_DETAIL);
+    }
     if (table == Contract.EVENTS) {
       aside.add(quote(Contract.EVENT_TIME));
     }
@@ -356,15 +401,19 @@ public final class ContractValidator {
     }
     List<String> sourceColumns = new ArrayList<>();
     for (StructField f : raw.schema().fields()) {
-      if (!f.name().equals(SourceReader.SOURCE_FILE) && !f.name().equals(SourceReader.SOURCE_BLOCK)
-          && !PARTITION_COLUMNS.contains(f.name())) {
+      if (!SourceReader.ADDED_COLUMNS.contains(f.name()) && !PARTITION_COLUMNS.contains(f.name())) {
         sourceColumns.add(f.name());
       }
     }
+    boolean lines = hasColumn(raw, JsonLines.PROBLEM);
     boolean filtered = source.filter() != null && !source.filter().isBlank();
     Column keep = filtered
         ? functions.coalesce(checkedExpr(raw, source.filter(), source.configKey() + ".filter"), lit(false))
         : lit(true);
+    if (filtered && lines) {
+      // A bad line has no values for the filter to judge: it is quarantined, never filtered out.
+      keep = col(JsonLines.PROBLEM).isNotNull().or(keep);
+    }
     List<Column> out = new ArrayList<>();
     for (Contract.Column c : table.columns()) {
       String sql = source.columns().get(c.name());
@@ -388,6 +437,9 @@ public final class ContractValidator {
 
     out.add(col(SourceReader.SOURCE_FILE));
     out.add(col(SourceReader.SOURCE_BLOCK));
+    if (lines) {
+      List.of(JsonLines.PROBLEM, JsonLines.PROBLEM_DETAIL, JsonLines.TEXT).forEach(c -> out.add(col(c)));
+    }
     Column[] rawCols = sourceColumns.stream().map(n -> col(quote(n))).toArray(Column[]::new);
     out.add(functions.struct(rawCols).as(SRC));
     return raw.select(out.toArray(Column[]::new));
@@ -420,6 +472,9 @@ public final class ContractValidator {
     out.add(col(SourceReader.SOURCE_FILE));
     out.add(col(SourceReader.SOURCE_BLOCK));
     out.add(col(SRC));
+    if (hasColumn(mapped, JsonLines.PROBLEM)) {
+      List.of(JsonLines.PROBLEM, JsonLines.PROBLEM_DETAIL, JsonLines.TEXT).forEach(c -> out.add(col(c)));
+    }
     return mapped.select(out.toArray(Column[]::new));
   }
 
@@ -490,13 +545,30 @@ public final class ContractValidator {
       }
     }
     if (table == Contract.EVENTS) {
+      long earliestMicros = micros(earliestEventDate);
+      long endMicros = micros(runDate.plusDays(1));
+      // Epoch seconds read as milliseconds land in January 1970, a thousand times closer to the
+      // epoch than meant: an event there that, as seconds, falls between the earliest date and the
+      // end of the run date was sent in seconds. The earliest date is 1971 or later, so the two
+      // ranges never meet.
+      rules.put(EPOCH_SECONDS_NOT_MILLIS, "event_time >= timestamp_micros(" + earliestMicros / 1000 + "L) AND event_time"
+          + " < timestamp_micros(" + endMicros / 1000 + "L)");
+      rules.put(EVENT_BEFORE_EARLIEST_DATE, "event_time < timestamp_micros(" + earliestMicros + "L)");
       rules.put("implausible_revenue", "abs(revenue) > " + maxRevenue + "D");
       rules.put("purchase_without_revenue", "event_name = 'purchase' AND revenue IS NULL");
       rules.put("refund_without_revenue", "event_name = 'refund' AND revenue IS NULL");
-      long endMicros = runDate.plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L;
       rules.put(EVENT_AFTER_RUN_DATE, "event_time >= timestamp_micros(" + endMicros + "L)");
     }
     return rules;
+  }
+
+  /** The start of {@code date}, UTC, in microseconds since the epoch. */
+  private static long micros(LocalDate date) {
+    return date.atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L;
+  }
+
+  private static boolean hasColumn(Dataset<Row> df, String name) {
+    return List.of(df.columns()).contains(name);
   }
 
   private static boolean isText(Dataset<Row> mapped, Contract.Column c) {
@@ -505,12 +577,22 @@ public final class ContractValidator {
 
   private Column reasonColumn(Dataset<Row> mapped, Contract.Table table) {
     StringJoiner sql = new StringJoiner(" ", "CASE ", " END");
+    if (hasColumn(mapped, JsonLines.PROBLEM)) {
+      // A line that is not one good object has no values to check: what is wrong with it comes first.
+      sql.add("WHEN " + JsonLines.PROBLEM + " IS NOT NULL THEN " + JsonLines.PROBLEM);
+    }
     rules(table, mapped).forEach((reason, cond) -> sql.add("WHEN " + cond + " THEN '" + reason + "'"));
     return expr(sql.toString());
   }
 
-  private Column detailColumn(Contract.Table table) {
+  private Column detailColumn(Contract.Table table, SourceConfig source, StructType side) {
     StringJoiner sql = new StringJoiner(" ", "CASE ", " END");
+    if (List.of(side.fieldNames()).contains(JsonLines.PROBLEM_DETAIL)) {
+      String withheld = privacy.guards(source) ? ", ' (the line is not kept in raw: " + source.configKey()
+          + ".personal_columns or personas.privacy.suppression_list)'" : "";
+      sql.add("WHEN " + REASON + " IN ('" + String.join("', '", JsonLines.REASONS) + "') THEN left(concat("
+          + JsonLines.PROBLEM_DETAIL + withheld + "), 200)");
+    }
     for (Contract.Column c : table.columns()) {
       String m = quote(MAPPED + c.name());
       String label = c.name();
@@ -524,6 +606,13 @@ public final class ContractValidator {
       sql.add("WHEN " + REASON + " = '" + EVENT_AFTER_RUN_DATE + "' THEN concat('event_time=', CAST(event_time AS STRING),"
           + " ' is after the run date " + runDate + "')");
       sql.add("WHEN " + REASON + " LIKE '%_without_revenue' THEN 'revenue is null'");
+      String raw = "left(CAST(" + quote(MAPPED + Contract.EVENT_TIME) + " AS STRING), 40)";
+      sql.add("WHEN " + REASON + " = '" + EPOCH_SECONDS_NOT_MILLIS + "' THEN left(concat('event_time=', " + raw
+          + ", ' is ', CAST(event_time AS STRING), ' as epoch milliseconds; as seconds it is ',"
+          + " CAST(timestamp_micros(unix_micros(event_time) * 1000) AS STRING), ': send milliseconds, or map event_time"
+          + " with timestamp_seconds()'), 200)");
+      sql.add("WHEN " + REASON + " = '" + EVENT_BEFORE_EARLIEST_DATE + "' THEN concat('event_time=', " + raw
+          + ", ' is before personas.quality.earliest_event_date " + earliestEventDate + "')");
     }
     return expr(sql.toString());
   }

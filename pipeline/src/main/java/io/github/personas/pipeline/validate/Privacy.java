@@ -69,6 +69,11 @@ final class Privacy {
     return out;
   }
 
+  /** True when rows of {@code source} may hold personal data or a suppressed user's id. */
+  boolean guards(SourceConfig source) {
+    return !source.personalColumns().isEmpty() || config.suppresses();
+  }
+
   /**
    * {@code typed} with a boolean {@value #SUPPRESSED} column (the row's user is on the suppression
    * list) and {@value #ENTRY}, which entry of the list matched it (null when none).

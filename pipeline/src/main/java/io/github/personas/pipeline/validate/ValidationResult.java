@@ -14,13 +14,22 @@ import org.apache.spark.sql.Row;
  * @param suppressionEntries the entries of the suppression list that matched a row (hashes of the
  *                   ids, never written): with the other source's, how many listed ids matched a user
  * @param warnings   what a person should know about the source (folders skipped)
+ * @param latestEventTime the latest event_time of the events that passed the contract (copies
+ *                   dropped as duplicates included); null for profiles, or when none passed
  */
 public record ValidationResult(Dataset<Row> rows, Dataset<Row> quarantine, SourceCounts counts, boolean byUser,
-                               java.util.Set<Long> suppressionEntries, java.util.List<String> warnings) {
+                               java.util.Set<Long> suppressionEntries, java.util.List<String> warnings,
+                               java.time.Instant latestEventTime) {
 
   public ValidationResult {
     suppressionEntries = java.util.Set.copyOf(suppressionEntries);
     warnings = java.util.List.copyOf(warnings);
+  }
+
+  /** A result without a latest event time. */
+  public ValidationResult(Dataset<Row> rows, Dataset<Row> quarantine, SourceCounts counts, boolean byUser,
+                          java.util.Set<Long> suppressionEntries, java.util.List<String> warnings) {
+    this(rows, quarantine, counts, byUser, suppressionEntries, warnings, null);
   }
 
   /** A result no suppression list entry matched, without warnings. */
@@ -32,7 +41,7 @@ public record ValidationResult(Dataset<Row> rows, Dataset<Row> quarantine, Sourc
   public ValidationResult withWarnings(java.util.List<String> more) {
     java.util.List<String> all = new java.util.ArrayList<>(warnings);
     all.addAll(more);
-    return new ValidationResult(rows, quarantine, counts, byUser, suppressionEntries, all);
+    return new ValidationResult(rows, quarantine, counts, byUser, suppressionEntries, all, latestEventTime);
   }
 
   /** The accepted rows; only when no fold was asked for. */

@@ -100,6 +100,18 @@ class KeyedPassTest {
   }
 
   @Test
+  void thePassReportsTheRangeOfTheFirstOrderColumnOverTheKeptRowsOnly() {
+    for (int partitions : new int[] {1, 3}) {
+      KeyedPass.Result r = KeyedPass.run(input(partitions, data), spec("grp"), fold(), caches);
+      // 30 is set aside and 40 counted only; 50 is kept, 10 too, though two copies of it are dropped.
+      assertEquals(new KeyedPass.OrderRange(10, 50), r.orderRange(), partitions + " partitions");
+    }
+    KeyedPass.Result none = KeyedPass.run(input(2, new Object[] {"a", "g", 1, 1.0, "f", "bad"}), spec("grp"), fold(),
+        caches);
+    assertEquals(null, none.orderRange(), "no kept row, no range");
+  }
+
+  @Test
   void withoutAFoldTheKeptRowsComeBackWithTheirTypes() {
     KeyedPass.Result r = KeyedPass.run(input(2, data), spec(null), null, caches);
     assertEquals(List.of("id", "grp", "t", "amount"), List.of(r.rows().columns()));

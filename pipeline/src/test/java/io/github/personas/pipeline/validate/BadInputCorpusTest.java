@@ -60,10 +60,24 @@ class BadInputCorpusTest {
     public String toString() {
       return name;
     }
+
+    /** The source's format: JSON Lines when its files are .json, else CSV. */
+    String format() {
+      return files.keySet().stream().anyMatch(f -> f.endsWith(".json")) ? "json" : "csv";
+    }
   }
 
   private static Map<String, byte[]> csv(String... lines) {
     return Map.of("events.csv", (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static Map<String, byte[]> json(String... lines) {
+    return Map.of("events.json", (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static String event(String id, String user, String time) {
+    return "{\"event_id\":\"" + id + "\",\"user_id\":\"" + user + "\",\"event_time\":\"" + time
+        + "\",\"event_name\":\"session_start\"}";
   }
 
   private static Case rows(String name, Map<String, byte[]> files, long read, long accepted, long duplicates,
@@ -127,7 +141,30 @@ class BadInputCorpusTest {
         // Two of these summed to +Infinity: one persona for everyone, NaN distances, exit 0.
         rows("revenue near the double maximum is implausible", csv(H, OK,
             "e2,u1,2024-03-09 10:00:00,purchase,o1,1.7e308", "e3,u1,2024-03-09 10:00:00,purchase,o2,-1.7e308",
-            "e4,u1,2024-03-09 10:00:00,purchase,o3,999999999999"), 4, 2, 0, Map.of("implausible_revenue", 2L)));
+            "e4,u1,2024-03-09 10:00:00,purchase,o3,999999999999"), 4, 2, 0, Map.of("implausible_revenue", 2L)),
+        // Spark's JSON reader failed the whole source on each of these JSON Lines cases.
+        rows("a JSON line with a key twice", json(event("e1", "u1", "2024-03-09 10:00:00"),
+            "{\"event_id\":\"e2\",\"user_id\":\"u2\",\"user_id\":\"u3\",\"event_time\":\"2024-03-09 10:00:00\","
+                + "\"event_name\":\"session_start\"}", event("e3", "u4", "2024-03-09 11:00:00")),
+            3, 2, 0, Map.of("duplicate_json_key", 1L)),
+        rows("JSON keys differing only in case from a contract column", json(event("e1", "u1", "2024-03-09 10:00:00"),
+            "{\"event_id\":\"e2\",\"user_id\":\"u2\",\"User_Id\":\"u3\",\"event_time\":\"2024-03-09 10:00:00\","
+                + "\"event_name\":\"session_start\"}",
+            "{\"event_id\":\"e3\",\"USER_ID\":\"u4\",\"event_time\":\"2024-03-09 10:00:00\",\"event_name\":\"session_start\"}",
+            event("e4", "u5", "2024-03-09 11:00:00")), 4, 2, 0, Map.of("ambiguous_json_key", 2L)),
+        // These were rows of nulls (missing_user_id), and an array of objects a row per object.
+        rows("JSON lines cut short or not objects", json(event("e1", "u1", "2024-03-09 10:00:00"),
+            "{\"event_id\":\"e2\",\"user_id\":\"u2\",\"event_ti", "42", "\"x\"", "[1,2]",
+            "[" + event("e3", "u3", "2024-03-09 10:00:00") + "]", "null"),
+            7, 1, 0, Map.of("malformed_json", 1L, "not_a_json_object", 5L)),
+        // A zero or default timestamp, a clock reset: each was an event, and a user with a tenure of decades.
+        rows("event times before the earliest date", csv(H, OK, "e2,u1,1999-12-31 23:59:59,session_start,,",
+            "e3,u1,1970-01-01 00:00:00,session_start,,", "e4,u1,631152000000,session_start,,"), 4, 1, 0,
+            Map.of("event_before_earliest_date", 3L)),
+        // 1709978400 is 2024-03-09 10:00 in seconds; read as milliseconds it was an event of 1970-01-20.
+        rows("epoch seconds where milliseconds are expected", csv(H, OK, "e2,u1,1709978400,session_start,,",
+            "e3,u1,999999999,session_start,,", "e4,u1,1709978400000,session_start,,"), 4, 2, 0,
+            Map.of("epoch_seconds_not_millis", 2L)));
   }
 
   @ParameterizedTest(name = "{0}")
@@ -139,8 +176,8 @@ class BadInputCorpusTest {
       Files.write(folder.resolve(f.getKey()), f.getValue());
     }
     String source = c.profiles() ? "profiles" : "events";
-    SourceConfig config = new SourceConfig(source, folder.toString(), "csv", Map.of("header", "true"), "", Map.of(),
-        "personas.input." + source);
+    SourceConfig config = new SourceConfig(source, folder.toString(), c.format(),
+        c.format().equals("csv") ? Map.of("header", "true") : Map.of(), "", Map.of(), "personas.input." + source);
     ContractValidator validator = new ContractValidator(SparkTestSession.get(), D, caches);
     if (c.error() != null) {
       ConfigException e = assertThrows(ConfigException.class,
@@ -160,6 +197,8 @@ class BadInputCorpusTest {
     assertEquals(n.quarantined(), r.quarantine().count(), "quarantined rows are there");
     for (var q : r.quarantine().collectAsList()) {
       assertTrue(q.<String>getAs("detail") == null || q.<String>getAs("detail").length() <= 200, "detail is short");
+      assertTrue(c.files().containsKey(Path.of(q.<String>getAs("source_file")).getFileName().toString()),
+          "the quarantined row names its file: " + q);
     }
   }
 

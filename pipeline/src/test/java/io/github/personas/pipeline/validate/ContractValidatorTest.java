@@ -300,6 +300,95 @@ class ContractValidatorTest {
     assertEquals(2, r.counts().accepted());
   }
 
+  private static String jsonEvent(String user, String extra) {
+    return "{\"user_id\":\"" + user + "\",\"event_time\":\"2024-03-09 10:00:00\",\"event_name\":\"session_start\"" + extra + "}";
+  }
+
+  private static SourceConfig json(Path path, String filter, Map<String, String> columns, Map<String, String> personal) {
+    return new SourceConfig("events", path.toString(), "json", Map.of(), filter, columns, "personas.input.events",
+        personal);
+  }
+
+  @Test
+  void jsonLinesAreValidAsSparkReadsThemAndKeysRepeatedAtAnyDepthAreQuarantined() {
+    Path p = Files.write(dir, "nested/events.json",
+        "{'user_id':'u1','event_time':'2024-03-09 10:00:00','event_name':'session_start','revenue':NaN}",
+        jsonEvent("u2", ",\"props\":{\"items\":[{\"sku\":1,\"sku\":2}]}"),
+        jsonEvent("u3", ",\"props\":{\"Color\":\"red\",\"color\":\"blue\"}"),
+        jsonEvent("u4", ",\"props\":{\"items\":[{\"sku\":3}]}"));
+    ValidationResult r = new ContractValidator(spark, D, caches).events(json(p, "", Map.of(), Map.of()));
+    assertTrue(r.counts().reconciles(), r.counts().toString());
+    // Spark reads single quotes and NaN by default: the first line is an event (its NaN revenue is not).
+    assertEquals(Map.of("non_finite_revenue", 1L, "duplicate_json_key", 1L, "ambiguous_json_key", 1L),
+        r.counts().byReason());
+    Map<String, String> details = new java.util.TreeMap<>();
+    r.quarantine().collectAsList().forEach(q -> details.put(q.getAs("reason"), q.getAs("detail")));
+    assertEquals("key 'sku' appears twice in object /props/items/0", details.get("duplicate_json_key"));
+    assertEquals("keys 'Color' and 'color' in object /props differ only in case", details.get("ambiguous_json_key"));
+    assertEquals(1, r.counts().accepted());
+  }
+
+  @Test
+  void ofTwoSpellingsOfATopLevelKeyTheOneMostLinesUseIsReadAndTheOthersQuarantined() {
+    String upper = "{\"USER_ID\":\"%s\",\"event_time\":\"2024-03-09 10:00:00\",\"event_name\":\"session_start\"}";
+    Path p = Files.write(dir, "spellings/events.json", String.format(upper, "u1"), String.format(upper, "u2"),
+        jsonEvent("u3", ""));
+    ValidationResult r = new ContractValidator(spark, D, caches)
+        .events(json(p, "", Map.of("user_id", "USER_ID"), Map.of()));
+    assertEquals(2, r.counts().accepted(), r.counts().toString());
+    Row q = r.quarantine().first();
+    assertEquals("ambiguous_json_key", q.getAs("reason"));
+    assertEquals("key 'user_id' differs only in case from 'USER_ID', which more lines of the source use",
+        q.getAs("detail"));
+  }
+
+  @Test
+  void aBadJsonLineIsQuarantinedEvenWhereTheFilterWouldLeaveItsRowOut() {
+    Path p = Files.write(dir, "filtered/events.json", jsonEvent("u1", ",\"env\":\"prod\""),
+        jsonEvent("u2", ",\"env\":\"test\""), "{\"user_id\":\"u3\",\"env\":\"pr");
+    ValidationResult r = new ContractValidator(spark, D, caches).events(json(p, "env = 'prod'", Map.of(), Map.of()));
+    assertEquals(1, r.counts().filtered(), r.counts().toString());
+    assertEquals(Map.of("malformed_json", 1L), r.counts().byReason());
+    assertEquals("{\"user_id\":\"u3\",\"env\":\"pr", r.quarantine().first().getAs("raw"), "its text is its raw row");
+  }
+
+  @Test
+  void theTextOfABadJsonLineIsKeptOutOfTheQuarantineWhenTheSourceHasPersonalColumns() {
+    Path p = Files.write(dir, "personal/events.json", jsonEvent("u1", ",\"email\":\"a@example.com\""),
+        "{\"user_id\":\"u2\",\"email\":\"secret@example.com\",\"email\":\"x\"}");
+    ValidationResult r = new ContractValidator(spark, D, caches)
+        .events(json(p, "", Map.of(), Map.of("email", "drop")));
+    Row q = r.quarantine().first();
+    assertEquals("duplicate_json_key", q.getAs("reason"));
+    assertTrue(!q.<String>getAs("raw").contains("secret"), "raw: " + q);
+    assertTrue(q.<String>getAs("detail").contains("not kept in raw"), "the detail says why: " + q);
+  }
+
+  @Test
+  void epochSecondsAsNumbersAndEventsBeforeAConfiguredEarliestDateGetReasonsOfTheirOwn() {
+    Path p = Files.write(dir, "dates/events.json",
+        "{\"user_id\":\"u1\",\"event_time\":1709978400000,\"event_name\":\"session_start\"}",
+        "{\"user_id\":\"u2\",\"event_time\":1709978400,\"event_name\":\"session_start\"}",
+        "{\"user_id\":\"u3\",\"event_time\":\"2023-12-31T23:00:00Z\",\"event_name\":\"session_start\"}");
+    ValidationResult r = new ContractValidator(spark, D, io.github.personas.pipeline.config.PersonasConfig.Privacy.NONE,
+        1e12, LocalDate.parse("2024-01-01"), caches).events(json(p, "", Map.of(), Map.of()));
+    assertEquals(Map.of("epoch_seconds_not_millis", 1L, "event_before_earliest_date", 1L), r.counts().byReason());
+    Map<String, String> details = new java.util.TreeMap<>();
+    r.quarantine().collectAsList().forEach(q -> details.put(q.getAs("reason"), q.getAs("detail")));
+    assertTrue(details.get("epoch_seconds_not_millis").startsWith("event_time=1709978400 is 1970-01-20")
+        && details.get("epoch_seconds_not_millis").contains("as seconds it is 2024-03-09 10:00:00"), details.toString());
+    assertEquals("event_time=2023-12-31T23:00:00Z is before personas.quality.earliest_event_date 2024-01-01",
+        details.get("event_before_earliest_date"));
+  }
+
+  @Test
+  void anEarliestEventDateAfterTheRunDateIsAnErrorNamingTheKey() {
+    ConfigException e = assertThrows(ConfigException.class, () -> new ContractValidator(spark, D,
+        io.github.personas.pipeline.config.PersonasConfig.Privacy.NONE, 1e12, LocalDate.parse("2024-03-11"), caches));
+    assertTrue(e.getMessage().contains("personas.quality.earliest_event_date 2024-03-11 is after the run date 2024-03-10"),
+        e.getMessage());
+  }
+
   @Test
   void profilesWithBadTypesAreQuarantinedAndRepeatedUsersCountedAsDuplicates() {
     Path p = Files.write(dir, "profiles.csv", "user_id,birth_year,push_opt_in,interests,install_time",
