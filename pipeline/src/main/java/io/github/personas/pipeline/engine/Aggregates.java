@@ -157,9 +157,142 @@ public final class Aggregates {
     return new ExactSumming<>(name, selects, when, value, scale);
   }
 
+  /** Money in units of 10^-scale in a long: exact sums while they fit, {@link #OVERFLOWED} after. */
+  private static final class Units {
+    static final long OVERFLOWED = Long.MIN_VALUE;
+
+    private Units() {}
+
+    /** {@code v} in units of 10^-scale ({@code factor} = 10^scale), rounded half up from its shortest decimal form. */
+    static long of(double v, int scale, double factor) {
+      double x = v * factor;
+      long r = Math.round(x);
+      // Near a half, or beyond the doubles that hold every integer, the product may round the
+      // other way than the decimal would: ask the decimal.
+      if (Math.abs(x) >= 0x1p52 || Math.abs(Math.abs(x - r) - 0.5) < 1e-6) {
+        return new java.math.BigDecimal(Double.toString(v)).setScale(scale, java.math.RoundingMode.HALF_UP)
+            .unscaledValue().longValue();
+      }
+      return r;
+    }
+
+    static long plus(long a, long b) {
+      if (a == OVERFLOWED || b == OVERFLOWED) {
+        return OVERFLOWED;
+      }
+      long sum = a + b;
+      // Overflow when both have the sign the sum lacks.
+      return ((a ^ sum) & (b ^ sum)) < 0 ? OVERFLOWED : sum;
+    }
+  }
+
+  /**
+   * The exact sum of {@code value} (as {@link #exactSum}) over the rows with the least {@code key}
+   * among rows that pass {@code when}, such as a user's first day's revenue: a double, null
+   * without any. It merges as a pair (least key, its sum), whatever the order of the rows.
+   */
+  public static <R extends FoldRow> Aggregate<R> exactSumAtLeast(String name, long selects, When<R> when,
+                                                                 LongOf<R> key, DoubleOf<R> value, int scale) {
+    double factor = Math.pow(10, scale);
+    double largest = Long.MAX_VALUE / factor;
+    // Slots: the least key, its units and rows; the double sum for when the units overflow.
+    return new Aggregate<>(selects, List.of(), List.of(field(name, DataTypes.DoubleType, true)),
+        new Aggregate.Slots(3, 1, 0)) {
+      @Override
+      protected void init(State s) {
+        setLong(s, 0, Long.MAX_VALUE);
+      }
+
+      @Override
+      protected void add(State s, R row) {
+        if (when.test(row)) {
+          double v = value.of(row);
+          offer(s, key.of(row), Math.abs(v) < largest ? Units.of(v, scale, factor) : Units.OVERFLOWED, 1, v);
+        }
+      }
+
+      private void offer(State s, long k, long units, long rows, double sum) {
+        long least = getLong(s, 0);
+        if (k < least) {
+          setLong(s, 0, k);
+          setLong(s, 1, units);
+          setLong(s, 2, rows);
+          setDouble(s, 0, sum);
+        } else if (k == least) {
+          setLong(s, 1, Units.plus(getLong(s, 1), units));
+          setLong(s, 2, getLong(s, 2) + rows);
+          setDouble(s, 0, getDouble(s, 0) + sum);
+        }
+      }
+
+      @Override
+      protected void merge(State s, State o) {
+        if (getLong(o, 2) > 0) {
+          offer(s, getLong(o, 0), getLong(o, 1), getLong(o, 2), getDouble(o, 0));
+        }
+      }
+
+      @Override
+      protected void emit(State s, Object[] out, int at) {
+        long units = getLong(s, 1);
+        out[at] = getLong(s, 2) == 0 ? null : units == Units.OVERFLOWED ? getDouble(s, 0) : units / factor;
+      }
+    };
+  }
+
+  /** How many distinct {@code value}s rows that pass {@code when} have, such as purchase days: a bigint, 0 without any. */
+  public static <R extends FoldRow> Aggregate<R> distinctLongs(String name, long selects, When<R> when,
+                                                               LongOf<R> value) {
+    return new Aggregate<>(selects, List.of(), List.of(field(name, DataTypes.LongType, false)),
+        new Aggregate.Slots(0, 0, 1)) {
+      @Override
+      protected void add(State s, R row) {
+        if (when.test(row)) {
+          Set<Long> set = getOrCreate(s, 0, HashSet::new);
+          set.add(value.of(row));
+        }
+      }
+
+      @Override
+      protected void merge(State s, State o) {
+        Set<Long> other = getObject(o, 0);
+        if (other != null) {
+          getOrCreate(s, 0, HashSet<Long>::new).addAll(other);
+        }
+      }
+
+      @Override
+      protected void writeObjects(State s, ByteSink out) {
+        Set<Long> set = getObject(s, 0);
+        out.putVarInt(set == null ? 0 : set.size());
+        if (set != null) {
+          set.forEach(out::putLong);
+        }
+      }
+
+      @Override
+      protected void readObjects(State s, ByteSource in) {
+        int n = in.getVarInt();
+        if (n > 0) {
+          Set<Long> set = new HashSet<>();
+          for (int i = 0; i < n; i++) {
+            set.add(in.getLong());
+          }
+          setObject(s, 0, set);
+        }
+      }
+
+      @Override
+      protected void emit(State s, Object[] out, int at) {
+        Set<Long> set = getObject(s, 0);
+        out[at] = set == null ? 0L : (long) set.size();
+      }
+    };
+  }
+
   /** Units of 10^-scale and the count in long slots, and a double sum for when the units overflow. */
   private static final class ExactSumming<R extends FoldRow> extends Aggregate<R> {
-    private static final long OVERFLOWED = Long.MIN_VALUE;
+    private static final long OVERFLOWED = Units.OVERFLOWED;
     private final When<R> when;
     private final DoubleOf<R> value;
     private final int scale;
@@ -176,26 +309,12 @@ public final class Aggregates {
       this.largest = Long.MAX_VALUE / factor;
     }
 
-    /** {@code v} in units of 10^-scale, rounded half up from its shortest decimal form. */
     private long units(double v) {
-      double x = v * factor;
-      long r = Math.round(x);
-      // Near a half, or beyond the doubles that hold every integer, the product may round the
-      // other way than the decimal would: ask the decimal.
-      if (Math.abs(x) >= 0x1p52 || Math.abs(Math.abs(x - r) - 0.5) < 1e-6) {
-        return new java.math.BigDecimal(Double.toString(v)).setScale(scale, java.math.RoundingMode.HALF_UP)
-            .unscaledValue().longValue();
-      }
-      return r;
+      return Units.of(v, scale, factor);
     }
 
     private static long plus(long a, long b) {
-      if (a == OVERFLOWED || b == OVERFLOWED) {
-        return OVERFLOWED;
-      }
-      long sum = a + b;
-      // Overflow when both have the sign the sum lacks.
-      return ((a ^ sum) & (b ^ sum)) < 0 ? OVERFLOWED : sum;
+      return Units.plus(a, b);
     }
 
     @Override

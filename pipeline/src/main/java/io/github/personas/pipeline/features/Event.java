@@ -57,6 +57,11 @@ final class Event extends FoldRow {
     return age;
   }
 
+  /** The event's UTC date as days since 1970-01-01: the day purchase days are counted in. */
+  long utcDay() {
+    return Math.floorDiv(time(), 86_400_000_000L);
+  }
+
   /** In the 30 days ending at the run date. */
   boolean in30() {
     return age() < 30;

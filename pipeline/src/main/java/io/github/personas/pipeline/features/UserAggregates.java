@@ -5,6 +5,8 @@ import static io.github.personas.pipeline.engine.Aggregates.any;
 import static io.github.personas.pipeline.engine.Aggregates.count;
 import static io.github.personas.pipeline.engine.Aggregates.distinctBits;
 import static io.github.personas.pipeline.engine.Aggregates.distinctCount;
+import static io.github.personas.pipeline.engine.Aggregates.distinctLongs;
+import static io.github.personas.pipeline.engine.Aggregates.exactSumAtLeast;
 import static io.github.personas.pipeline.engine.Aggregates.exactSum;
 import static io.github.personas.pipeline.engine.Aggregates.latest;
 import static io.github.personas.pipeline.engine.Aggregates.max;
@@ -176,6 +178,11 @@ final class UserAggregates {
     // Features as they are: one definition here and one line in docs/features.md.
     a.add(feature(asFeatures, "0L", distinctCount("distinct_products_90d", SHOPPING, e -> e.age() < 90,
         Input.column("product_id"))));
+    // A purchase model's repeat purchases (days after the first with a purchase, same-day orders
+    // merged) and the first day's spend, which a spend model leaves out of the repeat order value.
+    a.add(feature(asFeatures, "0L", distinctLongs("purchase_days", PURCHASE, all, Event::utcDay)));
+    a.add(feature(asFeatures, "CAST(NULL AS DOUBLE)", exactSumAtLeast("first_purchase_day_revenue", PURCHASE, all,
+        Event::utcDay, Event::revenue, MONEY_SCALE)));
     return a;
   }
 

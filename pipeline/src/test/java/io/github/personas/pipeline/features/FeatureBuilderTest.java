@@ -241,6 +241,22 @@ class FeatureBuilderTest {
   }
 
   @Test
+  void purchaseDaysMergeSameDayOrdersAndTheFirstDaysRevenueIsKeptApart() {
+    Map<String, Row> f = features(List.of(
+        //            user  time (UTC)              event       order  revenue
+        event("u1", "2024-03-01 09:00:00", "purchase").order("o1", 10),   // day 1
+        event("u1", "2024-03-01 23:59:59", "purchase").order("o2", 5),    // day 1 again: one purchase day
+        event("u1", "2024-03-03 00:00:00", "purchase").order("o3", 7),    // day 3
+        event("u1", "2024-03-04 10:00:00", "refund").order("o3", 7),      // a refund is no purchase day
+        event("u1", "2024-02-29 10:00:00", "product_view")),              // before, but no purchase
+        List.of(ContractRows.profile("u2")));
+    assertEquals(2, l(f.get("u1"), "purchase_days"), "March 1 and March 3");
+    assertEquals(15.0, d(f.get("u1"), "first_purchase_day_revenue"), 0.0, "both orders of March 1");
+    assertEquals(0, l(f.get("u2"), "purchase_days"), "users only in profiles never bought");
+    assertTrue(f.get("u2").isNullAt(f.get("u2").fieldIndex("first_purchase_day_revenue")), "and have no first day");
+  }
+
+  @Test
   void nightPurchaseShareUsesTheConfiguredTimeZone() {
     List<ContractRows> events = List.of(
         event("u1", "2024-03-01 21:30:00", "purchase").order("o1", 1), // 22:30 in Berlin (UTC+1)

@@ -132,8 +132,12 @@ final class SqlReferenceFeatures {
                  max(CASE WHEN event_name = 'uninstall' THEN event_time END) AS last_uninstall,
                  max(CASE WHEN is_app_event THEN event_time END) AS last_app_event,
                  count(DISTINCT CASE WHEN %3$s AND event_date > date_sub(%2$s, 90) THEN product_id END)
-                   AS distinct_products_90d
-          FROM e
+                   AS distinct_products_90d,
+                 count(DISTINCT CASE WHEN is_purchase THEN event_date END) AS purchase_days,
+                 CAST(sum(CASE WHEN is_purchase AND event_date = first_purchase_day
+                   THEN CAST(revenue AS DECIMAL(38, 4)) END) AS DOUBLE) AS first_purchase_day_revenue
+          FROM (SELECT *, min(CASE WHEN is_purchase THEN event_date END) OVER (PARTITION BY user_id)
+                  AS first_purchase_day FROM e) e
           GROUP BY user_id
         """.formatted(windowAggregates(d), d, SHOPPING_EVENT);
   }
