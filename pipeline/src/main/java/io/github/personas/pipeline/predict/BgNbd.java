@@ -76,8 +76,16 @@ public final class BgNbd {
    * @param evaluations   likelihood evaluations the search took
    * @param customers     customers fitted
    * @param histories     distinct histories fitted
+   * @param atBound       a parameter ran off towards the search's bound (beyond e^-10 or e^10, the
+   *                      bound being e^12): the data does not pin it down (no one seen dropping out
+   *                      drives b up or a down without end, where the likelihood is flat: in effect
+   *                      no drop-out, an NBD). Predictions stay sound; the parameter itself means nothing
    */
-  public record Fit(Params params, double logLikelihood, int evaluations, long customers, int histories) {}
+  public record Fit(Params params, double logLikelihood, int evaluations, long customers, int histories,
+                    boolean atBound) {}
+
+  /** The search's box on the log scale: parameters between e^-12 and e^12. */
+  private static final double BOUND = 12;
 
   private BgNbd() {}
 
@@ -107,7 +115,7 @@ public final class BgNbd {
    * Maximum-likelihood parameters.
    *
    * @param penalty L2 penalty on the parameters (as lifetimes' penalizer_coef: penalty times the sum of
-   *                their squares, per customer), 0 for none; it keeps a, b finite when few customers buy twice
+   *                their squares, per customer), 0 for none
    */
   public static Fit fit(List<History> histories, double penalty) {
     Objects.requireNonNull(histories, "histories");
@@ -126,14 +134,15 @@ public final class BgNbd {
       double v = -ll + l2;
       return Double.isFinite(v) ? v : Double.MAX_VALUE;
     });
-    double[] lower = {-12, -12, -12, -12};
-    double[] upper = {12, 12, 12, 12};
+    double[] lower = {-BOUND, -BOUND, -BOUND, -BOUND};
+    double[] upper = {BOUND, BOUND, BOUND, BOUND};
     BOBYQAOptimizer optimizer = new BOBYQAOptimizer(2 * 4 + 1, 0.5, 1e-10);
     PointValuePair best = optimizer.optimize(new MaxEval(20_000), objective, GoalType.MINIMIZE,
         new InitialGuess(new double[] {0, 0, 0, 0}), new SimpleBounds(lower, upper));
     Params params = Params.exp(best.getPoint());
+    boolean atBound = java.util.Arrays.stream(best.getPoint()).anyMatch(v -> Math.abs(v) > BOUND - 2);
     return new Fit(params, logLikelihood(params, histories), optimizer.getEvaluations(), customers,
-        histories.size());
+        histories.size(), atBound);
   }
 
   /**

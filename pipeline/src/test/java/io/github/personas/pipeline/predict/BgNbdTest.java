@@ -34,6 +34,18 @@ class BgNbdTest {
   }
 
   @Test
+  void whenNoOneIsSeenDroppingOutTheFitSaysTheDropOutIsNotPinnedDown() {
+    // Everyone who bought again bought on the last day: nothing tells how likely a drop-out is.
+    List<BgNbd.History> steady = List.of(new BgNbd.History(10, 90, 90, 200), new BgNbd.History(3, 90, 90, 300),
+        new BgNbd.History(0, 0, 90, 100));
+    BgNbd.Fit free = BgNbd.fit(steady, 0);
+    assertTrue(free.atBound(), free.toString());
+    // In effect no drop-out: whoever bought is alive, and buys on at their rate.
+    assertEquals(1.0, BgNbd.pAlive(free.params(), new BgNbd.History(10, 90, 90, 1)), 1e-3);
+    assertTrue(!BgNbd.fit(CdnowSummaries.histories(1), 0).atBound(), "CDNOW pins every parameter");
+  }
+
+  @Test
   void inDaysAlphaIsSevenTimesLargerAndTheOtherParametersDoNotChange() {
     BgNbd.Params weeks = BgNbd.fit(CdnowSummaries.histories(1), 0).params();
     BgNbd.Params days = BgNbd.fit(CdnowSummaries.histories(7), 0).params();
