@@ -36,6 +36,7 @@ import picocli.CommandLine.Option;
         PersonasCli.ValidateCommand.class,
         PersonasCli.FeaturesCommand.class,
         PersonasCli.SegmentCommand.class,
+        PersonasCli.PredictCommand.class,
         PersonasCli.ReportCommand.class,
         ForgetCommand.class,
         GenerateCommand.class,
@@ -143,8 +144,8 @@ public final class PersonasCli {
   }
 
   @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
-      description = {"Runs every stage for one date: validate, features, segment, report.",
-          "Writes quarantine, features, segments, personas, segment_kpis and runs/summary.json.",
+      description = {"Runs every stage for one date: validate, features, segment, predict, report.",
+          "Writes quarantine, features, segments, personas, predictions, segment_kpis and runs/summary.json.",
           "With --from and --to: each date of the range in order, in one Spark session",
           "(a backfill), stopping at the first date that fails, with its exit code; the",
           "dates after it are not run, as each builds on the outputs of the one before."},
@@ -195,6 +196,18 @@ public final class PersonasCli {
     @Override
     EnumSet<Stage> stages() {
       return EnumSet.of(Stage.SEGMENT);
+    }
+  }
+
+  @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
+      description = {"Reads the date's features from --output, fits the purchase and spend models (BG/NBD,",
+          "Gamma-Gamma; docs/predict.md) and writes predictions: P(alive), expected purchases, order value",
+          "and CLV per user, the fitted parameters in runs/summary.json under details.predict."},
+      footer = {"", "Example:", "  personas features --date 2026-11-22 && personas predict --date 2026-11-22"})
+  static final class PredictCommand extends PipelineCommand {
+    @Override
+    EnumSet<Stage> stages() {
+      return EnumSet.of(Stage.PREDICT);
     }
   }
 

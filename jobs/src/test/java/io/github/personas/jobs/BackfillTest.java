@@ -202,8 +202,8 @@ class BackfillTest {
     List<String> tables = subfolders(a).stream().filter(t -> !t.startsWith("_") && !List.of("runs", "models").contains(t))
         .toList();
     assertEquals(subfolders(b), subfolders(a), "the same tables and folders");
-    assertEquals(List.of("features", "holdout_uplift", "k_selection", "personas", "quarantine", "segment_history",
-        "segment_kpis", "segment_transitions", "segments"), tables);
+    assertEquals(List.of("features", "holdout_uplift", "k_selection", "personas", "predictions", "quarantine",
+        "segment_history", "segment_kpis", "segment_transitions", "segments"), tables);
     for (String t : tables) {
       assertEquals(DATES.stream().map(d -> "dt=" + d).toList(), subfolders(a.resolve(t)), t + " has each date once");
       assertEquals(subfolders(a.resolve(t)), subfolders(b.resolve(t)), t);

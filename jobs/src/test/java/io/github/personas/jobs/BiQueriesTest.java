@@ -27,7 +27,7 @@ class BiQueriesTest {
 
   /** The tables a run writes, in the order of docs/output-schemas.tsv. */
   static final List<String> TABLES = List.of("quarantine", "features", "segments", "personas", "k_selection",
-      "segment_kpis", "holdout_uplift", "segment_transitions", "segment_history");
+      "segment_kpis", "holdout_uplift", "segment_transitions", "segment_history", "predictions");
 
   private static final Path SCHEMAS = Path.of("../docs/output-schemas.tsv");
   private static final Pattern SQL = Pattern.compile("```sql\\n(.*?)```", Pattern.DOTALL);

@@ -238,8 +238,23 @@ public final class ConfigLoader {
         "personas.privacy.salt is empty in %s but personal columns are hashed: set a secret salt (e.g. from the"
             + " environment: salt = ${?PERSONAS_PII_SALT}), or the hashes of e-mail addresses can be reversed by"
             + " hashing a list of addresses", origin);
+    String unit = c.getString("predict.time_unit").toLowerCase(java.util.Locale.ROOT);
+    require(Set.of("days", "weeks").contains(unit),
+        "personas.predict.time_unit = '%s' in %s is not one of days, weeks", unit, origin);
+    List<Integer> horizons = c.getIntList("predict.horizons_days");
+    require(!horizons.isEmpty() && horizons.stream().allMatch(h -> h > 0)
+            && horizons.stream().distinct().sorted().toList().equals(horizons),
+        "personas.predict.horizons_days in %s must be positive days in ascending order, each once, got %s", origin,
+        horizons);
+    double penalty = c.getDouble("predict.penalty");
+    require(penalty >= 0, "personas.predict.penalty in %s must be >= 0, got %s", origin, penalty);
+    double discount = c.getDouble("predict.monthly_discount_rate");
+    require(discount >= 0 && discount < 1, "personas.predict.monthly_discount_rate in %s must be in [0, 1), got %s",
+        origin, discount);
+    PersonasConfig.Predict predict = new PersonasConfig.Predict(c.getBoolean("predict.enabled"),
+        unit.equals("weeks") ? 7 : 1, horizons, penalty, discount);
     return new PersonasConfig(origin, hash, timezone, windows, events, profiles, c.getString("output.path"),
-        files, rowsPerFile, quality, rfm, lifecycle, holdout, personas, report, privacy);
+        files, rowsPerFile, quality, rfm, lifecycle, holdout, personas, report, privacy, predict);
   }
 
   private static List<Double> cutPoints(Config c, String measure, String origin) {

@@ -38,7 +38,8 @@ public record PersonasConfig(
     Holdout holdout,
     Personas personas,
     Report report,
-    Privacy privacy) {
+    Privacy privacy,
+    Predict predict) {
 
   public PersonasConfig {
     sessionWindows = List.copyOf(sessionWindows);
@@ -380,7 +381,8 @@ public record PersonasConfig(
         holdout,
         personas,
         report,
-        privacy);
+        privacy,
+        predict);
   }
 
   /** Why the output root takes no placeholder, for the messages of the loader and the CLI. */
@@ -398,6 +400,23 @@ public record PersonasConfig(
       return this;
     }
     return new PersonasConfig(origin, hash, timezone, sessionWindows, e, p, outputPath, filesPerPartition, rowsPerFile,
-        quality, rfm, lifecycle, holdout, personas, report, privacy);
+        quality, rfm, lifecycle, holdout, personas, report, privacy, predict);
+  }
+
+  /**
+   * The purchase and spend models of the PREDICT stage.
+   *
+   * @param enabled             false: the stage writes nothing
+   * @param unitDays            the fit's time unit in days: 1 (days) or 7 (weeks)
+   * @param horizonsDays        horizons of the expected purchases and the CLV, in days, ascending
+   * @param penalty             L2 penalty on the parameters of both fits, per customer; 0 for none
+   * @param monthlyDiscountRate discount of the CLV per 30-day month
+   */
+  public record Predict(boolean enabled, int unitDays, List<Integer> horizonsDays, double penalty,
+                        double monthlyDiscountRate) {
+    /** Copies the horizons: a configuration does not change. */
+    public Predict {
+      horizonsDays = List.copyOf(horizonsDays);
+    }
   }
 }

@@ -43,6 +43,7 @@ public final class OutputWriter {
   public static final String HOLDOUT_UPLIFT = "holdout_uplift";
   public static final String SEGMENT_TRANSITIONS = "segment_transitions";
   public static final String SEGMENT_HISTORY = "segment_history";
+  public static final String PREDICTIONS = "predictions";
   /** Folder under the root where a run writes before it publishes. */
   public static final String STAGING = "_staging";
   /** Folder under the root where a publish moves the partitions it replaces until it ends. */

@@ -33,7 +33,7 @@ public final class BgNbd {
    * @param a     first shape of the beta of drop-out probabilities
    * @param b     second shape of the beta of drop-out probabilities
    */
-  public record Params(double r, double alpha, double a, double b) {
+  public record Params(double r, double alpha, double a, double b) implements java.io.Serializable {
     public Params {
       if (!(r > 0 && alpha > 0 && a > 0 && b > 0)) {
         throw new IllegalArgumentException(String.format(
@@ -183,11 +183,15 @@ public final class BgNbd {
     double x = h.x();
     double r = p.r();
     double z = horizon / (p.alpha() + h.t() + horizon);
-    // ((alpha + T) / (alpha + T + t))^(r + x) = (1 - z)^(r + x) times 2F1(r + x, b + x; a + b + x - 1; z),
-    // whose Euler form carries (1 - z)^(a - 1 - r - x): the heavy buyer's huge factors cancel here.
+    // ((alpha + T) / (alpha + T + t))^(r + x) = (1 - z)^(r + x) times 2F1(r + x, b + x; c; z), by
+    // Euler's transformation (1 - z)^(c - (r + x) - (b + x)) 2F1(c - r - x, c - b - x; c; z): the
+    // powers of (1 - z) add up to (1 - z)^(a - 1), whatever x, so a heavy buyer's huge factors never
+    // appear, and the transformed series' parameters (a + b - 1 - r, a - 1) stay small. Its value may
+    // be negative (when a + b + x < 1), so it is multiplied, not taken the logarithm of.
     double c = p.a() + p.b() + x - 1;
-    double logProduct = (r + x) * Math.log1p(-z) + Hypergeometric.logEuler(r + x, p.b() + x, c, z);
-    double numerator = c / (p.a() - 1) * -Math.expm1(logProduct);
+    double product = Math.exp((p.a() - 1) * Math.log1p(-z))
+        * Hypergeometric.series(p.a() + p.b() - 1 - r, p.a() - 1, c, z);
+    double numerator = c / (p.a() - 1) * (1 - product);
     double denominator = x == 0 ? 1 : 1 + Math.exp(logDeadOdds(p, h));
     return numerator / denominator;
   }

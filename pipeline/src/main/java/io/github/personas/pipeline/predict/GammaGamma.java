@@ -29,7 +29,7 @@ public final class GammaGamma {
    * @param q shape of the gamma of customers' nu
    * @param v scale (gamma in the paper) of the gamma of customers' nu
    */
-  public record Params(double p, double q, double v) {
+  public record Params(double p, double q, double v) implements java.io.Serializable {
     public Params {
       if (!(p > 0 && q > 0 && v > 0)) {
         throw new IllegalArgumentException(String.format(

@@ -8,9 +8,9 @@ package io.github.personas.pipeline.predict;
  * buyer (BG/NBD's a = r + x, b = b + x, c = a + b + x - 1, z near 1/2) they reach 10^80 at
  * x = 300 and overflow a double before x = 1,500, while the sum is then multiplied by a factor
  * as small. Callers avoid that with Euler's transformation, 2F1(a, b; c; z) =
- * (1 - z)^(c - a - b) 2F1(c - a, c - b; c; z), whose parameters stay small; {@link #logEuler}
- * returns the logarithm of the transformed form so the factor (1 - z)^(c - a - b), huge for a
- * heavy buyer, can be cancelled in log space by the caller.
+ * (1 - z)^(c - a - b) 2F1(c - a, c - b; c; z), whose parameters stay small, cancelling the factor
+ * (1 - z)^(c - a - b) against their own (see {@link BgNbd#expectedPurchases(BgNbd.Params,
+ * BgNbd.History, double)}).
  */
 public final class Hypergeometric {
 
@@ -47,20 +47,5 @@ public final class Hypergeometric {
     }
     throw new IllegalArgumentException(String.format(
         "2F1(%s, %s; %s; %s): the series does not settle; use the Euler transformation", a, b, c, z));
-  }
-
-  /**
-   * log 2F1(a, b; c; z) computed as (c - a - b) log(1 - z) + log 2F1(c - a, c - b; c; z), for a
-   * positive value of the transformed series.
-   *
-   * @throws IllegalArgumentException when the transformed series is not positive
-   */
-  public static double logEuler(double a, double b, double c, double z) {
-    double transformed = series(c - a, c - b, c, z);
-    if (!(transformed > 0)) {
-      throw new IllegalArgumentException(String.format(
-          "2F1(%s, %s; %s; %s): the transformed series is %s, not positive", a, b, c, z, transformed));
-    }
-    return (c - a - b) * Math.log1p(-z) + Math.log(transformed);
   }
 }

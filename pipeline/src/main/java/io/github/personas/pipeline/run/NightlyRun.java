@@ -86,16 +86,19 @@ public final class NightlyRun {
     try (Caches caches = new Caches()) {
       ValidateStage.Result validated = !todo.contains(Stage.VALIDATE) ? null
           : new ValidateStage(ctx, caches).run(todo.contains(Stage.FEATURES) ? features.fold() : null);
-      stopIfFailed(publish, new PublishStage.Results(validated, null, null, null));
+      stopIfFailed(publish, new PublishStage.Results(validated, null, null, null, null));
       FeaturesStage.Result featured = !todo.contains(Stage.FEATURES) ? null : features.run(validated, caches);
-      stopIfFailed(publish, new PublishStage.Results(validated, featured, null, null));
+      stopIfFailed(publish, new PublishStage.Results(validated, featured, null, null, null));
       SegmentStage.Result segmented = !todo.contains(Stage.SEGMENT) ? null
           : segment.run(featured != null ? featured.features() : features.readBack(), caches);
-      stopIfFailed(publish, new PublishStage.Results(validated, featured, segmented, null));
+      stopIfFailed(publish, new PublishStage.Results(validated, featured, segmented, null, null));
+      PredictStage.Result predicted = !todo.contains(Stage.PREDICT) ? null
+          : new PredictStage(ctx).run(featured != null ? featured.features() : features.readBack(), caches);
+      stopIfFailed(publish, new PublishStage.Results(validated, featured, segmented, predicted, null));
       ReportStage.Result reported = !todo.contains(Stage.REPORT) ? null
           : new ReportStage(ctx).run(segmented != null ? ReportStage.Input.of(segmented)
               : ReportStage.Input.readBack(ctx), validated, caches);
-      PublishStage.Results results = new PublishStage.Results(validated, featured, segmented, reported);
+      PublishStage.Results results = new PublishStage.Results(validated, featured, segmented, predicted, reported);
       stopIfFailed(publish, results);
       return publish.succeeded(results);
     } catch (DataQualityException e) {

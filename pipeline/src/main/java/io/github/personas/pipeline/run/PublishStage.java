@@ -24,15 +24,17 @@ public final class PublishStage {
    * @param validated  the validation
    * @param featured   the features
    * @param segmented  the segmentation
+   * @param predicted  the purchase and spend models
    * @param reported   the report
    */
   public record Results(ValidateStage.Result validated, FeaturesStage.Result featured, SegmentStage.Result segmented,
-                        ReportStage.Result reported) {
+                        PredictStage.Result predicted, ReportStage.Result reported) {
 
     /** The reports of the stages that ran, in order. */
     List<StageReport> reports() {
       return Stream.of(validated == null ? null : validated.report(), featured == null ? null : featured.report(),
-          segmented == null ? null : segmented.report(), reported == null ? null : reported.report())
+          segmented == null ? null : segmented.report(), predicted == null ? null : predicted.report(),
+          reported == null ? null : reported.report())
           .filter(java.util.Objects::nonNull).toList();
     }
   }
@@ -90,6 +92,7 @@ public final class PublishStage {
         r.validated() == null ? null : r.validated().quarantineShare(),
         r.segmented() == null ? null : r.segmented().rfmCutPoints(),
         r.segmented() == null ? null : r.segmented().facts(),
+        r.predicted() == null ? null : r.predicted().details(),
         r.reported() == null ? null : r.reported().kpis(),
         warnings);
     String path = ctx.out().writeText(OutputWriter.RUNS, "summary.json", summary.toJson());

@@ -34,6 +34,7 @@ import java.util.Map;
  * @param quarantineShare share of event rows quarantined for breaking the contract; null when not validated
  * @param rfmCutPoints    the RFM cut points used; null when not segmented
  * @param personas        the k chosen and the personas named; null when not segmented
+ * @param predict         the purchase and spend models fitted; null when not predicted
  * @param kpis            the population's headline KPIs; null when not reported
  * @param warnings        things a person should look at: the run's, then each stage's
  */
@@ -53,6 +54,7 @@ public record RunSummary(
     Double quarantineShare,
     RfmScorer.CutPoints rfmCutPoints,
     PersonaClusterer.Facts personas,
+    Map<String, Object> predict,
     Map<String, Object> kpis,
     List<String> warnings) {
 
@@ -171,6 +173,9 @@ public record RunSummary(
       p.put("inputs", personas.inputs());
       p.put("names", personas.names());
       details.put("personas", p);
+    }
+    if (predict != null) {
+      details.put("predict", predict);
     }
     if (kpis != null) {
       details.put("kpis", kpis);

@@ -13,6 +13,8 @@ public enum Stage {
   FEATURES(OutputWriter.FEATURES),
   /** RFM scores and segments, k-means personas. */
   SEGMENT(OutputWriter.SEGMENTS, OutputWriter.PERSONAS, OutputWriter.K_SELECTION, OutputWriter.MODELS),
+  /** Purchase and spend models: P(alive), expected purchases, order value and CLV per buyer. */
+  PREDICT(OutputWriter.PREDICTIONS),
   /** KPI tables per segment. */
   REPORT(OutputWriter.SEGMENT_KPIS, OutputWriter.HOLDOUT_UPLIFT, OutputWriter.SEGMENT_TRANSITIONS,
       OutputWriter.SEGMENT_HISTORY);

@@ -149,12 +149,28 @@ class BgNbdTest {
   }
 
   @Test
+  void aNewBuyerUnderParametersWithABelowOneMinusBIsStillScored() {
+    // a + b < 1: for x = 0 the series' c = a + b - 1 is negative and the transformed series too.
+    BgNbd.Params p = new BgNbd.Params(5.72, 3.0, 0.15, 0.14);
+    BgNbd.History fresh = new BgNbd.History(0, 0, 5, 1);
+    double e = BgNbd.expectedPurchases(p, fresh, 7);
+    // The untransformed formula with the plain series, which is fine for a light buyer.
+    double z = 7 / (p.alpha() + 5 + 7);
+    double c = p.a() + p.b() - 1;
+    double plain = c / (p.a() - 1) * (1 - Math.pow(1 - z, p.r()) * Hypergeometric.series(p.r(), p.b(), c, z));
+    assertEquals(plain, e, Math.abs(plain) * 1e-9);
+    assertTrue(e > 0, "a positive expectation: " + e);
+  }
+
+  @Test
   void theSeriesMatchesAClosedForm() {
     // 2F1(1, 1; 2; z) = -log(1 - z) / z
     for (double z : new double[] {0, 0.1, 0.5, 0.9, 0.99}) {
       double closed = z == 0 ? 1 : -Math.log1p(-z) / z;
       assertEquals(closed, Hypergeometric.series(1, 1, 2, z), closed * 1e-12, "z=" + z);
-      assertEquals(Math.log(closed), Hypergeometric.logEuler(1, 1, 2, z), 1e-12, "Euler, z=" + z);
+      // Euler's transformation: 2F1(1, 1; 2; z) = (1 - z)^0 2F1(1, 1; 2; z), and 2F1(2, 1; 3; z)'s:
+      double twoOneThree = Hypergeometric.series(2, 1, 3, z);
+      assertEquals(twoOneThree, Math.pow(1 - z, 0) * Hypergeometric.series(1, 2, 3, z), twoOneThree * 1e-12);
     }
     assertThrows(IllegalArgumentException.class, () -> Hypergeometric.series(1, 1, 2, 1));
   }

@@ -31,7 +31,8 @@ class NightlyRunTest extends StageTestBase {
     RunSummary s = new NightlyRun(spark, RunFixture.config(data, out), RunFixture.D).execute(EnumSet.allOf(Stage.class));
     assertEquals(before, cached(), "nothing the run cached is left cached");
     assertEquals("succeeded", s.status());
-    assertEquals(List.of("validate", "features", "segment", "report"), List.copyOf(s.timingsSeconds().keySet()));
+    assertEquals(List.of("validate", "features", "segment", "predict", "report"),
+        List.copyOf(s.timingsSeconds().keySet()));
     assertEquals(USERS, s.tableRows().get("features"));
     assertTrue(s.events().duplicates() > 0 && s.events().reconciles(), s.events().toString());
     for (String table : s.tableRows().keySet()) {
@@ -56,10 +57,11 @@ class NightlyRunTest extends StageTestBase {
   void aRerunReplacesTheDateAsAWholeAndAFailedOneLeavesOnlyItsEvidence() throws Exception {
     Path out = dir.resolve("out");
     new NightlyRun(spark, RunFixture.config(data, out), RunFixture.D).execute(EnumSet.allOf(Stage.class));
-    assertEquals(List.of("features", "holdout_uplift", "k_selection", "models", "personas", "quarantine", "runs",
-        "segment_history", "segment_kpis", "segment_transitions", "segments"), tablesOfTheDate(out));
+    assertEquals(List.of("features", "holdout_uplift", "k_selection", "models", "personas", "predictions", "quarantine",
+        "runs", "segment_history", "segment_kpis", "segment_transitions", "segments"), tablesOfTheDate(out));
 
-    // Segmenting again: the KPIs computed from the earlier segments no longer describe the date's segments.
+    // Segmenting again: the KPIs computed from the earlier segments no longer describe the date's segments,
+    // and predictions, a later stage's, are withdrawn with them.
     new NightlyRun(spark, RunFixture.config(data, out), RunFixture.D).execute(EnumSet.of(Stage.SEGMENT));
     assertEquals(List.of("features", "k_selection", "models", "personas", "quarantine", "runs", "segments"),
         tablesOfTheDate(out), "the segment run's tables, on the inputs it read (features, quarantine) and nothing else");

@@ -20,7 +20,7 @@ class PublishStageTest extends StageTestBase {
     ValidateStage.Result v = new ValidateStage(ctx, caches).run(features.fold());
     FeaturesStage.Result f = features.run(v, caches);
     RunSummary s = new PublishStage(ctx, EnumSet.of(Stage.VALIDATE, Stage.FEATURES))
-        .succeeded(new PublishStage.Results(v, f, null, null));
+        .succeeded(new PublishStage.Results(v, f, null, null, null));
     assertEquals("succeeded", s.status());
     assertEquals(v.events().counts(), s.events());
     assertEquals(java.util.List.of("validate", "features"), java.util.List.copyOf(s.timingsSeconds().keySet()));
@@ -42,7 +42,7 @@ class PublishStageTest extends StageTestBase {
         RunFixture.config(data, out, "personas.quality.min_accepted_events = 100000000"), locks);
     ValidateStage.Result v = new ValidateStage(ctx, caches).run(null);
     DataQualityException e = new PublishStage(ctx, EnumSet.allOf(Stage.class))
-        .stopped(v.report().failedGate().orElseThrow(), new PublishStage.Results(v, null, null, null));
+        .stopped(v.report().failedGate().orElseThrow(), new PublishStage.Results(v, null, null, null, null));
     assertEquals(QualityGates.MIN_ACCEPTED_EVENTS, e.gate());
     assertTrue(e.getMessage().endsWith("quarantined rows are in " + ctx.out().partition(OutputWriter.QUARANTINE)),
         e.getMessage());
