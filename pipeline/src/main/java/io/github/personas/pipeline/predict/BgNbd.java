@@ -2,13 +2,6 @@ package io.github.personas.pipeline.predict;
 
 import java.util.List;
 import java.util.Objects;
-import org.apache.commons.math3.optim.InitialGuess;
-import org.apache.commons.math3.optim.MaxEval;
-import org.apache.commons.math3.optim.PointValuePair;
-import org.apache.commons.math3.optim.SimpleBounds;
-import org.apache.commons.math3.optim.nonlinear.scalar.GoalType;
-import org.apache.commons.math3.optim.nonlinear.scalar.ObjectiveFunction;
-import org.apache.commons.math3.optim.nonlinear.scalar.noderiv.BOBYQAOptimizer;
 import org.apache.commons.math3.special.Beta;
 import org.apache.commons.math3.special.Gamma;
 
@@ -84,9 +77,6 @@ public final class BgNbd {
   public record Fit(Params params, double logLikelihood, int evaluations, long customers, int histories,
                     boolean atBound) {}
 
-  /** The search's box on the log scale: parameters between e^-12 and e^12. */
-  private static final double BOUND = 12;
-
   private BgNbd() {}
 
   /** The log-likelihood of one customer with history {@code h} (its count aside). */
@@ -126,23 +116,17 @@ public final class BgNbd {
       throw new IllegalArgumentException(String.format("penalty must be >= 0, got %s", penalty));
     }
     long customers = histories.stream().mapToLong(History::count).sum();
-    // The mean per customer: the objective's scale, and the optimiser's tolerances, do not grow with customers.
-    ObjectiveFunction objective = new ObjectiveFunction(logs -> {
+    // The mean per customer: the objective's scale, and the search's tolerances, do not grow with customers.
+    BoxSearch.Found found = BoxSearch.minimize(logs -> {
       Params p = Params.exp(logs);
       double ll = logLikelihood(p, histories) / customers;
       double l2 = penalty * (p.r() * p.r() + p.alpha() * p.alpha() + p.a() * p.a() + p.b() * p.b());
       double v = -ll + l2;
       return Double.isFinite(v) ? v : Double.MAX_VALUE;
-    });
-    double[] lower = {-BOUND, -BOUND, -BOUND, -BOUND};
-    double[] upper = {BOUND, BOUND, BOUND, BOUND};
-    BOBYQAOptimizer optimizer = new BOBYQAOptimizer(2 * 4 + 1, 0.5, 1e-10);
-    PointValuePair best = optimizer.optimize(new MaxEval(20_000), objective, GoalType.MINIMIZE,
-        new InitialGuess(new double[] {0, 0, 0, 0}), new SimpleBounds(lower, upper));
-    Params params = Params.exp(best.getPoint());
-    boolean atBound = java.util.Arrays.stream(best.getPoint()).anyMatch(v -> Math.abs(v) > BOUND - 2);
-    return new Fit(params, logLikelihood(params, histories), optimizer.getEvaluations(), customers,
-        histories.size(), atBound);
+    }, 4);
+    Params params = Params.exp(found.point());
+    return new Fit(params, logLikelihood(params, histories), found.evaluations(), customers, histories.size(),
+        found.nearBound());
   }
 
   /**

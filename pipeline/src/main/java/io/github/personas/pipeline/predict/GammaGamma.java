@@ -2,13 +2,6 @@ package io.github.personas.pipeline.predict;
 
 import java.util.List;
 import java.util.Objects;
-import org.apache.commons.math3.optim.InitialGuess;
-import org.apache.commons.math3.optim.MaxEval;
-import org.apache.commons.math3.optim.PointValuePair;
-import org.apache.commons.math3.optim.SimpleBounds;
-import org.apache.commons.math3.optim.nonlinear.scalar.GoalType;
-import org.apache.commons.math3.optim.nonlinear.scalar.ObjectiveFunction;
-import org.apache.commons.math3.optim.nonlinear.scalar.noderiv.BOBYQAOptimizer;
 import org.apache.commons.math3.special.Gamma;
 
 /**
@@ -89,7 +82,7 @@ public final class GammaGamma {
       throw new IllegalArgumentException("No repeat buyer to fit");
     }
     long buyers = spends.stream().mapToLong(Spend::count).sum();
-    ObjectiveFunction objective = new ObjectiveFunction(logs -> {
+    BoxSearch.Found found = BoxSearch.minimize(logs -> {
       Params par = new Params(Math.exp(logs[0]), Math.exp(logs[1]), Math.exp(logs[2]));
       double ll = 0;
       for (Spend s : spends) {
@@ -97,18 +90,14 @@ public final class GammaGamma {
       }
       double v = -ll / buyers + penalty * (par.p() * par.p() + par.q() * par.q() + par.v() * par.v());
       return Double.isFinite(v) ? v : Double.MAX_VALUE;
-    });
-    BOBYQAOptimizer optimizer = new BOBYQAOptimizer(2 * 3 + 1, 0.5, 1e-10);
-    PointValuePair best = optimizer.optimize(new MaxEval(20_000), objective, GoalType.MINIMIZE,
-        new InitialGuess(new double[] {0, 0, 0}), new SimpleBounds(new double[] {-12, -12, -12},
-            new double[] {12, 12, 12}));
-    double[] x = best.getPoint();
+    }, 3);
+    double[] x = found.point();
     Params params = new Params(Math.exp(x[0]), Math.exp(x[1]), Math.exp(x[2]));
     double ll = 0;
     for (Spend s : spends) {
       ll += s.count() * logLikelihood(params, s);
     }
-    return new Fit(params, ll, optimizer.getEvaluations(), buyers);
+    return new Fit(params, ll, found.evaluations(), buyers);
   }
 
   /**

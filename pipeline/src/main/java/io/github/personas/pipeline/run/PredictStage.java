@@ -60,11 +60,14 @@ public final class PredictStage {
       details.put("time_unit", cfg.unitDays() == 7 ? "weeks" : "days");
       BgNbd.Params bg = null;
       GammaGamma.Params gg = null;
+      long t = System.nanoTime();
+      BgNbd.Fit fit = null;
       if (histories.isEmpty()) {
         log.warn("No user bought anything: no purchase model, the predictions are null");
       } else {
-        long t = System.nanoTime();
-        BgNbd.Fit fit = BgNbd.fit(histories, cfg.penalty());
+        fit = fitOrWarn(() -> BgNbd.fit(histories, cfg.penalty()), "BG/NBD", log);
+      }
+      if (fit != null) {
         bg = fit.params();
         details.put("r", bg.r());
         details.put("alpha", bg.alpha());
@@ -83,8 +86,10 @@ public final class PredictStage {
         List<GammaGamma.Spend> spends = PurchaseHistories.spends(perUser);
         if (spends.isEmpty()) {
           log.warn("No repeat buyer: no spend model, expected_order_value and clv are null");
-        } else {
-          GammaGamma.Fit g = GammaGamma.fit(spends, cfg.penalty());
+        }
+        GammaGamma.Fit g = spends.isEmpty() ? null
+            : fitOrWarn(() -> GammaGamma.fit(spends, cfg.penalty()), "Gamma-Gamma", log);
+        if (g != null) {
           gg = g.params();
           Map<String, Object> m = new LinkedHashMap<>();
           m.put("p", gg.p());
@@ -167,6 +172,20 @@ public final class PredictStage {
       return RowFactory.create(out);
     };
     return perUser.map(scoreOne, Encoders.row(schema(cfg)));
+  }
+
+  /**
+   * A fit, or null with a warning when the search fails: the run publishes its segments and the
+   * predictions are null, rather than the night's run failing on a model.
+   */
+  private static <T> T fitOrWarn(java.util.function.Supplier<T> fit, String model, StageLog log) {
+    try {
+      return fit.get();
+    } catch (RuntimeException e) {
+      log.warn(String.format("%s could not be fitted (%s): its predictions are null", model,
+          io.github.personas.pipeline.config.ConfigException.firstLine(e)));
+      return null;
+    }
   }
 
   private static Double finiteOrNull(double v) {

@@ -46,6 +46,19 @@ class BgNbdTest {
   }
 
   @Test
+  void aHandfulOfCustomersIsFittedWhereTheQuadraticModelBreaksDown() {
+    // BOBYQA's trust region fails on these ("failed to reduce Q"); the simplex takes over.
+    for (List<BgNbd.History> few : List.of(
+        List.of(new BgNbd.History(0, 0, 1, 1), new BgNbd.History(0, 0, 0, 1)),
+        List.of(new BgNbd.History(0, 0, 2, 3)))) {
+      BgNbd.Fit fit = BgNbd.fit(few, 0);
+      assertTrue(Double.isFinite(fit.logLikelihood()) && fit.logLikelihood() <= 0, fit.toString());
+      assertTrue(fit.logLikelihood() >= BgNbd.logLikelihood(new BgNbd.Params(1, 1, 1, 1), few) - 1e-9,
+          "no worse than where the search starts: " + fit);
+    }
+  }
+
+  @Test
   void inDaysAlphaIsSevenTimesLargerAndTheOtherParametersDoNotChange() {
     BgNbd.Params weeks = BgNbd.fit(CdnowSummaries.histories(1), 0).params();
     BgNbd.Params days = BgNbd.fit(CdnowSummaries.histories(7), 0).params();
