@@ -309,13 +309,6 @@ public final class Aggregates {
       this.largest = Long.MAX_VALUE / factor;
     }
 
-    private long units(double v) {
-      return Units.of(v, scale, factor);
-    }
-
-    private static long plus(long a, long b) {
-      return Units.plus(a, b);
-    }
 
     @Override
     protected void add(State s, R row) {
@@ -323,7 +316,7 @@ public final class Aggregates {
         double v = value.of(row);
         setDouble(s, 0, getDouble(s, 0) + v);
         setLong(s, 1, getLong(s, 1) + 1);
-        setLong(s, 0, Math.abs(v) < largest ? plus(getLong(s, 0), units(v)) : OVERFLOWED);
+        setLong(s, 0, Math.abs(v) < largest ? Units.plus(getLong(s, 0), Units.of(v, scale, factor)) : OVERFLOWED);
       }
     }
 
@@ -331,7 +324,7 @@ public final class Aggregates {
     protected void merge(State s, State o) {
       setDouble(s, 0, getDouble(s, 0) + getDouble(o, 0));
       setLong(s, 1, getLong(s, 1) + getLong(o, 1));
-      setLong(s, 0, plus(getLong(s, 0), getLong(o, 0)));
+      setLong(s, 0, Units.plus(getLong(s, 0), getLong(o, 0)));
     }
 
     @Override

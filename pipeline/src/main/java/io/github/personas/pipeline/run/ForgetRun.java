@@ -123,9 +123,12 @@ public final class ForgetRun {
     List<Removed> removed = new ArrayList<>();
     Map<LocalDate, String> notDone = new TreeMap<>();
     int scanned = 0;
+    List<String> matched = List.copyOf(ids);
+    // Built once: every date's user_id tables are joined with the same small table of ids.
+    Dataset<Row> idTable = spark.createDataset(matched, org.apache.spark.sql.Encoders.STRING()).toDF(ID);
     for (LocalDate date : dates) {
       try {
-        DateResult r = forgetDate(root, date, List.copyOf(ids));
+        DateResult r = forgetDate(root, date, idTable, matched);
         removed.addAll(r.removed());
         scanned += r.scanned();
       } catch (io.github.personas.pipeline.io.RunLockedException e) {
@@ -148,13 +151,12 @@ public final class ForgetRun {
    * settling what runs of the date that are gone left (a publish they began is completed first:
    * it may hold the users too).
    */
-  private DateResult forgetDate(String root, LocalDate date, List<String> ids) {
+  private DateResult forgetDate(String root, LocalDate date, Dataset<Row> idTable, List<String> ids) {
     OutputWriter out = new OutputWriter(spark, root, date, config.filesPerPartition(), config.rowsPerFile());
     List<Removed> removed = new ArrayList<>();
     int scanned = 0;
     try (RunLock lock = out.lock()) {
       out.beginStaging(lock);
-      Dataset<Row> idTable = spark.createDataset(ids, org.apache.spark.sql.Encoders.STRING()).toDF(ID);
       for (String table : tables(root, date)) {
         Dataset<Row> rows = out.read(table);
         Dataset<Row> flagged = flag(rows, idTable, ids);
