@@ -41,6 +41,7 @@ import picocli.CommandLine.Option;
         ForgetCommand.class,
         GenerateCommand.class,
         EvaluateCommand.class,
+        CheckPredictionsCommand.class,
         CommandLine.HelpCommand.class},
     footerHeading = "%nExit codes:%n",
     footer = {
@@ -56,6 +57,7 @@ import picocli.CommandLine.Option;
         "  personas run --from 2026-11-01 --to 2026-11-22       # a backfill, oldest date first",
         "  personas forget --users erasure-requests.txt --output /tmp/out   # erase users from every date",
         "  personas generate --users 100000 --days 90 --out /tmp/synthetic",
+        "  personas check-predictions --date 2026-10-23 --outcomes-date 2026-11-22   # how last month's scores did",
         "  personas evaluate --truth /tmp/synthetic/truth --date 2026-11-22 --output /tmp/out",
         "  personas help run"})
 public final class PersonasCli {
@@ -202,7 +204,10 @@ public final class PersonasCli {
   @Command(name = "predict", mixinStandardHelpOptions = true, sortOptions = false,
       description = {"Reads the date's features from --output, fits the purchase and spend models (BG/NBD,",
           "Gamma-Gamma; docs/predict.md) and writes predictions: P(alive), expected purchases, order value",
-          "and CLV per user, the fitted parameters in runs/summary.json under details.predict."},
+          "and CLV per user, the fitted parameters in runs/summary.json under details.predict.",
+          "Purchase propensity and churn risk are trained on the features of D - H (personas.predict.",
+          "propensity.horizon_days): `run` folds them in its own pass; this command reads them from a",
+          "published features partition of that date, and leaves the columns null (with a warning) without one."},
       footer = {"", "Example:", "  personas features --date 2026-11-22 && personas predict --date 2026-11-22"})
   static final class PredictCommand extends PipelineCommand {
     @Override

@@ -252,9 +252,29 @@ public final class ConfigLoader {
     require(discount >= 0 && discount < 1, "personas.predict.monthly_discount_rate in %s must be in [0, 1), got %s",
         origin, discount);
     PersonasConfig.Predict predict = new PersonasConfig.Predict(c.getBoolean("predict.enabled"),
-        unit.equals("weeks") ? 7 : 1, horizons, penalty, discount);
+        unit.equals("weeks") ? 7 : 1, horizons, penalty, discount, propensity(c, origin));
     return new PersonasConfig(origin, hash, timezone, windows, events, profiles, c.getString("output.path"),
         files, rowsPerFile, quality, rfm, lifecycle, holdout, personas, report, privacy, predict);
+  }
+
+  private static PersonasConfig.Propensity propensity(Config c, String origin) {
+    String k = "predict.propensity.";
+    int horizon = c.getInt(k + "horizon_days");
+    require(horizon > 0, "personas.predict.propensity.horizon_days in %s must be positive, got %s", origin, horizon);
+    String classifier = c.getString(k + "classifier").toLowerCase(java.util.Locale.ROOT);
+    require(Set.of("gbt", "logistic").contains(classifier),
+        "personas.predict.propensity.classifier = '%s' in %s is not one of gbt, logistic", classifier, origin);
+    double testShare = c.getDouble(k + "test_share");
+    require(testShare > 0 && testShare < 1, "personas.predict.propensity.test_share in %s must be in (0, 1), got %s",
+        origin, testShare);
+    long maxUsers = c.getLong(k + "max_training_users");
+    require(maxUsers >= 100, "personas.predict.propensity.max_training_users in %s must be at least 100, got %s",
+        origin, maxUsers);
+    List<String> features = c.getStringList(k + "features");
+    require(!features.isEmpty() && features.stream().distinct().count() == features.size(),
+        "personas.predict.propensity.features in %s must name feature columns, each once, got %s", origin, features);
+    return new PersonasConfig.Propensity(c.getBoolean(k + "enabled"), horizon, classifier, testShare, maxUsers,
+        features);
   }
 
   private static List<Double> cutPoints(Config c, String measure, String origin) {

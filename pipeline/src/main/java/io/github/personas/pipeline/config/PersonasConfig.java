@@ -411,12 +411,37 @@ public record PersonasConfig(
    * @param horizonsDays        horizons of the expected purchases and the CLV, in days, ascending
    * @param penalty             L2 penalty on the parameters of both fits, per customer; 0 for none
    * @param monthlyDiscountRate discount of the CLV per 30-day month
+   * @param propensity          the classifiers of purchase and churn, trained by backtest
    */
   public record Predict(boolean enabled, int unitDays, List<Integer> horizonsDays, double penalty,
-                        double monthlyDiscountRate) {
+                        double monthlyDiscountRate, Propensity propensity) {
     /** Copies the horizons: a configuration does not change. */
     public Predict {
       horizonsDays = List.copyOf(horizonsDays);
+    }
+
+    /** Whether the run trains the propensity classifiers (which needs the features as of D - H). */
+    public boolean propensityEnabled() {
+      return enabled && propensity.enabled();
+    }
+  }
+
+  /**
+   * Purchase propensity and churn risk: classifiers trained in the run on the features as of
+   * D - H, labelled by what users did in (D - H, D], applied to the features as of D.
+   *
+   * @param enabled          false: no propensity columns, no model_metrics
+   * @param horizonDays      H, in days
+   * @param classifier       "gbt" (gradient-boosted trees) or "logistic" (logistic regression)
+   * @param testShare        share of the backtest users held out to measure the models
+   * @param maxTrainingUsers at most this many users are trained on (a sample, the same every run)
+   * @param features         the feature columns the classifiers read (numeric or boolean)
+   */
+  public record Propensity(boolean enabled, int horizonDays, String classifier, double testShare,
+                           long maxTrainingUsers, List<String> features) {
+    /** Copies the features: a configuration does not change. */
+    public Propensity {
+      features = List.copyOf(features);
     }
   }
 }

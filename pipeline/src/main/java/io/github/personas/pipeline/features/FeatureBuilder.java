@@ -3,6 +3,7 @@ package io.github.personas.pipeline.features;
 import io.github.personas.pipeline.engine.Caches;
 import io.github.personas.pipeline.engine.Fold;
 import io.github.personas.pipeline.engine.KeyedPass;
+import io.github.personas.pipeline.engine.PairedFold;
 import io.github.personas.pipeline.io.Contract;
 import java.time.LocalDate;
 import java.time.ZoneId;
@@ -40,6 +41,8 @@ public final class FeatureBuilder {
   public static final String FREQUENCY = "frequency";
   public static final String MONETARY = "monetary";
   public static final String IS_BUYER = "is_buyer";
+  /** Prefix of the earlier date's columns in the rows of {@link #foldWithEarlier}. */
+  static final String EARLIER = "earlier_";
 
   /** Events that are a person using the app (not messaging, uninstalls or refunds). */
   static final String APP_EVENT = "event_name NOT IN ('message_received', 'message_open', 'message_click',"
@@ -83,6 +86,45 @@ public final class FeatureBuilder {
   }
 
   /**
+   * {@link #fold} and the fold as of an earlier date in one pass: the rows of both feature
+   * tables, for {@link #fromFolded} and {@link #earlierFromFolded}. A backtest needs the
+   * features as they were at the earlier date, from the same code and without what came after.
+   *
+   * @param earlier the builder of the earlier date (same zone and windows)
+   */
+  public Fold<?> foldWithEarlier(SparkSession spark, FeatureBuilder earlier) {
+    if (!earlier.runDate.isBefore(runDate) || !earlier.timezone.equals(timezone)
+        || !earlier.sessionWindows.equals(sessionWindows)) {
+      throw new IllegalArgumentException(String.format("The earlier features must be of a date before %s with the"
+          + " same zone and windows, got %s", runDate, earlier.runDate));
+    }
+    return new PairedFold<>(fold(spark), earlier.fold(spark),
+        "event_time < timestamp_micros(" + endMicros(earlier.runDate) + "L)", EARLIER);
+  }
+
+  private static long endMicros(LocalDate date) {
+    return date.plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L;
+  }
+
+  /**
+   * The features as of this builder's date from the rows of another builder's
+   * {@link #foldWithEarlier}: the users seen by the end of this date (by an event or a profile's
+   * install time), each as they were then. Profiles have no history: they are today's.
+   */
+  public Dataset<Row> earlierFromFolded(Dataset<Row> paired, Dataset<Row> profiles, Caches caches) {
+    List<Column> cols = new ArrayList<>();
+    cols.add(functions.col(USER_ID));
+    for (String c : paired.columns()) {
+      if (c.startsWith(EARLIER)) {
+        cols.add(functions.col(c).as(c.substring(EARLIER.length())));
+      }
+    }
+    Dataset<Row> folded = paired.select(cols.toArray(Column[]::new)).where("first_event_us IS NOT NULL");
+    return fromFolded(folded, profiles, caches)
+        .where("first_seen < timestamp_micros(" + endMicros(runDate) + "L)");
+  }
+
+  /**
    * Builds the features table from accepted events, folding them in a pass of their own.
    *
    * @param events   accepted events with every contract column (the validator's output)
@@ -92,7 +134,7 @@ public final class FeatureBuilder {
    */
   public Dataset<Row> apply(Dataset<Row> events, Dataset<Row> profiles, Caches caches) {
     requireColumns(events, Contract.EVENTS);
-    long endMicros = runDate.plusDays(1).atStartOfDay(ZoneOffset.UTC).toEpochSecond() * 1_000_000L;
+    long endMicros = endMicros(runDate);
     // Accepted events are de-duplicated already: no key. Later events are not read (no look-ahead).
     KeyedPass.Spec spec = new KeyedPass.Spec(
         "CASE WHEN event_time < timestamp_micros(" + endMicros + "L) AND user_id IS NOT NULL THEN 'event'"
@@ -109,6 +151,8 @@ public final class FeatureBuilder {
    */
   public Dataset<Row> fromFolded(Dataset<Row> folded, Dataset<Row> profiles, Caches caches) {
     requireColumns(profiles, Contract.PROFILES);
+    folded = folded.select(java.util.Arrays.stream(folded.columns()).filter(c -> !c.startsWith(EARLIER))
+        .map(functions::col).toArray(Column[]::new));
     // Cached: the newest app version per platform and the features both read the aggregates,
     // which would otherwise be folded twice.
     return derive(caches.persist(folded.select(perUserColumns(folded))), profiles);

@@ -44,6 +44,9 @@ public final class OutputWriter {
   public static final String SEGMENT_TRANSITIONS = "segment_transitions";
   public static final String SEGMENT_HISTORY = "segment_history";
   public static final String PREDICTIONS = "predictions";
+  public static final String MODEL_METRICS = "model_metrics";
+  /** The propensity classifiers of a date (Spark ML format), beside the personas' {@link #MODELS}. */
+  public static final String PREDICTION_MODELS = "prediction_models";
   /** Folder under the root where a run writes before it publishes. */
   public static final String STAGING = "_staging";
   /** Folder under the root where a publish moves the partitions it replaces until it ends. */
@@ -366,6 +369,16 @@ public final class OutputWriter {
       return java.util.Optional.ofNullable(best);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException("Cannot list " + dir, e);
+    }
+  }
+
+  /** Whether {@code table} has a complete ({@code _SUCCESS}) partition of date {@code other}. */
+  public boolean has(String table, LocalDate other) {
+    Path part = new Path(new Path(root, table), "dt=" + other);
+    try {
+      return fs(part).exists(new Path(part, SUCCESS));
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("Cannot look at " + part, e);
     }
   }
 

@@ -1,5 +1,6 @@
 package io.github.personas.pipeline.run;
 
+import io.github.personas.pipeline.config.PersonasConfig;
 import io.github.personas.pipeline.engine.Caches;
 import io.github.personas.pipeline.engine.Fold;
 import io.github.personas.pipeline.features.FeatureBuilder;
@@ -18,20 +19,39 @@ public final class FeaturesStage {
    * @param features the features table (cached for the run)
    * @param users    its rows
    * @param report   what the stage did; a failed gate (too few users) stops the run
+   * @param backtest the features as of D - H of the users seen by then, for the propensity
+   *                 models (not written); null when they are off
    */
-  public record Result(Dataset<Row> features, long users, StageReport report) {}
+  public record Result(Dataset<Row> features, long users, StageReport report, Backtest backtest) {}
+
+  /**
+   * The features as of an earlier date, from the same pass and code.
+   *
+   * @param date     D - H
+   * @param features one row per user seen by the end of {@code date}, as they were then
+   */
+  public record Backtest(java.time.LocalDate date, Dataset<Row> features) {}
 
   private final RunContext ctx;
   private final FeatureBuilder builder;
+  /** The builder as of D - H when the propensity models need it, else null. */
+  private final FeatureBuilder earlier;
 
   public FeaturesStage(RunContext ctx) {
     this.ctx = ctx;
     this.builder = new FeatureBuilder(ctx.date(), ctx.config().timezone(), ctx.config().sessionWindows());
+    PersonasConfig.Predict predict = ctx.config().predict();
+    this.earlier = !predict.propensityEnabled() ? null : new FeatureBuilder(
+        ctx.date().minusDays(predict.propensity().horizonDays()), ctx.config().timezone(),
+        ctx.config().sessionWindows());
   }
 
-  /** The per-user fold of events that the validation runs in its own pass. */
+  /**
+   * The per-user fold of events that the validation runs in its own pass: with the propensity
+   * models on, the fold as of D - H rides along in the same pass.
+   */
   public Fold<?> fold() {
-    return builder.fold(ctx.spark());
+    return earlier == null ? builder.fold(ctx.spark()) : builder.foldWithEarlier(ctx.spark(), earlier);
   }
 
   /** A features table without rows: its columns, for checking rules before anything is read. */
@@ -50,8 +70,24 @@ public final class FeaturesStage {
       long users = features.count();
       log.write(OutputWriter.FEATURES, features, users);
       log.gate(List.of(ctx.gates().onUsers(users)));
-      return new Result(features, users, log.finish());
+      Backtest backtest = earlier == null || !events.byUser() ? null
+          : new Backtest(ctx.date().minusDays(ctx.config().predict().propensity().horizonDays()),
+              earlier.earlierFromFolded(events.folded(), profiles, caches));
+      return new Result(features, users, log.finish(), backtest);
     }
+  }
+
+  /**
+   * The features of D - H published by an earlier run, for a run that did not build this date's
+   * features (and so could not fold D - H alongside); null when the propensity models are off or
+   * that partition does not exist.
+   */
+  public Backtest readBackBacktest() {
+    if (earlier == null) {
+      return null;
+    }
+    java.time.LocalDate d = ctx.date().minusDays(ctx.config().predict().propensity().horizonDays());
+    return ctx.out().has(OutputWriter.FEATURES, d) ? new Backtest(d, ctx.out().read(OutputWriter.FEATURES, d)) : null;
   }
 
   /** This date's features table from the output, for a run that did not build it. */

@@ -270,7 +270,7 @@ public final class ForgetRun {
 
   private static boolean isTable(String name) {
     return !name.startsWith("_") && !name.startsWith(".") && !name.equals(OutputWriter.RUNS)
-        && !name.equals(OutputWriter.MODELS);
+        && !name.equals(OutputWriter.MODELS) && !name.equals(OutputWriter.PREDICTION_MODELS);
   }
 
   /** The tables with a partition of {@code date}, looked at under the date's lock, complete or not. */

@@ -69,6 +69,9 @@ public final class NightlyRun {
     if (todo.contains(Stage.SEGMENT)) {
       new SegmentStage(opened).checkRules(new FeaturesStage(opened).empty());
     }
+    if (todo.contains(Stage.PREDICT)) {
+      new PredictStage(opened).checkColumns(new FeaturesStage(opened).empty());
+    }
     // One run per output and date: a second one waits for this one's end instead of deleting its staging.
     try (RunLock lock = opened.out().lock()) {
       RunContext ctx = lock.tookOver().map(gone -> opened.withWarning("took over the lock of " + gone.describe()
@@ -93,7 +96,8 @@ public final class NightlyRun {
           : segment.run(featured != null ? featured.features() : features.readBack(), caches);
       stopIfFailed(publish, new PublishStage.Results(validated, featured, segmented, null, null));
       PredictStage.Result predicted = !todo.contains(Stage.PREDICT) ? null
-          : new PredictStage(ctx).run(featured != null ? featured.features() : features.readBack(), caches);
+          : new PredictStage(ctx).run(featured != null ? featured.features() : features.readBack(),
+              featured != null ? featured.backtest() : features.readBackBacktest(), caches);
       stopIfFailed(publish, new PublishStage.Results(validated, featured, segmented, predicted, null));
       ReportStage.Result reported = !todo.contains(Stage.REPORT) ? null
           : new ReportStage(ctx).run(segmented != null ? ReportStage.Input.of(segmented)

@@ -7,6 +7,8 @@ import io.github.personas.pipeline.engine.Caches;
 import io.github.personas.pipeline.io.OutputWriter;
 import io.github.personas.pipeline.predict.BgNbd;
 import io.github.personas.pipeline.predict.CustomerValue;
+import io.github.personas.pipeline.predict.Discrimination;
+import io.github.personas.pipeline.predict.Propensity;
 import io.github.personas.pipeline.predict.GammaGamma;
 import io.github.personas.pipeline.predict.PurchaseHistories;
 import java.util.ArrayList;
@@ -47,8 +49,25 @@ public final class PredictStage {
     this.ctx = ctx;
   }
 
+  /**
+   * Checks, before anything is read, that the propensity models can read their configured columns.
+   *
+   * @param emptyFeatures the features table's columns ({@link FeaturesStage#empty})
+   * @throws io.github.personas.pipeline.config.ConfigException naming each column that cannot be read
+   */
+  public void checkColumns(Dataset<Row> emptyFeatures) {
+    if (!ctx.config().predict().propensityEnabled()) {
+      return;
+    }
+    List<String> problems = new Propensity(ctx.config().predict().propensity()).unusableColumns(emptyFeatures);
+    if (!problems.isEmpty()) {
+      throw io.github.personas.pipeline.config.ConfigException.of(
+          "personas.predict.propensity.features: %s (docs/features.md lists the columns)", String.join("; ", problems));
+    }
+  }
+
   /** Fits both models on {@code features}, scores every buyer and writes the predictions table. */
-  public Result run(Dataset<Row> features, Caches caches) {
+  public Result run(Dataset<Row> features, FeaturesStage.Backtest backtest, Caches caches) {
     try (StageLog log = StageLog.start(Stage.PREDICT, ctx)) {
       PersonasConfig.Predict cfg = ctx.config().predict();
       if (!cfg.enabled()) {
@@ -104,12 +123,14 @@ public final class PredictStage {
             StageLog.seconds(t), details);
       }
       Dataset<Row> scores = bg == null ? null : score(perUser, bg, gg, cfg);
-      Dataset<Row> users = features.select(col("user_id"));
+      Propensities propensities = propensities(features, backtest, bg == null ? null : perUser, bg, caches, log,
+          details);
+      Dataset<Row> users = propensities.users();
       Dataset<Row> predictions = scores == null
-          ? users.select(nullColumns(cfg))
+          ? users.select(nullColumns(cfg, users.columns()))
           : users.join(scores, users.col("user_id").equalTo(scores.col("user_id")), "left_outer")
               .drop(scores.col("user_id"));
-      predictions = caches.persist(predictions);
+      predictions = caches.persist(tiers(caches.persist(predictions), cfg));
       long n = predictions.count();
       if (scores != null) {
         long unscored = predictions.where(col("p_alive").isNotNull()
@@ -121,6 +142,10 @@ public final class PredictStage {
         }
       }
       log.write(OutputWriter.PREDICTIONS, predictions, n);
+      if (!propensities.metrics().isEmpty()) {
+        Dataset<Row> metrics = ctx.spark().createDataFrame(propensities.metrics(), METRICS_SCHEMA).coalesce(1);
+        log.write(OutputWriter.MODEL_METRICS, metrics, propensities.metrics().size());
+      }
       return new Result(predictions, n, details, log.finish());
     }
   }
@@ -137,10 +162,190 @@ public final class PredictStage {
     return DataTypes.createStructType(f);
   }
 
-  private static org.apache.spark.sql.Column[] nullColumns(PersonasConfig.Predict cfg) {
-    return java.util.Arrays.stream(schema(cfg).fields()).map(f -> f.name().equals("user_id") ? col("user_id")
-        : org.apache.spark.sql.functions.lit(null).cast(f.dataType()).as(f.name()))
-        .toArray(org.apache.spark.sql.Column[]::new);
+  /** {@code userColumns} as they are, then the purchase model's columns, null: no buyer, or no fit. */
+  private static org.apache.spark.sql.Column[] nullColumns(PersonasConfig.Predict cfg, String[] userColumns) {
+    List<org.apache.spark.sql.Column> out = new ArrayList<>();
+    for (String c : userColumns) {
+      out.add(col(c));
+    }
+    for (StructField f : schema(cfg).fields()) {
+      if (!f.name().equals("user_id")) {
+        out.add(org.apache.spark.sql.functions.lit(null).cast(f.dataType()).as(f.name()));
+      }
+    }
+    return out.toArray(org.apache.spark.sql.Column[]::new);
+  }
+
+  /** The columns of model_metrics: one row per figure of a propensity model. */
+  static final StructType METRICS_SCHEMA = new StructType()
+      .add("score", DataTypes.StringType, false)
+      .add("horizon_days", DataTypes.IntegerType, false)
+      .add("metric", DataTypes.StringType, false)
+      .add("decile", DataTypes.IntegerType, true)
+      .add("value", DataTypes.DoubleType, false);
+
+  /**
+   * The propensity scores of every user, or null columns.
+   *
+   * @param users   user_id and a column per propensity model (null when the models are off or failed)
+   * @param metrics the held-out figures of the models trained, for model_metrics
+   */
+  private record Propensities(Dataset<Row> users, List<Row> metrics) {}
+
+  /**
+   * Trains the purchase and churn classifiers on the backtest and scores every user with them; a
+   * model that cannot be trained is a warning and a null column.
+   */
+  private Propensities propensities(Dataset<Row> features, FeaturesStage.Backtest backtest, Dataset<Row> perUser,
+                                    BgNbd.Params bg, Caches caches, StageLog log, Map<String, Object> details) {
+    PersonasConfig.Predict cfg = ctx.config().predict();
+    int h = cfg.propensity().horizonDays();
+    List<org.apache.spark.sql.Column> nulls = new ArrayList<>(List.of(col("user_id"), col("is_buyer")));
+    for (Propensity.Outcome o : Propensity.Outcome.values()) {
+      nulls.add(org.apache.spark.sql.functions.lit(null).cast(DataTypes.DoubleType).as(o.column(h)));
+    }
+    Dataset<Row> none = features.select(nulls.toArray(org.apache.spark.sql.Column[]::new));
+    if (!cfg.propensityEnabled()) {
+      return new Propensities(none, List.of());
+    }
+    if (backtest == null) {
+      log.warn("Propensity: no features as of " + ctx.date().minusDays(h) + " (D - " + h + " days): they are folded"
+          + " by VALIDATE and FEATURES in the same run, or read from a published features partition of that date;"
+          + " purchase_propensity and churn_risk are null");
+      return new Propensities(none, List.of());
+    }
+    Propensity model = new Propensity(cfg.propensity());
+    Map<String, Object> summary = new LinkedHashMap<>();
+    summary.put("horizon_days", h);
+    summary.put("backtest_date", backtest.date().toString());
+    summary.put("classifier", cfg.propensity().classifier());
+    details.put("propensity", summary);
+    Dataset<Row> backtestFeatures = caches.persist(backtest.features());
+    long backtestUsers = backtestFeatures.count();
+    summary.put("backtest_users", backtestUsers);
+    // The purchase model as of D - H is an input of the classifiers when both fits exist.
+    BgNbd.Params bgBack = null;
+    Dataset<Row> backPerUser = null;
+    if (bg != null) {
+      backPerUser = caches.persist(PurchaseHistories.perUser(backtestFeatures, backtest.date(), cfg.unitDays()));
+      List<BgNbd.History> backHistories = PurchaseHistories.histories(backPerUser);
+      BgNbd.Fit backFit = backHistories.isEmpty() ? null
+          : fitOrWarn(() -> BgNbd.fit(backHistories, cfg.penalty()), "BG/NBD as of " + backtest.date(), log);
+      bgBack = backFit == null ? null : backFit.params();
+    }
+    double horizonUnits = (double) h / cfg.unitDays();
+    if (bgBack != null) {
+      summary.put("purchase_model_inputs", Propensity.PURCHASE_MODEL_INPUTS);
+      backtestFeatures = caches.persist(Propensity.withPurchaseModel(backtestFeatures, backPerUser, bgBack,
+          horizonUnits));
+    }
+    List<Row> metrics = new ArrayList<>();
+    List<org.apache.spark.sql.Column> read = new ArrayList<>(List.of(col("user_id")));
+    if (!cfg.propensity().features().contains("is_buyer")) {
+      read.add(col("is_buyer"));
+    }
+    cfg.propensity().features().forEach(c -> read.add(col("`" + c + "`")));
+    Dataset<Row> scored = features.select(read.toArray(org.apache.spark.sql.Column[]::new));
+    if (bgBack != null) {
+      scored = Propensity.withPurchaseModel(scored, perUser, bg, horizonUnits);
+    }
+    List<String> scores = new ArrayList<>();
+    for (Propensity.Outcome o : Propensity.Outcome.values()) {
+      long t = System.nanoTime();
+      Propensity.Trained trained;
+      try {
+        trained = model.train(caches.persist(model.labelled(backtestFeatures, features, backtest.date(), o)), o);
+      } catch (IllegalArgumentException e) {
+        log.warn(String.format("Propensity: no %s model (%s users seen by %s: %s); its column is null",
+            o.column(h), backtestUsers, backtest.date(), e.getMessage()));
+        continue;
+      }
+      Discrimination.Figures f = trained.figures();
+      org.apache.logging.log4j.LogManager.getLogger(PredictStage.class).info(
+          "Predict: {} trained on {} users in {} s: AUC-ROC {} on {} held out", o.column(h), trained.trainUsers(),
+          StageLog.seconds(t), String.format("%.4f", f.aucRoc()), f.users());
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("train_users", trained.trainUsers());
+      m.put("test_users", f.users());
+      m.put("base_rate", f.baseRate());
+      m.put("auc_roc", f.aucRoc());
+      m.put("auc_pr", f.aucPr());
+      m.put("top_decile_lift", f.topDecileLift());
+      summary.put(o.column(h), m);
+      m.forEach((k, v) -> metrics.add(RowFactory.create(o.column(h), h, k, null, ((Number) v).doubleValue())));
+      for (Discrimination.Decile d : f.deciles()) {
+        metrics.add(RowFactory.create(o.column(h), h, "users", d.decile(), (double) d.users()));
+        metrics.add(RowFactory.create(o.column(h), h, "mean_score", d.decile(), d.meanScore()));
+        metrics.add(RowFactory.create(o.column(h), h, "observed_rate", d.decile(), d.observedRate()));
+      }
+      String path = ctx.out().writePath(OutputWriter.PREDICTION_MODELS) + "/" + o.column(h);
+      try {
+        trained.model().write().overwrite().save(path);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("Cannot save the " + o.column(h) + " model to " + path, e);
+      }
+      log.file(o.column(h), ctx.out().partition(OutputWriter.PREDICTION_MODELS) + "/" + o.column(h));
+      scored = Propensity.score(trained, scored, h);
+      scores.add(o.column(h));
+    }
+    List<org.apache.spark.sql.Column> out = new ArrayList<>(List.of(col("user_id"), col("is_buyer")));
+    for (Propensity.Outcome o : Propensity.Outcome.values()) {
+      out.add(scores.contains(o.column(h)) ? col(o.column(h))
+          : org.apache.spark.sql.functions.lit(null).cast(DataTypes.DoubleType).as(o.column(h)));
+    }
+    return new Propensities(scored.select(out.toArray(org.apache.spark.sql.Column[]::new)), metrics);
+  }
+
+  /**
+   * Adds value_tier (by the longest horizon's CLV), propensity_decile (1 = most likely to buy)
+   * and churn_risk_band: the predictions as segments a marketer can target.
+   */
+  private static Dataset<Row> tiers(Dataset<Row> predictions, PersonasConfig.Predict cfg) {
+    String clv = "clv_" + cfg.horizonsDays().get(cfg.horizonsDays().size() - 1) + "d";
+    String propensity = Propensity.Outcome.PURCHASE.column(cfg.propensity().horizonDays());
+    String churn = Propensity.Outcome.CHURN.column(cfg.propensity().horizonDays());
+    double[] clvEdges = edges(predictions, clv, 0.4, 0.7, 0.9);
+    double[] deciles = edges(predictions, propensity, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9);
+    String valueTier = clvEdges == null ? "CASE WHEN NOT is_buyer THEN 'No purchase yet' ELSE 'Unknown' END"
+        : String.format(java.util.Locale.ROOT, "CASE WHEN NOT is_buyer THEN 'No purchase yet'"
+            + " WHEN %1$s IS NULL THEN 'Unknown' WHEN %1$s >= %4$s THEN 'Top 10%%' WHEN %1$s >= %3$s THEN 'Next 20%%'"
+            + " WHEN %1$s >= %2$s THEN 'Middle 30%%' ELSE 'Bottom 40%%' END", clv, literal(clvEdges[0]),
+            literal(clvEdges[1]), literal(clvEdges[2]));
+    StringBuilder decile = new StringBuilder("CAST(NULL AS INT)");
+    if (deciles != null) {
+      decile = new StringBuilder("CASE WHEN " + propensity + " IS NULL THEN CAST(NULL AS INT) ELSE 10");
+      for (double e : deciles) {
+        decile.append(" - CASE WHEN ").append(propensity).append(" >= ").append(literal(e)).append(" THEN 1 ELSE 0 END");
+      }
+      decile.append(" END");
+    }
+    return predictions
+        .withColumn("value_tier", org.apache.spark.sql.functions.expr(valueTier))
+        .withColumn("propensity_decile", org.apache.spark.sql.functions.expr(decile.toString()))
+        .withColumn("churn_risk_band", org.apache.spark.sql.functions.expr("CASE WHEN " + churn
+            + " IS NULL THEN 'Unknown' WHEN " + churn + " >= 0.7 THEN 'High' WHEN " + churn
+            + " >= 0.3 THEN 'Medium' ELSE 'Low' END"))
+        .select(columns(cfg).stream().map(c -> col(c)).toArray(org.apache.spark.sql.Column[]::new));
+  }
+
+  /** The predictions table's columns, in order. */
+  static List<String> columns(PersonasConfig.Predict cfg) {
+    List<String> out = new ArrayList<>(List.of(schema(cfg).fieldNames()));
+    for (Propensity.Outcome o : Propensity.Outcome.values()) {
+      out.add(o.column(cfg.propensity().horizonDays()));
+    }
+    out.addAll(List.of("value_tier", "propensity_decile", "churn_risk_band"));
+    return out;
+  }
+
+  /** The quantiles of a column's non-null values, or null when it has none. */
+  private static double[] edges(Dataset<Row> df, String column, double... probabilities) {
+    double[] q = df.where(col(column).isNotNull()).stat().approxQuantile(column, probabilities, 1e-4);
+    return q.length == 0 || java.util.Arrays.stream(q).anyMatch(Double::isNaN) ? null : q;
+  }
+
+  private static String literal(double v) {
+    return "CAST('" + v + "' AS DOUBLE)";
   }
 
   /** Each buyer's scores with the fitted parameters: a map over the buyers, nothing collected. */

@@ -14,7 +14,7 @@ public enum Stage {
   /** RFM scores and segments, k-means personas. */
   SEGMENT(OutputWriter.SEGMENTS, OutputWriter.PERSONAS, OutputWriter.K_SELECTION, OutputWriter.MODELS),
   /** Purchase and spend models: P(alive), expected purchases, order value and CLV per buyer. */
-  PREDICT(OutputWriter.PREDICTIONS),
+  PREDICT(OutputWriter.PREDICTIONS, OutputWriter.MODEL_METRICS, OutputWriter.PREDICTION_MODELS),
   /** KPI tables per segment. */
   REPORT(OutputWriter.SEGMENT_KPIS, OutputWriter.HOLDOUT_UPLIFT, OutputWriter.SEGMENT_TRANSITIONS,
       OutputWriter.SEGMENT_HISTORY);

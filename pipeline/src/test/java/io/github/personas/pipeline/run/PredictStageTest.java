@@ -17,10 +17,11 @@ class PredictStageTest extends StageTestBase {
     RunContext ctx = staged();
     FeaturesStage features = new FeaturesStage(ctx);
     FeaturesStage.Result f = features.run(new ValidateStage(ctx, caches).run(features.fold()), caches);
-    PredictStage.Result r = new PredictStage(ctx).run(f.features(), caches);
+    PredictStage.Result r = new PredictStage(ctx).run(f.features(), f.backtest(), caches);
     assertEquals(f.users(), r.users(), "one row per user of the features");
     assertEquals(List.of("user_id", "p_alive", "expected_purchases_30d", "expected_purchases_90d",
-        "expected_purchases_365d", "expected_order_value", "clv_30d", "clv_90d", "clv_365d"),
+        "expected_purchases_365d", "expected_order_value", "clv_30d", "clv_90d", "clv_365d",
+        "purchase_propensity_30d", "churn_risk_30d", "value_tier", "propensity_decile", "churn_risk_band"),
         List.of(r.predictions().columns()));
     Dataset<Row> joined = r.predictions().join(f.features(), "user_id");
     long buyers = f.features().where("purchase_days > 0").count();

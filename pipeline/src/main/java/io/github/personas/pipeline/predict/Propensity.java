@@ -1,0 +1,245 @@
+package io.github.personas.pipeline.predict;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.expr;
+
+import io.github.personas.pipeline.config.PersonasConfig;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.StringJoiner;
+import org.apache.spark.ml.Pipeline;
+import org.apache.spark.ml.PipelineModel;
+import org.apache.spark.ml.PipelineStage;
+import org.apache.spark.ml.classification.GBTClassifier;
+import org.apache.spark.ml.classification.LogisticRegression;
+import org.apache.spark.ml.feature.SQLTransformer;
+import org.apache.spark.ml.feature.StandardScaler;
+import org.apache.spark.ml.feature.VectorAssembler;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.types.BooleanType;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.NumericType;
+
+/**
+ * Who will buy, and who will go quiet, in the next H days: a classifier trained by backtest.
+ *
+ * <p>The features as of D - H are labelled by what each user then did in (D - H, D], read from the
+ * features as of D; a share of those users, chosen by a hash of their id, is held out to measure
+ * the model; the model then scores the features as of D. The same feature code made both tables,
+ * and the earlier one saw no event after D - H, so the backtest is the situation of the night.
+ */
+public final class Propensity {
+
+  /** What a model predicts. */
+  public enum Outcome {
+    /** A purchase row in the next H days. */
+    PURCHASE("purchase_propensity"),
+    /** No session (or, in transaction data, no purchase) in the next H days: {@code days_inactive} reaches H. */
+    CHURN("churn_risk");
+
+    private final String prefix;
+
+    Outcome(String prefix) {
+      this.prefix = prefix;
+    }
+
+    /** The score column, e.g. {@code purchase_propensity_30d}. */
+    public String column(int horizonDays) {
+      return prefix + "_" + horizonDays + "d";
+    }
+
+    /** The label as of D over the features as of D, for users seen by {@code backtestDate} = D - H. */
+    String label(LocalDate backtestDate, int horizonDays) {
+      return switch (this) {
+        case PURCHASE -> "coalesce(last_purchase_date > DATE'" + backtestDate + "', false)";
+        case CHURN -> "NOT coalesce(days_inactive < " + horizonDays + ", false)";
+      };
+    }
+  }
+
+  /**
+   * A model trained and measured.
+   *
+   * @param outcome    what it predicts
+   * @param model      the fitted pipeline: reads a features table, adds the score's probability
+   * @param figures    its discrimination on the held-out users
+   * @param trainUsers users it was trained on
+   */
+  public record Trained(Outcome outcome, PipelineModel model, Discrimination.Figures figures, long trainUsers) {}
+
+  private static final String LABEL = "label";
+  private static final String VECTOR = "propensity_features";
+  private static final long SEED = 20_051_101L;
+  /**
+   * Fewer training users than this, or fewer of either outcome than {@link #MIN_EACH_OUTCOME},
+   * and there is no model: its held-out figures would be noise (40 held-out users give an AUC
+   * anywhere from 0.4 to 0.6 for the same model).
+   */
+  static final long MIN_TRAINING_USERS = 500;
+  static final long MIN_EACH_OUTCOME = 25;
+
+  private final PersonasConfig.Propensity cfg;
+
+  public Propensity(PersonasConfig.Propensity cfg) {
+    this.cfg = cfg;
+  }
+
+  /**
+   * The configured feature columns missing from {@code features} or not numeric or boolean: a
+   * message per column, empty when all can be read.
+   */
+  public List<String> unusableColumns(Dataset<Row> features) {
+    List<String> problems = new ArrayList<>();
+    for (String f : cfg.features()) {
+      if (!List.of(features.columns()).contains(f)) {
+        problems.add(f + " is not a column of the features table");
+      } else {
+        DataType t = features.schema().apply(f).dataType();
+        if (!(t instanceof NumericType) && !(t instanceof BooleanType)) {
+          problems.add(f + " is " + t.simpleString() + ", not a number or boolean");
+        }
+      }
+    }
+    return problems;
+  }
+
+  /**
+   * The backtest users with their label and whether they are held out: the features as of D - H
+   * joined with the label read from the features as of D.
+   */
+  public Dataset<Row> labelled(Dataset<Row> backtest, Dataset<Row> current, LocalDate backtestDate, Outcome outcome) {
+    Dataset<Row> labels = current.select(col("user_id"),
+        expr(outcome.label(backtestDate, cfg.horizonDays())).cast("double").as(LABEL));
+    return backtest.join(labels, "user_id")
+        .withColumn("held_out", expr("pmod(xxhash64(user_id), 1000000) < " + Math.round(cfg.testShare() * 1e6)));
+  }
+
+  /**
+   * Fits the classifier on the training users of {@code labelled} (a hash sample of at most
+   * {@code max_training_users}) and measures it on the held-out ones (as many at most).
+   *
+   * @throws IllegalArgumentException when the training or held-out users lack either outcome
+   */
+  public Trained train(Dataset<Row> labelled, Outcome outcome) {
+    Dataset<Row> train = sample(labelled.where("NOT held_out"), "train");
+    Dataset<Row> test = sample(labelled.where("held_out"), "test");
+    // Trees pass over their input once per level: a few partitions of a sample, not the shuffle's hundreds.
+    int parts = Math.max(1, labelled.sparkSession().sparkContext().defaultParallelism());
+    train = train.coalesce(parts);
+    long trainUsers = train.count();
+    long positives = train.where(col(LABEL).equalTo(1.0)).count();
+    if (trainUsers < MIN_TRAINING_USERS || positives < MIN_EACH_OUTCOME || trainUsers - positives < MIN_EACH_OUTCOME) {
+      throw new IllegalArgumentException(String.format("%d of the %d training users had the outcome: a model needs"
+          + " %d users, %d with the outcome and %d without, to be learnt and measured", positives, trainUsers,
+          MIN_TRAINING_USERS, MIN_EACH_OUTCOME, MIN_EACH_OUTCOME));
+    }
+    PipelineModel model = pipeline(outcome, train).fit(train);
+    List<Discrimination.Scored> scored = model.transform(test)
+        .select(probabilityOf(outcome), col(LABEL), expr("xxhash64(user_id)")).collectAsList().stream()
+        .map(r -> new Discrimination.Scored(r.getDouble(0), r.getDouble(1) == 1.0, r.getLong(2)))
+        .toList();
+    return new Trained(outcome, model, Discrimination.of(scored), trainUsers);
+  }
+
+  /** The configured features, and the purchase model's columns when {@link #withPurchaseModel} added them. */
+  public List<String> inputs(String[] columns) {
+    List<String> out = new ArrayList<>(cfg.features());
+    PURCHASE_MODEL_INPUTS.stream().filter(List.of(columns)::contains).forEach(out::add);
+    return out;
+  }
+
+  /** At most {@code max_training_users} of {@code users}, by a hash of their id, so the same every run. */
+  private Dataset<Row> sample(Dataset<Row> users, String salt) {
+    long n = users.count();
+    if (n <= cfg.maxTrainingUsers()) {
+      return users;
+    }
+    long keep = Math.round((double) cfg.maxTrainingUsers() / n * 1e6);
+    return users.where("pmod(xxhash64('" + salt + "', user_id), 1000000) < " + keep);
+  }
+
+  /** Reads the configured columns (null as -1), assembles them and fits the classifier; its score is a column. */
+  private Pipeline pipeline(Outcome outcome, Dataset<Row> train) {
+    StringJoiner select = new StringJoiner(", ", "SELECT *, ", " FROM __THIS__");
+    List<String> inputs = new ArrayList<>();
+    for (String f : inputs(train.columns())) {
+      String in = "propensity_in_" + f;
+      select.add("coalesce(CAST(`" + f + "` AS DOUBLE), -1D) AS `" + in + "`");
+      inputs.add(in);
+    }
+    String prefix = outcome.name().toLowerCase(Locale.ROOT);
+    List<PipelineStage> stages = new ArrayList<>();
+    stages.add(new SQLTransformer().setStatement(select.toString()));
+    stages.add(new VectorAssembler().setInputCols(inputs.toArray(String[]::new)).setOutputCol(VECTOR));
+    String probability = probabilityColumn(outcome);
+    if (cfg.classifier().equals("logistic")) {
+      stages.add(new StandardScaler().setInputCol(VECTOR).setOutputCol(VECTOR + "_scaled"));
+      stages.add(new LogisticRegression().setFeaturesCol(VECTOR + "_scaled").setLabelCol(LABEL)
+          .setRegParam(0.001).setMaxIter(200).setProbabilityCol(probability)
+          .setRawPredictionCol(prefix + "_raw").setPredictionCol(prefix + "_prediction"));
+    } else {
+      stages.add(new GBTClassifier().setFeaturesCol(VECTOR).setLabelCol(LABEL).setMaxIter(40).setMaxDepth(4)
+          .setStepSize(0.1).setSubsamplingRate(0.8).setMaxBins(64).setSeed(SEED)
+          .setProbabilityCol(probability).setRawPredictionCol(prefix + "_raw")
+          .setPredictionCol(prefix + "_prediction"));
+    }
+    return new Pipeline().setStages(stages.toArray(PipelineStage[]::new));
+  }
+
+  /** Inputs the models read besides the configured features when the purchase model is fitted. */
+  public static final List<String> PURCHASE_MODEL_INPUTS = List.of("bgnbd_expected_purchases", "bgnbd_p_alive");
+
+  /**
+   * {@code users} with BG/NBD's expected purchases in the horizon and P(alive) as of their date
+   * (null for users who never bought): the purchase model's view as an input of the classifier,
+   * which extrapolates where the trees cannot (a backtest's users are younger than tonight's).
+   *
+   * @param perUser      {@link PurchaseHistories#perUser} of the same date
+   * @param horizonUnits the horizon in the fit's time unit
+   */
+  public static Dataset<Row> withPurchaseModel(Dataset<Row> users, Dataset<Row> perUser, BgNbd.Params params,
+                                               double horizonUnits) {
+    org.apache.spark.sql.types.StructType schema = new org.apache.spark.sql.types.StructType()
+        .add("user_id", org.apache.spark.sql.types.DataTypes.StringType, false)
+        .add(PURCHASE_MODEL_INPUTS.get(0), org.apache.spark.sql.types.DataTypes.DoubleType, true)
+        .add(PURCHASE_MODEL_INPUTS.get(1), org.apache.spark.sql.types.DataTypes.DoubleType, true);
+    Dataset<Row> model = perUser.map((org.apache.spark.api.java.function.MapFunction<Row, Row>) r -> {
+      BgNbd.History h = new BgNbd.History(r.getAs(PurchaseHistories.X), r.getAs(PurchaseHistories.TX),
+          r.getAs(PurchaseHistories.T), 1);
+      Double expected;
+      try {
+        double e = BgNbd.expectedPurchases(params, h, horizonUnits);
+        expected = Double.isFinite(e) ? e : null;
+      } catch (IllegalArgumentException e) {
+        expected = null;
+      }
+      return org.apache.spark.sql.RowFactory.create(r.<String>getAs("user_id"), expected, BgNbd.pAlive(params, h));
+    }, org.apache.spark.sql.Encoders.row(schema));
+    return users.join(model, scala.jdk.javaapi.CollectionConverters.asScala(List.of("user_id")).toSeq(), "left_outer");
+  }
+
+  /** The model's probability vector column (saved models add it): index 1 is the outcome's probability. */
+  public static String probabilityColumn(Outcome outcome) {
+    return outcome.name().toLowerCase(Locale.ROOT) + "_probability";
+  }
+
+  private static org.apache.spark.sql.Column probabilityOf(Outcome outcome) {
+    return org.apache.spark.ml.functions.vector_to_array(col(probabilityColumn(outcome)), "float64").getItem(1);
+  }
+
+  /**
+   * {@code users} with the score of {@code trained} as a column named for the horizon, and none
+   * of the model's working columns.
+   */
+  public static Dataset<Row> score(Trained trained, Dataset<Row> users, int horizonDays) {
+    List<org.apache.spark.sql.Column> keep = new ArrayList<>();
+    for (String c : users.columns()) {
+      keep.add(col("`" + c + "`"));
+    }
+    keep.add(probabilityOf(trained.outcome()).as(trained.outcome().column(horizonDays)));
+    return trained.model().transform(users).select(keep.toArray(org.apache.spark.sql.Column[]::new));
+  }
+}
