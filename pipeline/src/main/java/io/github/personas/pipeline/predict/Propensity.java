@@ -136,12 +136,48 @@ public final class Propensity {
           + " %d users, %d with the outcome and %d without, to be learnt and measured", positives, trainUsers,
           MIN_TRAINING_USERS, MIN_EACH_OUTCOME, MIN_EACH_OUTCOME));
     }
+    long t = System.nanoTime();
     PipelineModel model = pipeline(outcome, train).fit(train);
+    org.apache.logging.log4j.LogManager.getLogger(Propensity.class).info("Predict: {} fitted on {} users in {} s",
+        outcome.column(cfg.horizonDays()), trainUsers, String.format(Locale.ROOT, "%.1f", (System.nanoTime() - t) / 1e9));
     List<Discrimination.Scored> scored = model.transform(test)
         .select(probabilityOf(outcome), col(LABEL), expr("xxhash64(user_id)")).collectAsList().stream()
         .map(r -> new Discrimination.Scored(r.getDouble(0), r.getDouble(1) == 1.0, r.getLong(2)))
         .toList();
     return new Trained(outcome, model, Discrimination.of(scored), trainUsers);
+  }
+
+  /**
+   * The configured inputs on which more than {@code share} of {@code current}'s users lie outside
+   * the range the backtest's users span, each as a sentence: trees score those users as the most
+   * extreme ones they saw, and cannot extrapolate (on CDNOW's one cohort, tonight's customers are
+   * all older than any in the backtest).
+   */
+  public List<String> beyondTraining(Dataset<Row> backtest, Dataset<Row> current, double share) {
+    List<org.apache.spark.sql.Column> ranges = new ArrayList<>();
+    for (String f : cfg.features()) {
+      ranges.add(org.apache.spark.sql.functions.min(expr("CAST(`" + f + "` AS DOUBLE)")));
+      ranges.add(org.apache.spark.sql.functions.max(expr("CAST(`" + f + "` AS DOUBLE)")));
+    }
+    Row range = backtest.agg(ranges.get(0), ranges.subList(1, ranges.size()).toArray(
+        org.apache.spark.sql.Column[]::new)).first();
+    List<org.apache.spark.sql.Column> outside = new ArrayList<>();
+    for (int i = 0; i < cfg.features().size(); i++) {
+      String v = "CAST(`" + cfg.features().get(i) + "` AS DOUBLE)";
+      String cond = range.isNullAt(2 * i) ? "false" : v + " < " + range.getDouble(2 * i) + "D OR " + v + " > "
+          + range.getDouble(2 * i + 1) + "D";
+      outside.add(expr("avg(CASE WHEN " + cond + " THEN 1D ELSE 0D END)"));
+    }
+    Row shares = current.agg(outside.get(0), outside.subList(1, outside.size()).toArray(
+        org.apache.spark.sql.Column[]::new)).first();
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < cfg.features().size(); i++) {
+      if (!shares.isNullAt(i) && shares.getDouble(i) > share) {
+        out.add(String.format(Locale.ROOT, "%s: %.0f %% of tonight's users lie outside the backtest's %s .. %s",
+            cfg.features().get(i), 100 * shares.getDouble(i), range.get(2 * i), range.get(2 * i + 1)));
+      }
+    }
+    return out;
   }
 
   /** The configured features, and the purchase model's columns when {@link #withPurchaseModel} added them. */
@@ -181,8 +217,8 @@ public final class Propensity {
           .setRegParam(0.001).setMaxIter(200).setProbabilityCol(probability)
           .setRawPredictionCol(prefix + "_raw").setPredictionCol(prefix + "_prediction"));
     } else {
-      stages.add(new GBTClassifier().setFeaturesCol(VECTOR).setLabelCol(LABEL).setMaxIter(40).setMaxDepth(4)
-          .setStepSize(0.1).setSubsamplingRate(0.8).setMaxBins(64).setSeed(SEED)
+      stages.add(new GBTClassifier().setFeaturesCol(VECTOR).setLabelCol(LABEL).setMaxIter(20).setMaxDepth(5)
+          .setStepSize(0.2).setSubsamplingRate(0.8).setMaxBins(64).setSeed(SEED)
           .setProbabilityCol(probability).setRawPredictionCol(prefix + "_raw")
           .setPredictionCol(prefix + "_prediction"));
     }

@@ -43,6 +43,9 @@ public final class PredictStage {
    */
   public record Result(Dataset<Row> predictions, long users, Map<String, Object> details, StageReport report) {}
 
+  private static final org.apache.logging.log4j.Logger PROGRESS =
+      org.apache.logging.log4j.LogManager.getLogger(PredictStage.class);
+
   private final RunContext ctx;
 
   public PredictStage(RunContext ctx) {
@@ -221,7 +224,10 @@ public final class PredictStage {
     summary.put("classifier", cfg.propensity().classifier());
     details.put("propensity", summary);
     Dataset<Row> backtestFeatures = caches.persist(backtest.features());
+    long t0 = System.nanoTime();
     long backtestUsers = backtestFeatures.count();
+    PROGRESS.info("Predict: {} users seen by {} (the backtest) in {} s", backtestUsers, backtest.date(),
+        StageLog.seconds(t0));
     summary.put("backtest_users", backtestUsers);
     // The purchase model as of D - H is an input of the classifiers when both fits exist.
     BgNbd.Params bgBack = null;
@@ -232,6 +238,8 @@ public final class PredictStage {
       BgNbd.Fit backFit = backHistories.isEmpty() ? null
           : fitOrWarn(() -> BgNbd.fit(backHistories, cfg.penalty()), "BG/NBD as of " + backtest.date(), log);
       bgBack = backFit == null ? null : backFit.params();
+      PROGRESS.info("Predict: BG/NBD as of {} fitted on {} histories in {} s", backtest.date(),
+          backHistories.size(), StageLog.seconds(t0));
     }
     double horizonUnits = (double) h / cfg.unitDays();
     if (bgBack != null) {
@@ -248,6 +256,14 @@ public final class PredictStage {
     Dataset<Row> scored = features.select(read.toArray(org.apache.spark.sql.Column[]::new));
     if (bgBack != null) {
       scored = Propensity.withPurchaseModel(scored, perUser, bg, horizonUnits);
+    }
+    t0 = System.nanoTime();
+    List<String> beyond = model.beyondTraining(backtestFeatures, features, 0.2);
+    PROGRESS.info("Predict: the backtest's inputs and their ranges in {} s", StageLog.seconds(t0));
+    if (!beyond.isEmpty() && cfg.propensity().classifier().equals("gbt")) {
+      log.warn("Propensity: trees cannot extrapolate, and tonight's users lie outside the backtest's on "
+          + String.join("; ", beyond) + ". Their scores are those of the backtest's most extreme users: leave such"
+          + " inputs out of personas.predict.propensity.features, or set classifier = logistic (docs/predict.md)");
     }
     List<String> scores = new ArrayList<>();
     for (Propensity.Outcome o : Propensity.Outcome.values()) {
