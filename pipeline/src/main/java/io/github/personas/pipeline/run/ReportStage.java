@@ -174,7 +174,7 @@ public final class ReportStage {
       quality(quality, "profiles", validated.profiles().counts());
     }
     return new ReportData(ctx.date().toString(), NightlyRun.version(), r.population(), segments, cards, curve, reason,
-        moves, trend, quality);
+        moves, trend, quality, ReportData.Predicted.NONE);
   }
 
   private static void quality(List<ReportData.QualityRow> rows, String source, SourceCounts c) {
