@@ -39,6 +39,7 @@ public final class ReportStage {
 
   /** The PREDICT stage's table of how well its propensity models did on held-out users. */
   static final String MODEL_METRICS = "model_metrics";
+  private static final String PREDICTED_USER = "predicted_user_id";
   private static final List<String> METRIC_COLUMNS = List.of("score", "horizon_days", "metric", "decile", "value");
 
   /**
@@ -195,9 +196,11 @@ public final class ReportStage {
     if (cols.isEmpty()) {
       return users;
     }
-    Dataset<Row> p = predictions.select(Stream.concat(Stream.of("user_id"), cols.stream())
-        .map(predictions::col).toArray(org.apache.spark.sql.Column[]::new));
-    return users.join(p, users.col("user_id").equalTo(p.col("user_id")), "left_outer").drop(p.col("user_id"));
+    // The predictions of this run descend from the same features as the users: without a new
+    // name their user_id is the users' own column to Spark, and the join condition trivially true.
+    Dataset<Row> p = predictions.select(Stream.concat(Stream.of(predictions.col("user_id").as(PREDICTED_USER)),
+        cols.stream().map(predictions::col)).toArray(org.apache.spark.sql.Column[]::new));
+    return users.join(p, users.col("user_id").equalTo(p.col(PREDICTED_USER)), "left_outer").drop(PREDICTED_USER);
   }
 
   /**
