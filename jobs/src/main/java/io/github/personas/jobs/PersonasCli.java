@@ -217,7 +217,8 @@ public final class PersonasCli {
   }
 
   @Command(name = "report", mixinStandardHelpOptions = true, sortOptions = false,
-      description = "Reads the date's features and segments from --output and writes segment_kpis.",
+      description = "Reads the date's features, segments and (where published) predictions from --output and"
+          + " writes segment_kpis and the report.",
       footer = {"", "Example:", "  personas report --date 2026-11-22 --output /tmp/out"})
   static final class ReportCommand extends PipelineCommand {
     @Override

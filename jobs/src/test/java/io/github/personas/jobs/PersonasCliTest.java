@@ -85,7 +85,14 @@ class PersonasCliTest {
     double revenue = ((Number) duckdb("SELECT sum(monetary) FROM " + table(out, "features")).get(0).get(0)).doubleValue();
     List<List<Object>> sums = duckdb("SELECT dimension, sum(users), sum(revenue), sum(share) FROM "
         + table(out, "segment_kpis") + " GROUP BY dimension ORDER BY dimension");
-    assertEquals(3, sums.size(), "rfm_segment, lifecycle_stage and persona_id");
+    // The default dimensions: rfm_segment, lifecycle_stage and persona_id, and the predicted
+    // value_tier and churn_risk_band where the predictions have them.
+    List<Object> predicted = duckdb("SELECT column_name FROM (DESCRIBE SELECT * FROM " + table(out, "predictions")
+        + ") WHERE column_name IN ('value_tier', 'churn_risk_band') ORDER BY 1").stream().map(c -> c.get(0)).toList();
+    List<Object> dimensions = new ArrayList<>(predicted);
+    dimensions.addAll(List.of("lifecycle_stage", "persona_id", "rfm_segment"));
+    dimensions.sort(java.util.Comparator.comparing(Object::toString));
+    assertEquals(dimensions, sums.stream().map(x -> x.get(0)).toList());
     for (List<Object> s : sums) {
       assertEquals(300L, ((Number) s.get(1)).longValue(), "users of " + s.get(0));
       assertEquals(revenue, ((Number) s.get(2)).doubleValue(), 1e-6, "revenue of " + s.get(0));

@@ -328,7 +328,8 @@ public record PersonasConfig(
   /**
    * KPI report settings.
    *
-   * @param dimensions        columns of the segments or features tables that get KPI rows
+   * @param dimensions        columns of the segments or features tables that get KPI rows, or predicted
+   *                          ones of the predictions table (left out when a run has no predictions)
    * @param significanceLevel a p-value below this is flagged significant
    * @param dormantStages     lifecycle stages that count as dormant in dormant_share
    */

@@ -191,6 +191,25 @@ public final class OutputWriter {
   }
 
   /**
+   * Whether {@link #read(String)} finds {@code table} for the run date: this run staged it, or a
+   * complete ({@code _SUCCESS}) partition is published. For tables a run may leave out (predictions
+   * when the PREDICT stage is off).
+   */
+  public boolean has(String table) {
+    return staging != null && staged.contains(table) || has(table, date);
+  }
+
+  /** Whether {@code table} has a complete ({@code _SUCCESS}) published partition for {@code other}. */
+  public boolean has(String table, LocalDate other) {
+    Path marker = new Path(new Path(new Path(root, table), "dt=" + other), SUCCESS);
+    try {
+      return fs(marker).exists(marker);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException("Cannot look for " + marker, e);
+    }
+  }
+
+  /**
    * Publishes staged tables: each table's staged folder replaces its date partition by a rename
    * (the old partition is moved aside first, then deleted), with a {@code _SUCCESS} marker; the
    * date's partitions of the {@code replaced} tables this run did not publish are withdrawn, so the
@@ -369,16 +388,6 @@ public final class OutputWriter {
       return java.util.Optional.ofNullable(best);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException("Cannot list " + dir, e);
-    }
-  }
-
-  /** Whether {@code table} has a complete ({@code _SUCCESS}) partition of date {@code other}. */
-  public boolean has(String table, LocalDate other) {
-    Path part = new Path(new Path(root, table), "dt=" + other);
-    try {
-      return fs(part).exists(new Path(part, SUCCESS));
-    } catch (IOException e) {
-      throw new java.io.UncheckedIOException("Cannot look at " + part, e);
     }
   }
 

@@ -17,10 +17,13 @@ import java.util.Map;
  * @param transitions persona moves since the previous run (empty on a first run)
  * @param history     persona sizes per earlier and this run date
  * @param quality     where the input rows went
+ * @param predicted   what the PREDICT stage adds: mean scores per persona and RFM segment, the
+ *                    propensity models' checks; {@link Predicted#NONE} when it did not run
  */
 public record ReportData(String runDate, String version, Map<String, Object> headline, List<SegmentRow> segments,
                          List<PersonaCard> personas, List<KPoint> kSelection, String kReason,
-                         List<Transition> transitions, List<HistoryPoint> history, List<QualityRow> quality) {
+                         List<Transition> transitions, List<HistoryPoint> history, List<QualityRow> quality,
+                         Predicted predicted) {
 
   public ReportData {
     segments = List.copyOf(segments);
@@ -29,7 +32,66 @@ public record ReportData(String runDate, String version, Map<String, Object> hea
     transitions = List.copyOf(transitions);
     history = List.copyOf(history);
     quality = List.copyOf(quality);
+    predicted = predicted == null ? Predicted.NONE : predicted;
   }
+
+  /**
+   * The predictions as the report shows them.
+   *
+   * @param clvDays        horizon of the CLV shown (the longest configured); null without CLV
+   * @param propensityDays horizon of purchase propensity and churn risk; null without them
+   * @param scores         mean scores per segment of persona_id and rfm_segment
+   * @param metrics        the model_metrics rows: how well propensity and churn risk did on held-out users
+   */
+  public record Predicted(Integer clvDays, Integer propensityDays, List<SegmentScores> scores,
+                          List<ModelMetric> metrics) {
+
+    /** No PREDICT stage, or predictions without scores: nothing predicted is shown. */
+    public static final Predicted NONE = new Predicted(null, null, List.of(), List.of());
+
+    public Predicted {
+      scores = List.copyOf(scores);
+      metrics = List.copyOf(metrics);
+    }
+
+    /** The mean scores of {@code segment} of {@code dimension}, or null when there are none. */
+    public SegmentScores of(String dimension, String segment) {
+      return scores.stream().filter(s -> s.dimension().equals(dimension) && s.segment().equals(segment))
+          .findFirst().orElse(null);
+    }
+  }
+
+  /**
+   * Mean scores of one segment, each over the segment's users who have the score; null when none has.
+   *
+   * @param dimension          persona_id or rfm_segment
+   * @param segment            the persona id or RFM segment
+   * @param users              users in the segment
+   * @param pAlive             mean P(alive)
+   * @param clv                mean CLV over the longest horizon
+   * @param purchasePropensity mean purchase propensity (0..1)
+   * @param churnRisk          mean churn risk (0..1)
+   */
+  public record SegmentScores(String dimension, String segment, long users, Double pAlive, Double clv,
+                              Double purchasePropensity, Double churnRisk) {
+
+    /** Whether any score is known. */
+    public boolean any() {
+      return pAlive != null || clv != null || purchasePropensity != null || churnRisk != null;
+    }
+  }
+
+  /**
+   * One row of the model_metrics table.
+   *
+   * @param score       the score checked, e.g. purchase_propensity_30d
+   * @param horizonDays its horizon
+   * @param metric      auc_roc, auc_pr, base_rate, top_decile_lift, train_users, test_users; per
+   *                    decile users, mean_score, observed_rate
+   * @param decile      1 = the highest-scored tenth of the test users; null for a metric of the whole model
+   * @param value       the value
+   */
+  public record ModelMetric(String score, int horizonDays, String metric, Integer decile, double value) {}
 
   /**
    * Headline KPIs of one segment, with lifts and significance flags.

@@ -28,6 +28,7 @@ import org.jfree.chart.plot.ValueMarker;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.PaintScale;
 import org.jfree.chart.renderer.xy.XYBlockRenderer;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.title.PaintScaleLegend;
 import org.jfree.chart.ui.RectangleEdge;
 import org.jfree.data.category.DefaultCategoryDataset;
@@ -47,6 +48,11 @@ import org.jfree.svg.SVGGraphics2D;
 public final class RunReport {
 
   private static final int WIDTH = 900;
+  /** Two charts side by side: a score's calibration and its lift. */
+  private static final int HALF_WIDTH = 440;
+  private static final Color SCORE_BLUE = new Color(0x1F, 0x5F, 0xAF);
+  private static final String PERSONA_ID = "persona_id";
+  private static final String RFM_SEGMENT = "rfm_segment";
 
   private final ReportData data;
   private int charts;
@@ -105,9 +111,11 @@ public final class RunReport {
       card.put("recall", String.format(Locale.ROOT, "%.2f", p.recall()));
       card.put("traits", p.traits());
       card.put("play", p.play());
+      putScores(card, data.predicted().of(PERSONA_ID, p.id()));
       personas.add(card);
     }
     v.put("personas", personas);
+    v.put("predicted", predicted(charts));
 
     Map<String, List<Map<String, Object>>> byDimension = new LinkedHashMap<>();
     for (ReportData.SegmentRow r : data.segments()) {
@@ -156,6 +164,226 @@ public final class RunReport {
     return v;
   }
 
+  /** The card's one line of mean scores, when the run has predictions. */
+  private void putScores(Map<String, Object> card, ReportData.SegmentScores scores) {
+    boolean shown = !data.predicted().scores().isEmpty();
+    card.put("hasScores", shown);
+    card.put("scores", shown ? scoreLine(scores) : "");
+  }
+
+  /**
+   * Mean scores in one line a marketer reads, e.g. "P(alive) 0.62 · 365-day CLV 48.10 · 30-day
+   * purchase propensity 12.0% · churn risk 71.0%".
+   */
+  private String scoreLine(ReportData.SegmentScores s) {
+    if (s == null || !s.any()) {
+      return "No predicted scores for these users";
+    }
+    ReportData.Predicted p = data.predicted();
+    List<String> parts = new ArrayList<>();
+    if (s.pAlive() != null) {
+      parts.add(String.format(Locale.ROOT, "P(alive) %.2f", s.pAlive()));
+    }
+    if (s.clv() != null) {
+      parts.add(p.clvDays() + "-day CLV " + money(s.clv()));
+    }
+    if (s.purchasePropensity() != null) {
+      parts.add(p.propensityDays() + "-day purchase propensity " + percent(s.purchasePropensity()));
+    }
+    if (s.churnRisk() != null) {
+      // One horizon for both: said once when the propensity precedes it.
+      parts.add((s.purchasePropensity() != null ? "" : p.propensityDays() + "-day ") + "churn risk "
+          + percent(s.churnRisk()));
+    }
+    return String.join(" · ", parts);
+  }
+
+  /** The RFM segments' mean scores, the footnote, and the propensity models' checks. */
+  private Map<String, Object> predicted(boolean charts) {
+    ReportData.Predicted p = data.predicted();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("present", !p.scores().isEmpty());
+    List<Map<String, Object>> rfm = new ArrayList<>();
+    Object all = data.headline().get("users");
+    for (ReportData.SegmentScores s : p.scores()) {
+      if (s.dimension().equals(RFM_SEGMENT)) {
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("segment", s.segment());
+        row.put("users", count(s.users()));
+        row.put("share", all == null || ((Number) all).longValue() == 0 ? "n/a"
+            : percent((double) s.users() / ((Number) all).longValue()));
+        row.put("scores", scoreLine(s));
+        rfm.add(row);
+      }
+    }
+    m.put("rfm", rfm);
+    m.put("hasRfm", !rfm.isEmpty());
+    List<String> notes = new ArrayList<>();
+    notes.add("Predicted scores are means over the users who have the score: users who never bought have no"
+        + " P(alive) or CLV.");
+    if (p.clvDays() != null) {
+      notes.add(String.format("CLV is the spend expected in the next %d days, discounted.", p.clvDays()));
+    }
+    if (p.propensityDays() != null) {
+      notes.add(String.format("Purchase propensity and churn risk are chances over the next %d days.",
+          p.propensityDays()));
+    }
+    m.put("footnote", String.join(" ", notes));
+
+    Map<String, List<ReportData.ModelMetric>> byScore = new LinkedHashMap<>();
+    for (ReportData.ModelMetric x : p.metrics()) {
+      byScore.computeIfAbsent(x.score(), k -> new ArrayList<>()).add(x);
+    }
+    List<Map<String, Object>> models = new ArrayList<>();
+    byScore.forEach((score, metrics) -> models.add(model(score, metrics, charts)));
+    m.put("models", models);
+    m.put("hasModels", !models.isEmpty());
+    return m;
+  }
+
+  /** One score's checks on held-out users: figures, deciles, how to read them, and (HTML) its two charts. */
+  private Map<String, Object> model(String score, List<ReportData.ModelMetric> metrics, boolean charts) {
+    int horizon = metrics.get(0).horizonDays();
+    Map<String, Double> scalar = new LinkedHashMap<>();
+    java.util.TreeMap<Integer, Map<String, Double>> deciles = new java.util.TreeMap<>();
+    for (ReportData.ModelMetric x : metrics) {
+      if (x.decile() == null) {
+        scalar.put(x.metric(), x.value());
+      } else {
+        deciles.computeIfAbsent(x.decile(), d -> new LinkedHashMap<>()).put(x.metric(), x.value());
+      }
+    }
+    Double base = scalar.get("base_rate");
+    String title = scoreTitle(score, horizon);
+    String did = outcome(score, horizon);
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("title", title);
+    List<String> figures = new ArrayList<>();
+    figure(figures, scalar.get("auc_roc"), v -> String.format(Locale.ROOT, "AUC-ROC %.3f", v));
+    figure(figures, scalar.get("auc_pr"), v -> String.format(Locale.ROOT, "AUC-PR %.3f", v));
+    figure(figures, base, v -> "base rate " + percent(v));
+    figure(figures, scalar.get("top_decile_lift"), v -> "top-decile lift " + lift(v));
+    figure(figures, scalar.get("train_users"), v -> "trained on " + count(Math.round(v)) + " users");
+    figure(figures, scalar.get("test_users"), v -> "checked on " + count(Math.round(v)) + " held-out users");
+    m.put("figures", String.join(" · ", figures));
+    m.put("figuresHelp", String.format("AUC-ROC is the chance that a user who %s is scored above one who did not"
+        + " (0.5 is a coin toss, 1 perfect); AUC-PR summarises how many of the users picked by the score %s, where"
+        + " a coin toss gets the base rate; top-decile lift is the share of the highest-scored tenth who %s,"
+        + " divided by the base rate.", did, did, did));
+    List<Map<String, Object>> rows = new ArrayList<>();
+    for (Map.Entry<Integer, Map<String, Double>> e : deciles.entrySet()) {
+      Map<String, Double> d = e.getValue();
+      Double observed = d.get("observed_rate");
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("decile", e.getKey());
+      row.put("users", d.get("users") == null ? "n/a" : count(Math.round(d.get("users"))));
+      row.put("meanScore", percent(d.get("mean_score")));
+      row.put("observed", percent(observed));
+      row.put("lift", lift(liftOf(observed, base)));
+      rows.add(row);
+    }
+    m.put("deciles", rows);
+    m.put("readCalibration", String.format("Calibration: each dot is a tenth of the held-out users, ranked by"
+        + " score: across, the %s the model gave them on average; up, the share who %s. On the dashed diagonal a"
+        + " score of 20%% came true for 20%% of them; below it the model promised too much, above it too little.",
+        title.toLowerCase(Locale.ROOT), did));
+    m.put("readLift", String.format("Lift: one bar per tenth of the held-out users, highest scores first: how many"
+        + " times the base rate%s that tenth %s. A useful score has tall bars on the left falling below 1 on the"
+        + " right; bars all near 1 mean it does not tell users apart.", base == null ? "" : " (" + percent(base) + ")",
+        did));
+    if (charts) {
+      m.put("calibrationChart", svg(calibrationChart(title, deciles), HALF_WIDTH, 360));
+      m.put("liftChart", svg(liftChart(title, deciles, base), HALF_WIDTH, 360));
+    }
+    return m;
+  }
+
+  private static void figure(List<String> figures, Double v, java.util.function.DoubleFunction<String> format) {
+    if (v != null && Double.isFinite(v)) {
+      figures.add(format.apply(v));
+    }
+  }
+
+  private static Double liftOf(Double observed, Double base) {
+    return observed == null || base == null || base == 0 ? null : observed / base;
+  }
+
+  /** "purchase_propensity_30d" → "30-day purchase propensity". */
+  static String scoreTitle(String score, int horizonDays) {
+    String name = score.replaceFirst("_" + horizonDays + "d$", "").replace('_', ' ');
+    return horizonDays + "-day " + name;
+  }
+
+  /** What users whose score came true did, in words. */
+  private static String outcome(String score, int horizonDays) {
+    if (score.startsWith("purchase_propensity")) {
+      return "bought in the " + horizonDays + " days";
+    }
+    if (score.startsWith("churn_risk")) {
+      return "churned in the " + horizonDays + " days";
+    }
+    return "had the outcome";
+  }
+
+  private JFreeChart calibrationChart(String title, java.util.SortedMap<Integer, Map<String, Double>> deciles) {
+    XYSeries points = new XYSeries("deciles", false);
+    double max = 0;
+    for (Map<String, Double> d : deciles.values()) {
+      Double x = d.get("mean_score");
+      Double y = d.get("observed_rate");
+      if (x != null && y != null) {
+        points.add(x, y);
+        max = Math.max(max, Math.max(x, y));
+      }
+    }
+    max = max == 0 ? 1 : Math.min(1, max * 1.05);
+    XYSeries diagonal = new XYSeries("perfectly calibrated");
+    diagonal.add(0, 0);
+    diagonal.add(max, max);
+    XYSeriesCollection ds = new XYSeriesCollection();
+    ds.addSeries(points);
+    ds.addSeries(diagonal);
+    JFreeChart chart = ChartFactory.createXYLineChart(title + ": calibration", "mean score", "observed rate", ds,
+        PlotOrientation.VERTICAL, true, false, false);
+    XYPlot plot = chart.getXYPlot();
+    XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, true);
+    r.setSeriesPaint(0, SCORE_BLUE);
+    r.setSeriesShapesVisible(1, false);
+    r.setSeriesPaint(1, Color.GRAY);
+    r.setSeriesStroke(1, new java.awt.BasicStroke(1f, java.awt.BasicStroke.CAP_BUTT, java.awt.BasicStroke.JOIN_MITER,
+        10f, new float[] {5f, 4f}, 0f));
+    plot.setRenderer(r);
+    for (NumberAxis axis : List.of((NumberAxis) plot.getDomainAxis(), (NumberAxis) plot.getRangeAxis())) {
+      axis.setRange(0, max);
+      axis.setNumberFormatOverride(java.text.NumberFormat.getPercentInstance(Locale.ROOT));
+    }
+    // Room for the last tick label ("100%") at the right edge.
+    chart.setPadding(new org.jfree.chart.ui.RectangleInsets(2, 2, 2, 14));
+    return style(chart);
+  }
+
+  private JFreeChart liftChart(String title, java.util.SortedMap<Integer, Map<String, Double>> deciles, Double base) {
+    DefaultCategoryDataset ds = new DefaultCategoryDataset();
+    deciles.forEach((decile, d) -> {
+      Double lift = liftOf(d.get("observed_rate"), base);
+      if (lift != null) {
+        ds.addValue(lift, "lift", String.valueOf(decile));
+      }
+    });
+    JFreeChart chart = ChartFactory.createBarChart(title + ": lift by decile", "decile (1 = highest scores)",
+        "× base rate", ds, PlotOrientation.VERTICAL, false, false, false);
+    ValueMarker one = new ValueMarker(1, Color.GRAY, new java.awt.BasicStroke(1.5f));
+    one.setLabel("base rate");
+    one.setLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+    one.setLabelAnchor(org.jfree.chart.ui.RectangleAnchor.TOP_RIGHT);
+    one.setLabelTextAnchor(org.jfree.chart.ui.TextAnchor.BOTTOM_RIGHT);
+    chart.getCategoryPlot().addRangeMarker(one);
+    org.jfree.chart.renderer.category.BarRenderer bars =
+        (org.jfree.chart.renderer.category.BarRenderer) chart.getCategoryPlot().getRenderer();
+    bars.setSeriesPaint(0, SCORE_BLUE);
+    return style(chart);
+  }
+
   private Map<String, Object> transitionMatrix() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("present", !data.transitions().isEmpty());
@@ -194,7 +422,7 @@ public final class RunReport {
   private JFreeChart kpiChart() {
     DefaultCategoryDataset ds = new DefaultCategoryDataset();
     for (ReportData.SegmentRow r : data.segments()) {
-      if (r.dimension().equals("persona_id") && r.conversionLift() != null && r.arpuLift() != null) {
+      if (r.dimension().equals(PERSONA_ID) && r.conversionLift() != null && r.arpuLift() != null) {
         ds.addValue(r.conversionLift(), "conversion lift", r.segment());
         ds.addValue(r.arpuLift(), "ARPU lift", r.segment());
       }
@@ -295,10 +523,14 @@ public final class RunReport {
   }
 
   private String svg(JFreeChart chart, int height) {
-    SVGGraphics2D g = new SVGGraphics2D(WIDTH, height);
+    return svg(chart, WIDTH, height);
+  }
+
+  private String svg(JFreeChart chart, int width, int height) {
+    SVGGraphics2D g = new SVGGraphics2D(width, height);
     // Fixed ids instead of time-based ones: the same data gives the same file.
     g.setDefsKeyPrefix("c" + (++charts) + "-");
-    chart.draw(g, new Rectangle2D.Double(0, 0, WIDTH, height));
+    chart.draw(g, new Rectangle2D.Double(0, 0, width, height));
     return g.getSVGElement();
   }
 

@@ -77,7 +77,7 @@ public final class SegmentKpis {
     for (String d : dimensions) {
       if (!columns.contains(d)) {
         throw new ConfigException(String.format(
-            "personas.report.dimensions names '%s', which is not a column of the segments or features; available: %s",
+            "personas.report.dimensions names '%s', which is not a column of the segments, features or predictions; available: %s",
             d, columns));
       }
     }

@@ -100,8 +100,8 @@ public final class NightlyRun {
               featured != null ? featured.backtest() : features.readBackBacktest(), caches);
       stopIfFailed(publish, new PublishStage.Results(validated, featured, segmented, predicted, null));
       ReportStage.Result reported = !todo.contains(Stage.REPORT) ? null
-          : new ReportStage(ctx).run(segmented != null ? ReportStage.Input.of(segmented)
-              : ReportStage.Input.readBack(ctx), validated, caches);
+          : new ReportStage(ctx).run((segmented != null ? ReportStage.Input.of(segmented)
+              : ReportStage.Input.readBack(ctx)).with(predicted), validated, caches);
       PublishStage.Results results = new PublishStage.Results(validated, featured, segmented, predicted, reported);
       stopIfFailed(publish, results);
       return publish.succeeded(results);

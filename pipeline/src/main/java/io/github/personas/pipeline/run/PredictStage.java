@@ -40,8 +40,14 @@ public final class PredictStage {
    * @param users       its rows
    * @param details     the fits, for the summary's {@code details.predict}; null when the stage is off
    * @param report      what the stage did
+   * @param modelMetrics the model_metrics rows of the propensity models trained; empty without them
    */
-  public record Result(Dataset<Row> predictions, long users, Map<String, Object> details, StageReport report) {}
+  public record Result(Dataset<Row> predictions, long users, Map<String, Object> details, StageReport report,
+                       List<Row> modelMetrics) {
+    public Result {
+      modelMetrics = modelMetrics == null ? List.of() : List.copyOf(modelMetrics);
+    }
+  }
 
   private static final org.apache.logging.log4j.Logger PROGRESS =
       org.apache.logging.log4j.LogManager.getLogger(PredictStage.class);
@@ -74,7 +80,7 @@ public final class PredictStage {
     try (StageLog log = StageLog.start(Stage.PREDICT, ctx)) {
       PersonasConfig.Predict cfg = ctx.config().predict();
       if (!cfg.enabled()) {
-        return new Result(null, 0, null, log.finish());
+        return new Result(null, 0, null, log.finish(), List.of());
       }
       Dataset<Row> perUser = caches.persist(PurchaseHistories.perUser(features, ctx.date(), cfg.unitDays()));
       List<BgNbd.History> histories = PurchaseHistories.histories(perUser);
@@ -149,7 +155,7 @@ public final class PredictStage {
         Dataset<Row> metrics = ctx.spark().createDataFrame(propensities.metrics(), METRICS_SCHEMA).coalesce(1);
         log.write(OutputWriter.MODEL_METRICS, metrics, propensities.metrics().size());
       }
-      return new Result(predictions, n, details, log.finish());
+      return new Result(predictions, n, details, log.finish(), propensities.metrics());
     }
   }
 

@@ -7,8 +7,11 @@ import io.github.personas.pipeline.io.OutputWriter;
 import io.github.personas.pipeline.report.Kpi;
 import io.github.personas.pipeline.report.ReportData;
 import io.github.personas.pipeline.report.RunReport;
+import io.github.personas.pipeline.report.ScoreMeans;
 import io.github.personas.pipeline.report.SegmentKpis;
 import io.github.personas.pipeline.report.SegmentTransitions;
+import io.github.personas.pipeline.segment.PersonaClusterer;
+import io.github.personas.pipeline.segment.RfmScorer;
 import io.github.personas.pipeline.validate.SourceCounts;
 import java.time.LocalDate;
 import java.util.ArrayList;
@@ -16,6 +19,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Stream;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.functions;
@@ -27,26 +31,63 @@ import org.apache.spark.sql.functions;
 public final class ReportStage {
 
   /**
+   * Columns of the predictions table that can be report dimensions. A run without them (the
+   * PREDICT stage off, or predictions from before they existed) leaves them out of the report
+   * instead of failing on them: value_tier and churn_risk_band are in the default dimensions.
+   */
+  public static final List<String> PREDICTED_DIMENSIONS = List.of("value_tier", "churn_risk_band", "propensity_decile");
+
+  /** The PREDICT stage's table of how well its propensity models did on held-out users. */
+  static final String MODEL_METRICS = OutputWriter.MODEL_METRICS;
+  private static final String PREDICTED_USER = "predicted_user_id";
+  private static final List<String> METRIC_COLUMNS = List.of("score", "horizon_days", "metric", "decile", "value");
+
+  /**
    * What the report reads.
    *
-   * @param users      one row per user: the segment columns and every feature
-   * @param personas   the personas table's rows
-   * @param kSelection the k_selection table's rows
-   * @param fromOutput true when {@code users} is a join of tables read back, worth caching for
-   *                   the report's several reads; the segment stage's rows come from its cache
+   * @param users        one row per user: the segment columns and every feature
+   * @param personas     the personas table's rows
+   * @param kSelection   the k_selection table's rows
+   * @param predictions  one row per user: the predictions table, joined to {@code users} by user_id;
+   *                     null when there are none (the PREDICT stage off or not run for the date)
+   * @param modelMetrics the model_metrics table's rows; empty when there are none
+   * @param fromOutput   true when {@code users} is a join of tables read back, worth caching for
+   *                     the report's several reads; the segment stage's rows come from its cache
    */
-  public record Input(Dataset<Row> users, List<Row> personas, List<Row> kSelection, boolean fromOutput) {
+  public record Input(Dataset<Row> users, List<Row> personas, List<Row> kSelection, Dataset<Row> predictions,
+                      List<Row> modelMetrics, boolean fromOutput) {
+
+    public Input {
+      modelMetrics = modelMetrics == null ? List.of() : List.copyOf(modelMetrics);
+    }
 
     /** The segment stage's result. */
     public static Input of(SegmentStage.Result segmented) {
-      return new Input(segmented.users(), segmented.personas(), segmented.kSelection(), false);
+      return new Input(segmented.users(), segmented.personas(), segmented.kSelection(), null, List.of(), false);
     }
 
-    /** This date's segments, features, personas and k_selection from the output, for a run that did not segment. */
+    /**
+     * This date's segments, features, personas and k_selection from the output, for a run that did
+     * not segment; its predictions and model_metrics too where the date has them.
+     */
     public static Input readBack(RunContext ctx) {
       OutputWriter out = ctx.out();
       return new Input(joined(out.read(OutputWriter.SEGMENTS), out.read(OutputWriter.FEATURES)),
-          out.read(OutputWriter.PERSONAS).collectAsList(), out.read(OutputWriter.K_SELECTION).collectAsList(), true);
+          out.read(OutputWriter.PERSONAS).collectAsList(), out.read(OutputWriter.K_SELECTION).collectAsList(),
+          out.has(OutputWriter.PREDICTIONS) ? out.read(OutputWriter.PREDICTIONS) : null,
+          out.has(MODEL_METRICS) ? out.read(MODEL_METRICS).collectAsList() : List.of(), true);
+    }
+
+    /**
+     * With this run's predictions, in place of any read back: a run whose PREDICT stage was off has
+     * none, whatever an earlier run of the date published. Unchanged when PREDICT did not run.
+     */
+    public Input with(PredictStage.Result predicted) {
+      if (predicted == null) {
+        return this;
+      }
+      // The PREDICT stage's result has no model_metrics yet (no propensity models): none to show.
+      return new Input(users, personas, kSelection, predicted.predictions(), predicted.modelMetrics(), fromOutput);
     }
   }
 
@@ -80,35 +121,102 @@ public final class ReportStage {
   public Result run(Input input, ValidateStage.Result validated, Caches caches) {
     try (StageLog log = StageLog.start(Stage.REPORT, ctx)) {
       PersonasConfig.Report rc = ctx.config().report();
+      ScoreMeans.Columns scores = input.predictions() == null ? ScoreMeans.Columns.NONE
+          : ScoreMeans.Columns.of(List.of(input.predictions().columns()), ctx.config().predict().horizonsDays());
+      Dataset<Row> joined = withPredictions(input.users(), input.predictions(), rc.dimensions(), scores.present());
       // The segment stage's rows are read from its cache of every feature; caching those wide rows
-      // again cost 5 s at 500k users. A join of tables read back is worth caching.
-      Dataset<Row> users = input.fromOutput() ? caches.persist(input.users()) : input.users();
-      SegmentKpis.Result r = new SegmentKpis(rc.dimensions(), Kpi.defaults(rc.dormantStages()), rc.significanceLevel())
+      // again cost 5 s at 500k users. A join (of tables read back, or with the predictions) is
+      // worth caching: the KPIs, the transitions and the scores' means each read it.
+      Dataset<Row> users = input.fromOutput() || joined != input.users() ? caches.persist(joined) : joined;
+      List<String> dimensions = dimensions(rc.dimensions(), List.of(users.columns()));
+      SegmentKpis.Result r = new SegmentKpis(dimensions, Kpi.defaults(rc.dormantStages()), rc.significanceLevel())
           .apply(users);
       log.write(OutputWriter.SEGMENT_KPIS, r.kpis(), r.kpis().count());
       log.write(OutputWriter.HOLDOUT_UPLIFT, r.holdoutUplift(), r.holdoutUplift().count());
 
       Optional<LocalDate> prev = ctx.out().previousDate(OutputWriter.SEGMENTS);
-      Dataset<Row> previous = prev.isPresent() ? previousUsers(prev.get(), rc, log) : null;
-      Dataset<Row> transitions = caches.persist(new SegmentTransitions(rc.dimensions()).apply(users, previous,
+      Dataset<Row> previous = prev.isPresent() ? previousUsers(prev.get(), dimensions, log) : null;
+      // A predicted dimension the previous run did not have (its PREDICT stage off) has no
+      // transitions; the other dimensions still have theirs.
+      List<String> moved = previous == null ? dimensions
+          : dimensions.stream().filter(List.of(previous.columns())::contains).toList();
+      if (moved.isEmpty()) {
+        log.warn("The run of " + prev.get() + " has none of the dimensions " + dimensions
+            + " (no predictions): the transitions count every user as new");
+        previous = null;
+        moved = dimensions;
+      }
+      Dataset<Row> transitions = caches.persist(new SegmentTransitions(moved).apply(users, previous,
           previous == null ? null : prev.get().toString()));
       log.write(OutputWriter.SEGMENT_TRANSITIONS, transitions, transitions.count());
       Dataset<Row> history = caches.persist(history(r.kpis()));
       log.write(OutputWriter.SEGMENT_HISTORY, history, history.count());
 
-      RunReport report = new RunReport(reportData(r, input, transitions, history, validated));
+      ReportData.Predicted predicted = predicted(users, scores, input.modelMetrics());
+      RunReport report = new RunReport(reportData(r, input, transitions, history, validated, predicted));
       log.file("report.md", ctx.out().writeText(OutputWriter.RUNS, "report.md", report.markdown()));
       log.file("report.html", ctx.out().writeText(OutputWriter.RUNS, "report.html", report.html()));
       return new Result(r.population(), log.finish());
     }
   }
 
-  /** The previous run's users with the report's dimensions, or null (and a warning) when it cannot be read. */
-  private Dataset<Row> previousUsers(LocalDate prev, PersonasConfig.Report rc, StageLog log) {
+  /**
+   * The configured dimensions this run can report on: a predicted dimension that {@code columns}
+   * lack is left out (the PREDICT stage off); any other missing column fails in {@link SegmentKpis}.
+   */
+  static List<String> dimensions(List<String> configured, List<String> columns) {
+    List<String> dims = configured.stream()
+        .filter(d -> columns.contains(d) || !PREDICTED_DIMENSIONS.contains(d)).toList();
+    if (dims.isEmpty()) {
+      throw new ConfigException(String.format("personas.report.dimensions lists only predicted dimensions %s, and"
+          + " this run has no predictions with them (personas.predict.enabled): add a column of the segments or"
+          + " features", configured));
+    }
+    return dims;
+  }
+
+  /**
+   * {@code users} with the columns of {@code predictions} the report reads (the predicted
+   * dimensions among {@code dimensions}, and {@code scores}), by user_id; {@code users} itself
+   * when there is nothing to add. A user without a prediction row gets nulls.
+   */
+  static Dataset<Row> withPredictions(Dataset<Row> users, Dataset<Row> predictions, List<String> dimensions,
+                                      List<String> scores) {
+    if (predictions == null) {
+      return users;
+    }
+    List<String> have = List.of(users.columns());
+    List<String> cols = new ArrayList<>();
+    for (String c : predictions.columns()) {
+      boolean wanted = PREDICTED_DIMENSIONS.contains(c) && dimensions.contains(c) || scores.contains(c);
+      if (wanted && !have.contains(c)) {
+        cols.add(c);
+      }
+    }
+    if (cols.isEmpty()) {
+      return users;
+    }
+    // The predictions of this run descend from the same features as the users: without a new
+    // name their user_id is the users' own column to Spark, and the join condition trivially true.
+    Dataset<Row> p = predictions.select(Stream.concat(Stream.of(predictions.col("user_id").as(PREDICTED_USER)),
+        cols.stream().map(predictions::col)).toArray(org.apache.spark.sql.Column[]::new));
+    return users.join(p, users.col("user_id").equalTo(p.col(PREDICTED_USER)), "left_outer").drop(PREDICTED_USER);
+  }
+
+  /**
+   * The previous run's users with this run's dimensions (and its predicted ones where it has its
+   * predictions), or null (and a warning) when it cannot be read or lacks a dimension that is not
+   * a predicted one.
+   */
+  private Dataset<Row> previousUsers(LocalDate prev, List<String> dimensions, StageLog log) {
     try {
       Dataset<Row> previous = joined(ctx.out().read(OutputWriter.SEGMENTS, prev), ctx.out().read(OutputWriter.FEATURES, prev));
+      if (ctx.out().has(OutputWriter.PREDICTIONS, prev)) {
+        previous = withPredictions(previous, ctx.out().read(OutputWriter.PREDICTIONS, prev), dimensions, List.of());
+      }
       List<String> columns = List.of(previous.columns());
-      List<String> missing = rc.dimensions().stream().filter(d -> !columns.contains(d)).toList();
+      List<String> missing = dimensions.stream()
+          .filter(d -> !columns.contains(d) && !PREDICTED_DIMENSIONS.contains(d)).toList();
       if (!missing.isEmpty()) {
         log.warn("The run of " + prev + " has no column " + missing + ": no transitions from it");
         return null;
@@ -118,6 +226,34 @@ public final class ReportStage {
       log.warn("Cannot read the previous run " + prev + " for transitions: " + ConfigException.firstLine(e));
       return null;
     }
+  }
+
+  /** Mean scores per persona and RFM segment, and the models' checks, for the report's cards and charts. */
+  private static ReportData.Predicted predicted(Dataset<Row> users, ScoreMeans.Columns scores, List<Row> metrics) {
+    List<String> columns = List.of(users.columns());
+    List<String> dims = Stream.of(PersonaClusterer.PERSONA_ID, RfmScorer.RFM_SEGMENT).filter(columns::contains).toList();
+    List<ReportData.SegmentScores> means = ScoreMeans.apply(users, dims, scores);
+    if (means.stream().noneMatch(ReportData.SegmentScores::any)) {
+      // No user has a score (nobody bought, or the fit failed, as the stage's warning says): the
+      // cards would only say so one by one.
+      means = List.of();
+    }
+    List<ReportData.ModelMetric> checks = new ArrayList<>();
+    for (Row m : metrics) {
+      // Rows read back have a schema; rows built in memory may not, and then are in the table's order.
+      Object[] v = new Object[METRIC_COLUMNS.size()];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = m.schema() == null ? m.get(i) : m.getAs(METRIC_COLUMNS.get(i));
+      }
+      if (v[4] != null) {
+        checks.add(new ReportData.ModelMetric((String) v[0], ((Number) v[1]).intValue(), (String) v[2],
+            v[3] == null ? null : ((Number) v[3]).intValue(), ((Number) v[4]).doubleValue()));
+      }
+    }
+    if (means.isEmpty() && checks.isEmpty()) {
+      return ReportData.Predicted.NONE;
+    }
+    return new ReportData.Predicted(scores.clvDays(), scores.propensityDays(), means, checks);
   }
 
   /** Size and headline KPIs of every segment on every date so far, for trend charts. */
@@ -134,7 +270,7 @@ public final class ReportStage {
 
   /** The small, driver-side view of this run's tables that report.md and report.html show. */
   private ReportData reportData(SegmentKpis.Result r, Input input, Dataset<Row> transitions, Dataset<Row> history,
-                                ValidateStage.Result validated) {
+                                ValidateStage.Result validated, ReportData.Predicted predicted) {
     List<ReportData.SegmentRow> segments = new ArrayList<>();
     for (Row k : r.kpis().collectAsList()) {
       segments.add(new ReportData.SegmentRow(k.getAs("dimension"), k.getAs("segment"), k.<Long>getAs("users"),
@@ -174,7 +310,7 @@ public final class ReportStage {
       quality(quality, "profiles", validated.profiles().counts());
     }
     return new ReportData(ctx.date().toString(), NightlyRun.version(), r.population(), segments, cards, curve, reason,
-        moves, trend, quality);
+        moves, trend, quality, predicted);
   }
 
   private static void quality(List<ReportData.QualityRow> rows, String source, SourceCounts c) {

@@ -47,6 +47,23 @@ class OutputWriterTest {
     assertThrows(IllegalArgumentException.class, () -> new OutputWriter(spark, dir.toString(), D, 1, 0));
   }
 
+  @Test
+  void aTableIsThereForTheDateOnceStagedOrPublishedWithItsMarker() throws Exception {
+    OutputWriter out = new OutputWriter(spark, dir.toString(), D, 1, 100);
+    try (RunLock lock = out.lock()) {
+      out.beginStaging(lock);
+      assertFalse(out.has("a"), "nothing yet");
+      stage(out, 1, "a");
+      assertTrue(out.has("a"), "staged by this run");
+      assertFalse(out.has("a", D), "not published yet");
+      out.publish(null, java.util.List.of("a", OutputWriter.RUNS));
+    }
+    assertTrue(new OutputWriter(spark, dir.toString(), D, 1, 100).has("a"), "published, with _SUCCESS");
+    // A partition without its marker is not complete: a reader must not take it.
+    Files.createDirectories(dir.resolve("b").resolve("dt=" + D.minusDays(1)));
+    assertFalse(new OutputWriter(spark, dir.toString(), D, 1, 100).has("b", D.minusDays(1)));
+  }
+
   /** Stages tables {@code tables} holding the one value {@code run}, and a summary naming it. */
   private static void stage(OutputWriter out, long run, String... tables) {
     for (String t : tables) {
