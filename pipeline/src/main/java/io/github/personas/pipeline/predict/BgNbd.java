@@ -92,11 +92,28 @@ public final class BgNbd {
     return a1 + a2 + logSumExp(a3, a4);
   }
 
-  /** The log-likelihood of all customers: each history's times its count. */
+  /** Histories per block of the likelihood's sum: blocks are summed on the driver's cores. */
+  private static final int BLOCK = 2048;
+
+  /**
+   * The log-likelihood of all customers: each history's times its count. Fixed blocks of
+   * histories are summed in parallel and the blocks' sums added in order, so the sum (and the
+   * fit) is the same bit for bit whatever the number of cores.
+   */
   public static double logLikelihood(Params p, List<History> histories) {
+    int blocks = (histories.size() + BLOCK - 1) / BLOCK;
+    double[] sums = new double[blocks];
+    java.util.stream.IntStream.range(0, blocks).parallel().forEach(k -> {
+      double sum = 0;
+      for (int i = k * BLOCK, end = Math.min(histories.size(), i + BLOCK); i < end; i++) {
+        History h = histories.get(i);
+        sum += h.count() * logLikelihood(p, h);
+      }
+      sums[k] = sum;
+    });
     double sum = 0;
-    for (History h : histories) {
-      sum += h.count() * logLikelihood(p, h);
+    for (double s : sums) {
+      sum += s;
     }
     return sum;
   }

@@ -124,13 +124,15 @@ public final class Propensity {
    * @throws IllegalArgumentException when the training or held-out users lack either outcome
    */
   public Trained train(Dataset<Row> labelled, Outcome outcome) {
-    Dataset<Row> train = sample(labelled.where("NOT held_out"), "train");
-    Dataset<Row> test = sample(labelled.where("held_out"), "test");
+    Row split = labelled.agg(expr("count_if(NOT held_out)"), expr("count_if(held_out)")).first();
+    Dataset<Row> train = sample(labelled.where("NOT held_out"), split.getLong(0), "train");
+    Dataset<Row> test = sample(labelled.where("held_out"), split.getLong(1), "test");
     // Trees pass over their input once per level: a few partitions of a sample, not the shuffle's hundreds.
     int parts = Math.max(1, labelled.sparkSession().sparkContext().defaultParallelism());
     train = train.coalesce(parts);
-    long trainUsers = train.count();
-    long positives = train.where(col(LABEL).equalTo(1.0)).count();
+    Row counts = train.agg(expr("count(*)"), expr("coalesce(CAST(sum(" + LABEL + ") AS BIGINT), 0L)")).first();
+    long trainUsers = counts.getLong(0);
+    long positives = counts.getLong(1);
     if (trainUsers < MIN_TRAINING_USERS || positives < MIN_EACH_OUTCOME || trainUsers - positives < MIN_EACH_OUTCOME) {
       throw new IllegalArgumentException(String.format("%d of the %d training users had the outcome: a model needs"
           + " %d users, %d with the outcome and %d without, to be learnt and measured", positives, trainUsers,
@@ -188,8 +190,7 @@ public final class Propensity {
   }
 
   /** At most {@code max_training_users} of {@code users}, by a hash of their id, so the same every run. */
-  private Dataset<Row> sample(Dataset<Row> users, String salt) {
-    long n = users.count();
+  private Dataset<Row> sample(Dataset<Row> users, long n, String salt) {
     if (n <= cfg.maxTrainingUsers()) {
       return users;
     }
@@ -217,8 +218,8 @@ public final class Propensity {
           .setRegParam(0.001).setMaxIter(200).setProbabilityCol(probability)
           .setRawPredictionCol(prefix + "_raw").setPredictionCol(prefix + "_prediction"));
     } else {
-      stages.add(new GBTClassifier().setFeaturesCol(VECTOR).setLabelCol(LABEL).setMaxIter(20).setMaxDepth(5)
-          .setStepSize(0.2).setSubsamplingRate(0.8).setMaxBins(64).setSeed(SEED)
+      stages.add(new GBTClassifier().setFeaturesCol(VECTOR).setLabelCol(LABEL).setMaxIter(12).setMaxDepth(5)
+          .setStepSize(0.3).setSubsamplingRate(0.8).setMaxBins(64).setSeed(SEED)
           .setProbabilityCol(probability).setRawPredictionCol(prefix + "_raw")
           .setPredictionCol(prefix + "_prediction"));
     }

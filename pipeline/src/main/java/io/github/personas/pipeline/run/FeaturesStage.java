@@ -64,15 +64,18 @@ public final class FeaturesStage {
     try (StageLog log = StageLog.start(Stage.FEATURES, ctx)) {
       ValidationResult events = validated.events();
       Dataset<Row> profiles = validated.profiles().accepted();
+      // Both dates' features derive from the one pass's rows: cached, or the backtest would fold the events again.
+      Dataset<Row> folded = !events.byUser() ? null
+          : earlier == null ? events.folded() : caches.persist(events.folded());
       Dataset<Row> features = caches.persist(events.byUser()
-          ? builder.fromFolded(events.folded(), profiles, caches)
+          ? builder.fromFolded(folded, profiles, caches)
           : builder.apply(events.accepted(), profiles, caches));
       long users = features.count();
       log.write(OutputWriter.FEATURES, features, users);
       log.gate(List.of(ctx.gates().onUsers(users)));
       Backtest backtest = earlier == null || !events.byUser() ? null
           : new Backtest(ctx.date().minusDays(ctx.config().predict().propensity().horizonDays()),
-              earlier.earlierFromFolded(events.folded(), profiles, caches));
+              earlier.earlierFromFolded(folded, profiles, caches));
       return new Result(features, users, log.finish(), backtest);
     }
   }

@@ -86,7 +86,6 @@ public final class ReportStage {
       if (predicted == null) {
         return this;
       }
-      // The PREDICT stage's result has no model_metrics yet (no propensity models): none to show.
       return new Input(users, personas, kSelection, predicted.predictions(), predicted.modelMetrics(), fromOutput);
     }
   }
