@@ -51,6 +51,11 @@ public final class Propensity {
       return prefix + "_" + horizonDays + "d";
     }
 
+    /** The label's column in {@link #labelled}: 1 when the outcome happened, else 0. */
+    public String labelColumn() {
+      return prefix.equals("purchase_propensity") ? "purchase_label" : "churn_label";
+    }
+
     /** The label as of D over the features as of D, for users seen by {@code backtestDate} = D - H. */
     String label(LocalDate backtestDate, int horizonDays) {
       return switch (this) {
@@ -70,7 +75,6 @@ public final class Propensity {
    */
   public record Trained(Outcome outcome, PipelineModel model, Discrimination.Figures figures, long trainUsers) {}
 
-  private static final String LABEL = "label";
   private static final String VECTOR = "propensity_features";
   private static final long SEED = 20_051_101L;
   /**
@@ -107,13 +111,15 @@ public final class Propensity {
   }
 
   /**
-   * The backtest users with their label and whether they are held out: the features as of D - H
-   * joined with the label read from the features as of D.
+   * The backtest users with both outcomes' labels and whether they are held out: the features as
+   * of D - H joined with the labels read from the features as of D.
    */
-  public Dataset<Row> labelled(Dataset<Row> backtest, Dataset<Row> current, LocalDate backtestDate, Outcome outcome) {
-    Dataset<Row> labels = current.select(col("user_id"),
-        expr(outcome.label(backtestDate, cfg.horizonDays())).cast("double").as(LABEL));
-    return backtest.join(labels, "user_id")
+  public Dataset<Row> labelled(Dataset<Row> backtest, Dataset<Row> current, LocalDate backtestDate) {
+    List<org.apache.spark.sql.Column> labels = new ArrayList<>(List.of(col("user_id")));
+    for (Outcome o : Outcome.values()) {
+      labels.add(expr(o.label(backtestDate, cfg.horizonDays())).cast("double").as(o.labelColumn()));
+    }
+    return backtest.join(current.select(labels.toArray(org.apache.spark.sql.Column[]::new)), "user_id")
         .withColumn("held_out", expr("pmod(xxhash64(user_id), 1000000) < " + Math.round(cfg.testShare() * 1e6)));
   }
 
@@ -130,7 +136,8 @@ public final class Propensity {
     // Trees pass over their input once per level: a few partitions of a sample, not the shuffle's hundreds.
     int parts = Math.max(1, labelled.sparkSession().sparkContext().defaultParallelism());
     train = train.coalesce(parts);
-    Row counts = train.agg(expr("count(*)"), expr("coalesce(CAST(sum(" + LABEL + ") AS BIGINT), 0L)")).first();
+    String label = outcome.labelColumn();
+    Row counts = train.agg(expr("count(*)"), expr("coalesce(CAST(sum(" + label + ") AS BIGINT), 0L)")).first();
     long trainUsers = counts.getLong(0);
     long positives = counts.getLong(1);
     if (trainUsers < MIN_TRAINING_USERS || positives < MIN_EACH_OUTCOME || trainUsers - positives < MIN_EACH_OUTCOME) {
@@ -143,7 +150,7 @@ public final class Propensity {
     org.apache.logging.log4j.LogManager.getLogger(Propensity.class).info("Predict: {} fitted on {} users in {} s",
         outcome.column(cfg.horizonDays()), trainUsers, String.format(Locale.ROOT, "%.1f", (System.nanoTime() - t) / 1e9));
     List<Discrimination.Scored> scored = model.transform(test)
-        .select(probabilityOf(outcome), col(LABEL), expr("xxhash64(user_id)")).collectAsList().stream()
+        .select(probabilityOf(outcome), col(label), expr("xxhash64(user_id)")).collectAsList().stream()
         .map(r -> new Discrimination.Scored(r.getDouble(0), r.getDouble(1) == 1.0, r.getLong(2)))
         .toList();
     return new Trained(outcome, model, Discrimination.of(scored), trainUsers);
@@ -214,12 +221,12 @@ public final class Propensity {
     String probability = probabilityColumn(outcome);
     if (cfg.classifier().equals("logistic")) {
       stages.add(new StandardScaler().setInputCol(VECTOR).setOutputCol(VECTOR + "_scaled"));
-      stages.add(new LogisticRegression().setFeaturesCol(VECTOR + "_scaled").setLabelCol(LABEL)
+      stages.add(new LogisticRegression().setFeaturesCol(VECTOR + "_scaled").setLabelCol(outcome.labelColumn())
           .setRegParam(0.001).setMaxIter(200).setProbabilityCol(probability)
           .setRawPredictionCol(prefix + "_raw").setPredictionCol(prefix + "_prediction"));
     } else {
-      stages.add(new GBTClassifier().setFeaturesCol(VECTOR).setLabelCol(LABEL).setMaxIter(12).setMaxDepth(5)
-          .setStepSize(0.3).setSubsamplingRate(0.8).setMaxBins(64).setSeed(SEED)
+      stages.add(new GBTClassifier().setFeaturesCol(VECTOR).setLabelCol(outcome.labelColumn()).setMaxIter(15).setMaxDepth(4).setMinInstancesPerNode(50)
+          .setStepSize(0.2).setSubsamplingRate(0.8).setMaxBins(64).setSeed(SEED)
           .setProbabilityCol(probability).setRawPredictionCol(prefix + "_raw")
           .setPredictionCol(prefix + "_prediction"));
     }

@@ -128,7 +128,7 @@ public final class PredictStage {
           details.put("gamma_gamma", m);
         }
         // Seconds in the log, not the summary: a summary is the same for the same input.
-        org.apache.logging.log4j.LogManager.getLogger(PredictStage.class).info("Predict: BG/NBD fitted in {} s: {}",
+        PROGRESS.info("Predict: BG/NBD fitted in {} s: {}",
             StageLog.seconds(t), details);
       }
       Dataset<Row> scores = bg == null ? null : score(perUser, bg, gg, cfg);
@@ -239,6 +239,7 @@ public final class PredictStage {
     BgNbd.Params bgBack = null;
     Dataset<Row> backPerUser = null;
     if (bg != null) {
+      t0 = System.nanoTime();
       backPerUser = caches.persist(PurchaseHistories.perUser(backtestFeatures, backtest.date(), cfg.unitDays()));
       List<BgNbd.History> backHistories = PurchaseHistories.histories(backPerUser);
       BgNbd.Fit backFit = backHistories.isEmpty() ? null
@@ -272,41 +273,23 @@ public final class PredictStage {
           + " inputs out of personas.predict.propensity.features, or set classifier = logistic (docs/predict.md)");
     }
     List<String> scores = new ArrayList<>();
+    Dataset<Row> labelled = caches.persist(model.labelled(backtestFeatures, features, backtest.date()));
     for (Propensity.Outcome o : Propensity.Outcome.values()) {
       long t = System.nanoTime();
       Propensity.Trained trained;
       try {
-        trained = model.train(caches.persist(model.labelled(backtestFeatures, features, backtest.date(), o)), o);
+        trained = model.train(labelled, o);
       } catch (IllegalArgumentException e) {
         log.warn(String.format("Propensity: no %s model (%s users seen by %s: %s); its column is null",
             o.column(h), backtestUsers, backtest.date(), e.getMessage()));
         continue;
       }
       Discrimination.Figures f = trained.figures();
-      org.apache.logging.log4j.LogManager.getLogger(PredictStage.class).info(
-          "Predict: {} trained on {} users in {} s: AUC-ROC {} on {} held out", o.column(h), trained.trainUsers(),
-          StageLog.seconds(t), String.format("%.4f", f.aucRoc()), f.users());
-      Map<String, Object> m = new LinkedHashMap<>();
-      m.put("train_users", trained.trainUsers());
-      m.put("test_users", f.users());
-      m.put("base_rate", f.baseRate());
-      m.put("auc_roc", f.aucRoc());
-      m.put("auc_pr", f.aucPr());
-      m.put("top_decile_lift", f.topDecileLift());
-      summary.put(o.column(h), m);
-      m.forEach((k, v) -> metrics.add(RowFactory.create(o.column(h), h, k, null, ((Number) v).doubleValue())));
-      for (Discrimination.Decile d : f.deciles()) {
-        metrics.add(RowFactory.create(o.column(h), h, "users", d.decile(), (double) d.users()));
-        metrics.add(RowFactory.create(o.column(h), h, "mean_score", d.decile(), d.meanScore()));
-        metrics.add(RowFactory.create(o.column(h), h, "observed_rate", d.decile(), d.observedRate()));
-      }
-      String path = ctx.out().writePath(OutputWriter.PREDICTION_MODELS) + "/" + o.column(h);
-      try {
-        trained.model().write().overwrite().save(path);
-      } catch (java.io.IOException e) {
-        throw new java.io.UncheckedIOException("Cannot save the " + o.column(h) + " model to " + path, e);
-      }
-      log.file(o.column(h), ctx.out().partition(OutputWriter.PREDICTION_MODELS) + "/" + o.column(h));
+      PROGRESS.info("Predict: {} trained on {} users in {} s: AUC-ROC {} on {} held out", o.column(h),
+          trained.trainUsers(), StageLog.seconds(t), String.format("%.4f", f.aucRoc()), f.users());
+      summary.put(o.column(h), figures(trained));
+      metrics.addAll(metricRows(o.column(h), h, trained));
+      save(trained, o.column(h), log);
       scored = Propensity.score(trained, scored, h);
       scores.add(o.column(h));
     }
@@ -316,6 +299,43 @@ public final class PredictStage {
           : org.apache.spark.sql.functions.lit(null).cast(DataTypes.DoubleType).as(o.column(h)));
     }
     return new Propensities(scored.select(out.toArray(org.apache.spark.sql.Column[]::new)), metrics);
+  }
+
+  /** A model's held-out figures, for the summary. */
+  private static Map<String, Object> figures(Propensity.Trained trained) {
+    Discrimination.Figures f = trained.figures();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("train_users", trained.trainUsers());
+    m.put("test_users", f.users());
+    m.put("base_rate", f.baseRate());
+    m.put("auc_roc", f.aucRoc());
+    m.put("auc_pr", f.aucPr());
+    m.put("top_decile_lift", f.topDecileLift());
+    return m;
+  }
+
+  /** A model's rows of model_metrics: its figures, then users, mean score and observed rate per decile. */
+  private static List<Row> metricRows(String score, int horizon, Propensity.Trained trained) {
+    List<Row> rows = new ArrayList<>();
+    figures(trained).forEach((k, v) -> rows.add(RowFactory.create(score, horizon, k, null,
+        ((Number) v).doubleValue())));
+    for (Discrimination.Decile d : trained.figures().deciles()) {
+      rows.add(RowFactory.create(score, horizon, "users", d.decile(), (double) d.users()));
+      rows.add(RowFactory.create(score, horizon, "mean_score", d.decile(), d.meanScore()));
+      rows.add(RowFactory.create(score, horizon, "observed_rate", d.decile(), d.observedRate()));
+    }
+    return rows;
+  }
+
+  /** Saves a model under prediction_models/dt=D/&lt;score&gt;/ (staged with the tables). */
+  private void save(Propensity.Trained trained, String score, StageLog log) {
+    String path = ctx.out().writePath(OutputWriter.PREDICTION_MODELS) + "/" + score;
+    try {
+      trained.model().write().overwrite().save(path);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("Cannot save the " + score + " model to " + path, e);
+    }
+    log.file(score, ctx.out().partition(OutputWriter.PREDICTION_MODELS) + "/" + score);
   }
 
   /**

@@ -50,16 +50,17 @@ class PropensityTest {
         RowFactory.create("never_bought", null, 29),
         RowFactory.create("new_since", Date.valueOf("2024-03-01"), 0)), CURRENT_SCHEMA);
     Propensity p = new Propensity(config("gbt"));
-    Map<String, Double> purchase = labels(p.labelled(backtest, current, BACKTEST, Propensity.Outcome.PURCHASE));
-    Map<String, Double> churn = labels(p.labelled(backtest, current, BACKTEST, Propensity.Outcome.CHURN));
+    Dataset<Row> labelled = p.labelled(backtest, current, BACKTEST);
+    Map<String, Double> purchase = labels(labelled, "purchase_label");
+    Map<String, Double> churn = labels(labelled, "churn_label");
     // Users first seen after the backtest date are not in it: nothing to learn from as of then.
     assertEquals(Map.of("bought_after", 1.0, "bought_before_only", 0.0, "never_bought", 0.0), purchase);
     // Churned: no activity in the 30 days, days_inactive reached 30; 29 days silent is still active.
     assertEquals(Map.of("bought_after", 0.0, "bought_before_only", 1.0, "never_bought", 0.0), churn);
   }
 
-  private static Map<String, Double> labels(Dataset<Row> labelled) {
-    return labelled.select("user_id", "label").collectAsList().stream()
+  private static Map<String, Double> labels(Dataset<Row> labelled, String label) {
+    return labelled.select("user_id", label).collectAsList().stream()
         .collect(Collectors.toMap(r -> r.getString(0), r -> r.getDouble(1)));
   }
 
@@ -78,7 +79,7 @@ class PropensityTest {
     for (String classifier : List.of("gbt", "logistic")) {
       Propensity p = new Propensity(config(classifier));
       Dataset<Row> labelled = p.labelled(spark.createDataFrame(back, BACKTEST_SCHEMA),
-          spark.createDataFrame(now, CURRENT_SCHEMA), BACKTEST, Propensity.Outcome.PURCHASE);
+          spark.createDataFrame(now, CURRENT_SCHEMA), BACKTEST);
       Propensity.Trained t = p.train(labelled, Propensity.Outcome.PURCHASE);
       Discrimination.Figures f = t.figures();
       assertEquals(3000, t.trainUsers() + f.users(), classifier + ": every user trains or is held out");
@@ -109,7 +110,7 @@ class PropensityTest {
     }
     Propensity p = new Propensity(config("gbt"));
     Dataset<Row> labelled = p.labelled(spark.createDataFrame(back, BACKTEST_SCHEMA),
-        spark.createDataFrame(now, CURRENT_SCHEMA), BACKTEST, Propensity.Outcome.PURCHASE);
+        spark.createDataFrame(now, CURRENT_SCHEMA), BACKTEST);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> p.train(labelled, Propensity.Outcome.PURCHASE));
     assertTrue(e.getMessage().contains("needs 500 users"), e.getMessage());
