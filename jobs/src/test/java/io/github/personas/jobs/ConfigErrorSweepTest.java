@@ -48,6 +48,15 @@ class ConfigErrorSweepTest {
   static Stream<Case> errors() {
     return Stream.of(
         c("unknown key", "personas.quality.max_quarantin_share = 0.3", "personas.quality.max_quarantin_share", ":3"),
+        c("unknown classifier", "personas.predict.propensity.classifier = forest",
+            "personas.predict.propensity.classifier", "forest", "gbt, logistic"),
+        c("too few training users for a model", "personas.predict.propensity.max_training_users = 500",
+            "personas.predict.propensity.max_training_users", "at least 1000"),
+        c("propensity input that is not a number",
+            "personas.predict.propensity.features = [recency_days, country]",
+            "personas.predict.propensity.features", "country is string"),
+        c("propensity input that is not a column", "personas.predict.propensity.features = [recency_dayz]",
+            "personas.predict.propensity.features", "recency_dayz is not a column"),
         c("unknown section", "personas.segmentation { k = 3 }", "personas.segmentation.k"),
         c("string for a number", "personas.personas.k_min = three", "personas.personas.k_min", "NUMBER"),
         c("number for a list", "personas.features.session_windows = 7", "personas.features.session_windows", "LIST"),

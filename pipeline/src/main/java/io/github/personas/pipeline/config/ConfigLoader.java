@@ -268,7 +268,8 @@ public final class ConfigLoader {
     require(testShare > 0 && testShare < 1, "personas.predict.propensity.test_share in %s must be in (0, 1), got %s",
         origin, testShare);
     long maxUsers = c.getLong(k + "max_training_users");
-    require(maxUsers >= 100, "personas.predict.propensity.max_training_users in %s must be at least 100, got %s",
+    // A model needs 500 training users after the hash sample, which varies by a few percent.
+    require(maxUsers >= 1000, "personas.predict.propensity.max_training_users in %s must be at least 1000, got %s",
         origin, maxUsers);
     List<String> features = c.getStringList(k + "features");
     require(!features.isEmpty() && features.stream().distinct().count() == features.size(),

@@ -66,7 +66,7 @@ public final class PairedFold<A, B> implements Fold<PairedFold.Both<A, B>> {
       fields.add(new StructField(secondPrefix + f.name(), f.dataType(), f.nullable(), f.metadata()));
     }
     this.output = new StructType(fields.toArray(StructField[]::new));
-    if (output.fieldNames().length != java.util.Set.of(output.fieldNames()).size()) {
+    if (output.fieldNames().length != java.util.Arrays.stream(output.fieldNames()).distinct().count()) {
       throw new IllegalArgumentException(String.format(
           "The prefix '%s' gives the second fold's columns names of the first's: %s", secondPrefix,
           List.of(output.fieldNames())));

@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.expr;
 
 import io.github.personas.pipeline.predict.Discrimination;
+import io.github.personas.pipeline.predict.Propensity;
 import java.time.LocalDate;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -51,9 +52,10 @@ public final class PredictionCheck {
           later, date));
     }
     long days = ChronoUnit.DAYS.between(date, later);
+    // The outcomes the propensity models learn, over the period checked.
     Dataset<Row> outcomes = laterFeatures.select(col("user_id"),
-        expr("coalesce(last_purchase_date > DATE'" + date + "', false)").as("purchase"),
-        expr("NOT coalesce(days_inactive < " + days + ", false)").as("inactive"));
+        expr(Propensity.Outcome.PURCHASE.label(date, (int) days)).as("purchase"),
+        expr(Propensity.Outcome.CHURN.label(date, (int) days)).as("inactive"));
     Dataset<Row> joined = predictions.join(outcomes, "user_id");
     long n = joined.count();
     if (n > MAX_USERS) {

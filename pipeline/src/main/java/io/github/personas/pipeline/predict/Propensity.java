@@ -56,11 +56,14 @@ public final class Propensity {
       return prefix.equals("purchase_propensity") ? "purchase_label" : "churn_label";
     }
 
-    /** The label as of D over the features as of D, for users seen by {@code backtestDate} = D - H. */
-    String label(LocalDate backtestDate, int horizonDays) {
+    /**
+     * Whether the outcome happened in (from, from + days], as SQL over the features as of
+     * from + days: a purchase row after {@code from}, or {@code days_inactive} reaching {@code days}.
+     */
+    public String label(LocalDate from, int days) {
       return switch (this) {
-        case PURCHASE -> "coalesce(last_purchase_date > DATE'" + backtestDate + "', false)";
-        case CHURN -> "NOT coalesce(days_inactive < " + horizonDays + ", false)";
+        case PURCHASE -> "coalesce(last_purchase_date > DATE'" + from + "', false)";
+        case CHURN -> "NOT coalesce(days_inactive < " + days + ", false)";
       };
     }
   }
@@ -84,6 +87,7 @@ public final class Propensity {
    */
   static final long MIN_TRAINING_USERS = 500;
   static final long MIN_EACH_OUTCOME = 25;
+  private static final int TRAINING_PARTITIONS = 4;
 
   private final PersonasConfig.Propensity cfg;
 
@@ -133,9 +137,10 @@ public final class Propensity {
     Row split = labelled.agg(expr("count_if(NOT held_out)"), expr("count_if(held_out)")).first();
     Dataset<Row> train = sample(labelled.where("NOT held_out"), split.getLong(0), "train");
     Dataset<Row> test = sample(labelled.where("held_out"), split.getLong(1), "test");
-    // Trees pass over their input once per level: a few partitions of a sample, not the shuffle's hundreds.
-    int parts = Math.max(1, labelled.sparkSession().sparkContext().defaultParallelism());
-    train = train.coalesce(parts);
+    // Trees pass over their input once per level: a few partitions of a sample, not the shuffle's
+    // hundreds; a fixed number, not the cores', so the trees' subsamples (and the summary) are the
+    // same on any machine.
+    train = train.coalesce(TRAINING_PARTITIONS);
     String label = outcome.labelColumn();
     Row counts = train.agg(expr("count(*)"), expr("coalesce(CAST(sum(" + label + ") AS BIGINT), 0L)")).first();
     long trainUsers = counts.getLong(0);
@@ -209,24 +214,38 @@ public final class Propensity {
   private Pipeline pipeline(Outcome outcome, Dataset<Row> train) {
     StringJoiner select = new StringJoiner(", ", "SELECT *, ", " FROM __THIS__");
     List<String> inputs = new ArrayList<>();
+    boolean linear = cfg.classifier().equals("logistic");
     for (String f : inputs(train.columns())) {
       String in = "propensity_in_" + f;
-      select.add("coalesce(CAST(`" + f + "` AS DOUBLE), -1D) AS `" + in + "`");
-      inputs.add(in);
+      String v = "CAST(`" + f + "` AS DOUBLE)";
+      if (linear) {
+        // A line cannot split a stand-in value off: a null is 0 plus a flag of its own, whose
+        // weight the model learns (never having had a session is not a recent session).
+        select.add("coalesce(" + v + ", 0D) AS `" + in + "`");
+        select.add("CASE WHEN " + v + " IS NULL THEN 1D ELSE 0D END AS `" + in + "_missing`");
+        inputs.add(in);
+        inputs.add(in + "_missing");
+      } else {
+        // Trees split -1 off from counts, days and rates, which are never negative.
+        select.add("coalesce(" + v + ", -1D) AS `" + in + "`");
+        inputs.add(in);
+      }
     }
     String prefix = outcome.name().toLowerCase(Locale.ROOT);
     List<PipelineStage> stages = new ArrayList<>();
     stages.add(new SQLTransformer().setStatement(select.toString()));
     stages.add(new VectorAssembler().setInputCols(inputs.toArray(String[]::new)).setOutputCol(VECTOR));
     String probability = probabilityColumn(outcome);
-    if (cfg.classifier().equals("logistic")) {
+    if (linear) {
       stages.add(new StandardScaler().setInputCol(VECTOR).setOutputCol(VECTOR + "_scaled"));
       stages.add(new LogisticRegression().setFeaturesCol(VECTOR + "_scaled").setLabelCol(outcome.labelColumn())
           .setRegParam(0.001).setMaxIter(200).setProbabilityCol(probability)
           .setRawPredictionCol(prefix + "_raw").setPredictionCol(prefix + "_prediction"));
     } else {
-      stages.add(new GBTClassifier().setFeaturesCol(VECTOR).setLabelCol(outcome.labelColumn()).setMaxIter(15).setMaxDepth(4).setMinInstancesPerNode(50)
-          .setStepSize(0.2).setSubsamplingRate(0.8).setMaxBins(64).setSeed(SEED)
+      // Few shallow trees with 50 users a leaf at least: enough for a few dozen inputs, and regular
+      // on a few thousand users, where deeper trees at a higher rate put noise into the top tenth.
+      stages.add(new GBTClassifier().setFeaturesCol(VECTOR).setLabelCol(outcome.labelColumn()).setMaxIter(15)
+          .setMaxDepth(4).setMinInstancesPerNode(50).setStepSize(0.2).setSubsamplingRate(0.8).setMaxBins(64).setSeed(SEED)
           .setProbabilityCol(probability).setRawPredictionCol(prefix + "_raw")
           .setPredictionCol(prefix + "_prediction"));
     }

@@ -37,11 +37,20 @@ public final class FeaturesStage {
   /** The builder as of D - H when the propensity models need it, else null. */
   private final FeatureBuilder earlier;
 
+  /** The stage, with the features as of D - H when the propensity models are on. */
   public FeaturesStage(RunContext ctx) {
+    this(ctx, true);
+  }
+
+  /**
+   * @param backtest false: no features as of D - H even with the propensity models on (a run
+   *                 without PREDICT would fold and cache them for nothing)
+   */
+  public FeaturesStage(RunContext ctx, boolean backtest) {
     this.ctx = ctx;
     this.builder = new FeatureBuilder(ctx.date(), ctx.config().timezone(), ctx.config().sessionWindows());
     PersonasConfig.Predict predict = ctx.config().predict();
-    this.earlier = !predict.propensityEnabled() ? null : new FeatureBuilder(
+    this.earlier = !backtest || !predict.propensityEnabled() ? null : new FeatureBuilder(
         ctx.date().minusDays(predict.propensity().horizonDays()), ctx.config().timezone(),
         ctx.config().sessionWindows());
   }

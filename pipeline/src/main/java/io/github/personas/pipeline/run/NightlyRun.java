@@ -83,7 +83,7 @@ public final class NightlyRun {
 
   private RunSummary stages(RunContext ctx, EnumSet<Stage> todo) {
     // Made first: the validation runs the features' fold in its own pass over the events.
-    FeaturesStage features = new FeaturesStage(ctx);
+    FeaturesStage features = new FeaturesStage(ctx, todo.contains(Stage.PREDICT));
     SegmentStage segment = new SegmentStage(ctx);
     PublishStage publish = new PublishStage(ctx, todo);
     try (Caches caches = new Caches()) {

@@ -30,6 +30,9 @@ import org.apache.spark.sql.functions;
  */
 public final class ReportStage {
 
+  private static final org.apache.logging.log4j.Logger LOG =
+      org.apache.logging.log4j.LogManager.getLogger(ReportStage.class);
+
   /**
    * Columns of the predictions table that can be report dimensions. A run without them (the
    * PREDICT stage off, or predictions from before they existed) leaves them out of the report
@@ -37,10 +40,8 @@ public final class ReportStage {
    */
   public static final List<String> PREDICTED_DIMENSIONS = List.of("value_tier", "churn_risk_band", "propensity_decile");
 
-  /** The PREDICT stage's table of how well its propensity models did on held-out users. */
-  static final String MODEL_METRICS = OutputWriter.MODEL_METRICS;
   private static final String PREDICTED_USER = "predicted_user_id";
-  private static final List<String> METRIC_COLUMNS = List.of("score", "horizon_days", "metric", "decile", "value");
+  private static final List<String> METRIC_COLUMNS = List.of(PredictStage.METRICS_SCHEMA.fieldNames());
 
   /**
    * What the report reads.
@@ -75,7 +76,7 @@ public final class ReportStage {
       return new Input(joined(out.read(OutputWriter.SEGMENTS), out.read(OutputWriter.FEATURES)),
           out.read(OutputWriter.PERSONAS).collectAsList(), out.read(OutputWriter.K_SELECTION).collectAsList(),
           out.has(OutputWriter.PREDICTIONS) ? out.read(OutputWriter.PREDICTIONS) : null,
-          out.has(MODEL_METRICS) ? out.read(MODEL_METRICS).collectAsList() : List.of(), true);
+          out.has(OutputWriter.MODEL_METRICS) ? out.read(OutputWriter.MODEL_METRICS).collectAsList() : List.of(), true);
     }
 
     /**
@@ -127,7 +128,7 @@ public final class ReportStage {
       // again cost 5 s at 500k users. A join (of tables read back, or with the predictions) is
       // worth caching: the KPIs, the transitions and the scores' means each read it.
       Dataset<Row> users = input.fromOutput() || joined != input.users() ? caches.persist(joined) : joined;
-      List<String> dimensions = dimensions(rc.dimensions(), List.of(users.columns()));
+      List<String> dimensions = informative(users, dimensions(rc.dimensions(), List.of(users.columns())), log);
       SegmentKpis.Result r = new SegmentKpis(dimensions, Kpi.defaults(rc.dormantStages()), rc.significanceLevel())
           .apply(users);
       log.write(OutputWriter.SEGMENT_KPIS, r.kpis(), r.kpis().count());
@@ -172,6 +173,32 @@ public final class ReportStage {
           + " features", configured));
     }
     return dims;
+  }
+
+  /**
+   * {@code dimensions} without the predicted ones that have one value for every user (all
+   * "Unknown" when the propensity models were off or could not be trained): a segment of 100 %
+   * tells nothing and would clutter every table.
+   */
+  private static List<String> informative(Dataset<Row> users, List<String> dimensions, StageLog log) {
+    List<String> predicted = dimensions.stream().filter(PREDICTED_DIMENSIONS::contains).toList();
+    if (predicted.isEmpty()) {
+      return dimensions;
+    }
+    Row distinct = users.agg(functions.countDistinct(functions.col(predicted.get(0))), predicted.stream().skip(1)
+        .map(d -> functions.countDistinct(functions.col(d))).toArray(org.apache.spark.sql.Column[]::new)).first();
+    List<String> flat = new ArrayList<>();
+    for (int i = 0; i < predicted.size(); i++) {
+      if (distinct.getLong(i) <= 1) {
+        flat.add(predicted.get(i));
+      }
+    }
+    if (flat.isEmpty()) {
+      return dimensions;
+    }
+    LOG.info("Report: {} left out of the dimensions: one value for every user (no model behind them)", flat);
+    List<String> kept = dimensions.stream().filter(d -> !flat.contains(d)).toList();
+    return kept.isEmpty() ? dimensions : kept;
   }
 
   /**

@@ -13,7 +13,10 @@ public enum Stage {
   FEATURES(OutputWriter.FEATURES),
   /** RFM scores and segments, k-means personas. */
   SEGMENT(OutputWriter.SEGMENTS, OutputWriter.PERSONAS, OutputWriter.K_SELECTION, OutputWriter.MODELS),
-  /** Purchase and spend models: P(alive), expected purchases, order value and CLV per buyer. */
+  /**
+   * Purchase and spend models (P(alive), expected purchases, order value and CLV per buyer),
+   * purchase propensity and churn risk by backtest, their held-out figures and models.
+   */
   PREDICT(OutputWriter.PREDICTIONS, OutputWriter.MODEL_METRICS, OutputWriter.PREDICTION_MODELS),
   /** KPI tables per segment. */
   REPORT(OutputWriter.SEGMENT_KPIS, OutputWriter.HOLDOUT_UPLIFT, OutputWriter.SEGMENT_TRANSITIONS,

@@ -3,6 +3,7 @@ package io.github.personas.pipeline.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.personas.pipeline.config.PersonasConfig;
 import io.github.personas.pipeline.io.OutputWriter;
 import java.util.List;
 import org.apache.spark.sql.Dataset;
@@ -37,5 +38,41 @@ class PredictStageTest extends StageTestBase {
     }
     assertEquals(buyers, ((Number) r.details().get("buyers")).longValue());
     assertEquals(OutputWriter.PREDICTIONS, r.report().tables().get(0).table());
+  }
+
+  @Test
+  void tiedScoresAreCutIntoEqualTenthsAndTiersNameWhoNeverBought() {
+    RunContext ctx = staged();
+    PersonasConfig.Predict cfg = ctx.config().predict();
+    org.apache.spark.sql.types.StructType schema = PredictStage.schema(cfg)
+        .add("purchase_propensity_30d", org.apache.spark.sql.types.DataTypes.DoubleType)
+        .add("churn_risk_30d", org.apache.spark.sql.types.DataTypes.DoubleType)
+        .add("is_buyer", org.apache.spark.sql.types.DataTypes.BooleanType);
+    List<Row> rows = new java.util.ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      // Trees give few distinct scores: 60 users share the lowest, as inactive users do.
+      double propensity = i < 60 ? 0.05 : i / 100.0;
+      boolean buyer = i % 10 != 0;
+      Double clv = buyer ? (i < 50 ? 10.0 : i) : null; // one-time buyers of a day share a CLV
+      rows.add(org.apache.spark.sql.RowFactory.create("u" + i, buyer ? 0.9 : null, null, null, null, null, null,
+          null, clv, propensity, i < 30 ? 0.8 : 0.1, buyer));
+    }
+    List<Row> out = PredictStage.tiers(ctx.spark().createDataFrame(rows, schema), cfg)
+        .select("user_id", "propensity_decile", "value_tier", "churn_risk_band").collectAsList();
+    java.util.Map<Integer, Long> perDecile = out.stream().collect(java.util.stream.Collectors.groupingBy(
+        r -> r.getInt(1), java.util.TreeMap::new, java.util.stream.Collectors.counting()));
+    assertEquals(10, perDecile.size(), "ten deciles, tied scores spread over six of them: " + perDecile);
+    perDecile.values().forEach(n -> assertEquals(10, n, 1, "a tenth each: " + perDecile));
+    java.util.Map<String, Long> tiers = out.stream().collect(java.util.stream.Collectors.groupingBy(
+        r -> r.getString(2), java.util.stream.Collectors.counting()));
+    // 90 buyers: 9, 18, 27 and 36 of them by CLV, give or take the one at a cut (half the buyers
+    // share the lowest CLV and are cut too), and the 10 who never bought.
+    assertEquals(10L, tiers.get("No purchase yet"));
+    assertEquals(9, tiers.get("Top 10%"), 1, tiers.toString());
+    assertEquals(18, tiers.get("Next 20%"), 1, tiers.toString());
+    assertEquals(27, tiers.get("Middle 30%"), 1, tiers.toString());
+    assertEquals(36, tiers.get("Bottom 40%"), 1, tiers.toString());
+    assertEquals(30, out.stream().filter(r -> r.getString(3).equals("High")).count());
+    assertEquals(70, out.stream().filter(r -> r.getString(3).equals("Low")).count());
   }
 }

@@ -167,7 +167,7 @@ class ReportStageTest extends StageTestBase {
 
     // `personas report` reads this date's predictions and model_metrics back from the output.
     ctx.out().write(OutputWriter.PREDICTIONS, predictions, rows.size());
-    ctx.out().write(ReportStage.MODEL_METRICS, dataset(metricRows(), MODEL_METRICS), metricRows().size());
+    ctx.out().write(OutputWriter.MODEL_METRICS, dataset(metricRows(), MODEL_METRICS), metricRows().size());
     new ReportStage(ctx).run(ReportStage.Input.readBack(ctx), null, caches);
     Dataset<Row> back = ctx.out().read(OutputWriter.SEGMENT_KPIS);
     assertEquals(tiers, segments(back, "value_tier"));
@@ -230,12 +230,14 @@ class ReportStageTest extends StageTestBase {
     assertTrue(md.contains("- Predicted: P(alive) "), md);
     assertFalse(md.contains("purchase propensity") || md.contains("How well the scores"), md);
 
-    // Tiers that are all null are one segment, (none), like any other null dimension.
-    Dataset<Row> nullTiers = dataset(predictionRows(s.users()), PREDICTIONS)
-        .withColumn("value_tier", org.apache.spark.sql.functions.lit(null).cast("string"));
-    new ReportStage(ctx).run(new ReportStage.Input(s.users(), s.personas(), s.kSelection(), nullTiers, List.of(),
+    // A predicted dimension with one value for everyone (all null, or all "Unknown" when the
+    // propensity models could not be trained) says nothing: it is left out, the others stay.
+    Dataset<Row> flatTiers = dataset(predictionRows(s.users()), PREDICTIONS)
+        .withColumn("value_tier", org.apache.spark.sql.functions.lit(null).cast("string"))
+        .withColumn("churn_risk_band", org.apache.spark.sql.functions.lit("Unknown"));
+    new ReportStage(ctx).run(new ReportStage.Input(s.users(), s.personas(), s.kSelection(), flatTiers, List.of(),
         false), v, caches);
-    assertEquals(Map.of("(none)", USERS), segments(ctx.out().read(OutputWriter.SEGMENT_KPIS), "value_tier"));
+    assertEquals(base, dimensions(ctx));
   }
 
   private static List<String> dimensions(RunContext ctx) {
