@@ -88,10 +88,7 @@ final class CheckPredictionsCommand implements Callable<Integer> {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("outcome", c.outcome());
       m.put("users", f.users());
-      m.put("base_rate", f.baseRate());
-      m.put("auc_roc", f.aucRoc());
-      m.put("auc_pr", f.aucPr());
-      m.put("top_decile_lift", f.topDecileLift());
+      m.putAll(f.headline());
       scores.put(c.score(), m);
     }
     json.put("scores", scores);

@@ -44,6 +44,16 @@ public final class Discrimination {
     public Figures {
       deciles = List.copyOf(deciles);
     }
+
+    /** base_rate, auc_roc, auc_pr and top_decile_lift by name, in that order: for a summary or a table. */
+    public java.util.Map<String, Double> headline() {
+      java.util.Map<String, Double> m = new java.util.LinkedHashMap<>();
+      m.put("base_rate", baseRate);
+      m.put("auc_roc", aucRoc);
+      m.put("auc_pr", aucPr);
+      m.put("top_decile_lift", topDecileLift);
+      return m;
+    }
   }
 
   private Discrimination() {}

@@ -316,10 +316,7 @@ public final class PredictStage {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("train_users", trained.trainUsers());
     m.put("test_users", f.users());
-    m.put("base_rate", f.baseRate());
-    m.put("auc_roc", f.aucRoc());
-    m.put("auc_pr", f.aucPr());
-    m.put("top_decile_lift", f.topDecileLift());
+    m.putAll(f.headline());
     return m;
   }
 
