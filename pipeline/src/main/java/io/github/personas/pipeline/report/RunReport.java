@@ -220,9 +220,13 @@ public final class RunReport {
     m.put("hasRfm", !rfm.isEmpty());
     List<String> notes = new ArrayList<>();
     notes.add("Predicted scores are means over the users who have the score: users who never bought have no"
-        + " P(alive) or CLV. P(alive) is 1 for a customer who bought on one day only (the purchase model lets"
-        + " customers drop out only after a repeat purchase), so a group of one-time buyers reads 1.00 however"
-        + " long they have been silent: rank and target by purchase propensity, churn risk or CLV.");
+        + " P(alive) or CLV.");
+    if (p.clvDays() != null) {
+      notes.add("P(alive) is 1 for a customer who bought on one day only (the purchase model lets customers drop"
+          + " out only after a repeat purchase), so a group of one-time buyers reads 1.00 however long they have"
+          + " been silent: rank and target by " + (p.propensityDays() != null ? "the propensities or " : "")
+          + "CLV.");
+    }
     if (p.clvDays() != null) {
       notes.add(String.format("CLV is the spend expected in the next %d days, discounted.", p.clvDays()));
     }
