@@ -131,7 +131,7 @@ class PersonasCliTest {
     String conf = CliTesting.fewKConfig(shared).toString();
     String[] common = {"--config", conf, "--events", generated + "/events", "--profiles", generated + "/profiles",
         "--date", "2024-03-10", "--output", out};
-    for (String command : List.of("validate", "features", "segment", "predict", "report")) {
+    for (String command : List.of("validate", "features", "predict", "segment", "report")) {
       String[] args = new String[common.length + 1];
       args[0] = command;
       System.arraycopy(common, 0, args, 1, common.length);
