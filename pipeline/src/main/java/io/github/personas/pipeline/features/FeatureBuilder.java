@@ -110,8 +110,11 @@ public final class FeatureBuilder {
    * The features as of this builder's date from the rows of another builder's
    * {@link #foldWithEarlier}: the users seen by the end of this date (by an event or a profile's
    * install time), each as they were then. Profiles have no history: they are today's.
+   *
+   * <p>Not cached: its one reader (the propensity models) keeps the few columns it needs and
+   * caches those, so the other features of the earlier date are never derived.
    */
-  public Dataset<Row> earlierFromFolded(Dataset<Row> paired, Dataset<Row> profiles, Caches caches) {
+  public Dataset<Row> earlierFromFolded(Dataset<Row> paired, Dataset<Row> profiles) {
     List<Column> cols = new ArrayList<>();
     cols.add(functions.col(USER_ID));
     for (String c : paired.columns()) {
@@ -120,7 +123,8 @@ public final class FeatureBuilder {
       }
     }
     Dataset<Row> folded = paired.select(cols.toArray(Column[]::new)).where("first_event_us IS NOT NULL");
-    return fromFolded(folded, profiles, caches)
+    requireColumns(profiles, Contract.PROFILES);
+    return derive(folded.select(perUserColumns(folded)), profiles)
         .where("first_seen < timestamp_micros(" + endMicros(runDate) + "L)");
   }
 

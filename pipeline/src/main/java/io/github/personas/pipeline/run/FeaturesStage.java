@@ -84,7 +84,7 @@ public final class FeaturesStage {
       log.gate(List.of(ctx.gates().onUsers(users)));
       Backtest backtest = earlier == null || !events.byUser() ? null
           : new Backtest(ctx.date().minusDays(ctx.config().predict().propensity().horizonDays()),
-              earlier.earlierFromFolded(folded, profiles, caches));
+              earlier.earlierFromFolded(folded, profiles));
       return new Result(features, users, log.finish(), backtest);
     }
   }
