@@ -104,7 +104,10 @@ public final class PredictStage {
       if (histories.isEmpty()) {
         log.warn("No user bought anything: no purchase model, the predictions are null");
       } else {
+        long fitStart = System.nanoTime();
         fit = fitOrWarn(() -> BgNbd.fit(histories, cfg.penalty()), "BG/NBD", log);
+        PROGRESS.info("Predict: {} purchase histories collected in {} s, BG/NBD fitted on them in {} s",
+            histories.size(), StageLog.seconds(t, fitStart), StageLog.seconds(fitStart));
       }
       if (fit != null) {
         bg = fit.params();
@@ -126,8 +129,11 @@ public final class PredictStage {
         if (spends.isEmpty()) {
           log.warn("No repeat buyer: no spend model, expected_order_value and clv are null");
         }
+        long ggStart = System.nanoTime();
         GammaGamma.Fit g = spends.isEmpty() ? null
             : fitOrWarn(() -> GammaGamma.fit(spends, cfg.penalty()), "Gamma-Gamma", log);
+        PROGRESS.info("Predict: Gamma-Gamma fitted on {} spend histories in {} s", spends.size(),
+            StageLog.seconds(ggStart));
         if (g != null) {
           gg = g.params();
           Map<String, Object> m = new LinkedHashMap<>();
@@ -139,8 +145,7 @@ public final class PredictStage {
           details.put("gamma_gamma", m);
         }
         // Seconds in the log, not the summary: a summary is the same for the same input.
-        PROGRESS.info("Predict: BG/NBD fitted in {} s: {}",
-            StageLog.seconds(t), details);
+        PROGRESS.info("Predict: the purchase and spend models in {} s: {}", StageLog.seconds(t), details);
       }
       // Every score is a column computed in place over the features: no join, and the segment
       // stage reads the same rows (a join with the wide features cost the report 7 s at 500k users).

@@ -87,6 +87,11 @@ final class StageLog implements AutoCloseable {
   }
 
   static double seconds(long t0) {
-    return Math.round((System.nanoTime() - t0) / 1e7) / 100.0;
+    return seconds(t0, System.nanoTime());
+  }
+
+  /** Seconds from {@code t0} to {@code t1} ({@link System#nanoTime}), to the hundredth. */
+  static double seconds(long t0, long t1) {
+    return Math.round((t1 - t0) / 1e7) / 100.0;
   }
 }
