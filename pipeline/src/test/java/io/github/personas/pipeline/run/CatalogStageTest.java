@@ -1,0 +1,124 @@
+package io.github.personas.pipeline.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.personas.pipeline.config.ConfigException;
+import io.github.personas.pipeline.io.OutputWriter;
+import io.github.personas.pipeline.testing.SparkTestSession;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+
+/** The output tables in Spark's session catalog (personas.output.catalog): created, added to, read back. */
+class CatalogStageTest extends StageTestBase {
+
+  private final SparkSession spark = SparkTestSession.get();
+
+  /** The tables a run of the fixture publishes: model_metrics needs 500 training users, the fixture has 300. */
+  private static final List<String> PUBLISHED = List.of("quarantine", "features", "segments", "personas",
+      "k_selection", "segment_kpis", "holdout_uplift", "segment_transitions", "segment_history", "predictions");
+
+  /** A database in this test's folder, so no spark-warehouse folder is left where the tests run. */
+  private void database(String name) {
+    spark.sql("CREATE DATABASE " + name + " LOCATION '" + dir.resolve("warehouse").toUri() + "'");
+  }
+
+  private NightlyRun run(LocalDate date, String... extra) {
+    return new NightlyRun(spark, RunFixture.config(data, dir.resolve("out"), extra), date);
+  }
+
+  private List<String> partitions(String table) {
+    return spark.sql("SHOW PARTITIONS " + table).collectAsList().stream().map(r -> r.getString(0)).sorted().toList();
+  }
+
+  /** Rows per date of a catalog table, read with spark.table. */
+  private Map<String, Long> rowsPerDate(String table) {
+    Map<String, Long> rows = new LinkedHashMap<>();
+    for (Row r : spark.table(table).groupBy("dt").count().orderBy("dt").collectAsList()) {
+      rows.put(r.get(0).toString(), r.getLong(1));
+    }
+    return rows;
+  }
+
+  private long rowsOnDisk(String table, LocalDate date) {
+    return spark.read().parquet(dir.resolve("out").resolve(table).resolve("dt=" + date).toString()).count();
+  }
+
+  @Test
+  void afterTwoDatesEveryPublishedTableIsReadBackWithSparkTableWithBothPartitions() {
+    database("personas_two_dates");
+    LocalDate before = RunFixture.D.minusDays(1);
+    // One input for both dates: the earlier date's run skips the later day's events.
+    String[] conf = {"personas.output.catalog = personas_two_dates", "personas.input.events.holds_later_days = true"};
+    run(before, conf).execute(EnumSet.allOf(Stage.class));
+    run(RunFixture.D, conf).execute(EnumSet.allOf(Stage.class));
+
+    List<String> registered = OutputWriter.TABLES.stream()
+        .filter(t -> spark.catalog().tableExists("personas_two_dates", t)).toList();
+    assertEquals(PUBLISHED, registered);
+    for (String table : PUBLISHED) {
+      String name = "personas_two_dates." + table;
+      assertEquals(List.of("dt=" + before, "dt=" + RunFixture.D), partitions(name), name);
+      Map<String, Long> onDisk = new LinkedHashMap<>();
+      for (LocalDate d : List.of(before, RunFixture.D)) {
+        long n = rowsOnDisk(table, d);
+        if (n > 0) {
+          onDisk.put(d.toString(), n);
+        }
+      }
+      assertEquals(onDisk, rowsPerDate(name), name + ": spark.table reads every row of both dates");
+    }
+    assertEquals(2, rowsPerDate("personas_two_dates.segments").size(), "segments has rows on both dates");
+    assertEquals(300L, rowsPerDate("personas_two_dates.features").get(RunFixture.D.toString()));
+    assertEquals("date", spark.table("personas_two_dates.segments").schema().apply("dt").dataType().typeName());
+  }
+
+  @Test
+  void aRerunOfADateAddsNothingTwiceAndDropsThePartitionItWithdrew() {
+    database("personas_rerun");
+    run(RunFixture.D, "personas.output.catalog = personas_rerun").execute(EnumSet.allOf(Stage.class));
+    Map<String, Long> segmentsBefore = rowsPerDate("personas_rerun.segments");
+    assertEquals(List.of("dt=" + RunFixture.D), partitions("personas_rerun.predictions"));
+
+    // The same date again, without the PREDICT stage's models: its predictions are withdrawn.
+    run(RunFixture.D, "personas.output.catalog = personas_rerun", "personas.predict.enabled = false")
+        .execute(EnumSet.allOf(Stage.class));
+    assertFalse(Files.exists(dir.resolve("out/predictions/dt=" + RunFixture.D)));
+    assertEquals(List.of(), partitions("personas_rerun.predictions"), "the withdrawn date is gone from the catalog");
+    assertEquals(0L, spark.table("personas_rerun.predictions").count());
+    for (String table : PUBLISHED.subList(0, PUBLISHED.size() - 1)) {
+      assertEquals(List.of("dt=" + RunFixture.D), partitions("personas_rerun." + table), table);
+    }
+    assertEquals(segmentsBefore, rowsPerDate("personas_rerun.segments"));
+  }
+
+  @Test
+  void aTableOfTheDatabaseOverAnotherFolderStopsTheRunBeforeItReadsAnything() throws Exception {
+    database("personas_taken");
+    Path elsewhere = Files.createDirectories(dir.resolve("elsewhere/segments"));
+    spark.sql("CREATE TABLE personas_taken.segments (user_id STRING) USING parquet LOCATION '" + elsewhere.toUri()
+        + "'");
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> run(RunFixture.D, "personas.output.catalog = personas_taken").execute(EnumSet.allOf(Stage.class)));
+    assertTrue(e.getMessage().contains("personas.output.catalog = personas_taken: the table personas_taken.segments"
+        + " exists over") && e.getMessage().contains(elsewhere.toString()), e.getMessage());
+    assertFalse(Files.exists(dir.resolve("out/segments")), "nothing is published");
+  }
+
+  @Test
+  void withoutACatalogNothingIsRegistered() {
+    run(RunFixture.D).execute(EnumSet.of(Stage.VALIDATE));
+    assertTrue(Files.exists(dir.resolve("out/quarantine/dt=" + RunFixture.D + "/_SUCCESS")));
+    assertFalse(spark.catalog().databaseExists("personas"));
+  }
+}
