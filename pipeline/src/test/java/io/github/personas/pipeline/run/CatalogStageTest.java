@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.personas.pipeline.config.ConfigException;
 import io.github.personas.pipeline.io.OutputWriter;
+import io.github.personas.pipeline.testing.OutputSchemas;
 import io.github.personas.pipeline.testing.SparkTestSession;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,7 +56,7 @@ class CatalogStageTest extends StageTestBase {
   }
 
   @Test
-  void afterTwoDatesEveryPublishedTableIsReadBackWithSparkTableWithBothPartitions() {
+  void afterTwoDatesEveryPublishedTableIsReadBackWithSparkTableWithBothPartitions() throws Exception {
     database("personas_two_dates");
     LocalDate before = RunFixture.D.minusDays(1);
     // One input for both dates: the earlier date's run skips the later day's events.
@@ -81,6 +82,23 @@ class CatalogStageTest extends StageTestBase {
     assertEquals(2, rowsPerDate("personas_two_dates.segments").size(), "segments has rows on both dates");
     assertEquals(300L, rowsPerDate("personas_two_dates.features").get(RunFixture.D.toString()));
     assertEquals("date", spark.table("personas_two_dates.segments").schema().apply("dt").dataType().typeName());
+
+    // docs/bi.md's Spark DDL, run over the same output, gives the tables the run registered.
+    spark.sql("CREATE DATABASE docs_ddl LOCATION '" + dir.resolve("docs-warehouse").toUri() + "'");
+    for (String statement : OutputSchemas.statements(Files.readString(OutputSchemas.BI_GUIDE), "Spark")) {
+      spark.sql(statement.replace("s3a://marts/personas", dir.resolve("out").toUri().toString().replaceFirst("/$", ""))
+          .replace(" personas.", " docs_ddl."));
+    }
+    for (String table : PUBLISHED) {
+      assertEquals(columns(spark.table("personas_two_dates." + table).schema()),
+          columns(spark.table("docs_ddl." + table).schema()), table);
+      assertEquals(rowsPerDate("personas_two_dates." + table), rowsPerDate("docs_ddl." + table), table);
+    }
+  }
+
+  /** Name and type of every column, nullability aside (the catalog keeps none for Parquet tables). */
+  private static List<String> columns(org.apache.spark.sql.types.StructType schema) {
+    return java.util.Arrays.stream(schema.fields()).map(f -> f.name() + " " + f.dataType().sql()).toList();
   }
 
   @Test
