@@ -101,7 +101,8 @@ public final class CatalogStage {
     String db = database.get();
     try {
       return Optional.of(register(db));
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
+      // Spark's AnalysisException is a checked exception to Java, though no signature declares it.
       throw new IllegalStateException(String.format("The tables of %s are published under %s, but registering them"
               + " in the catalog database %s (personas.output.catalog) failed: %s. Rerunning the date registers"
               + " them; nothing else changes.", ctx.date(), ctx.config().outputPath(), db,

@@ -134,6 +134,25 @@ class CatalogStageTest extends StageTestBase {
   }
 
   @Test
+  void aCatalogThatRefusesTheRegistrationFailsTheRunAfterThePublishAndSaysARerunRegisters() throws Exception {
+    database("personas_refused");
+    // Over the right folder, but not partitioned: the catalog refuses to add a dt partition to it.
+    Path segments = Files.createDirectories(dir.resolve("out/segments"));
+    spark.sql("CREATE TABLE personas_refused.segments (user_id STRING) USING parquet LOCATION '" + segments.toUri()
+        + "'");
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> run(RunFixture.D, "personas.output.catalog = personas_refused").execute(EnumSet.of(Stage.VALIDATE,
+            Stage.FEATURES, Stage.SEGMENT)));
+    assertTrue(e.getMessage().startsWith("The tables of " + RunFixture.D + " are published under ")
+        && e.getMessage().contains("registering them in the catalog database personas_refused"
+            + " (personas.output.catalog) failed: ")
+        && e.getMessage().contains("Rerunning the date registers them"), e.getMessage());
+    assertTrue(Files.exists(segments.resolve("dt=" + RunFixture.D + "/_SUCCESS")), "the run's tables are published");
+    assertEquals(List.of("dt=" + RunFixture.D), partitions("personas_refused.features"),
+        "the tables before the refused one are registered");
+  }
+
+  @Test
   void withoutACatalogNothingIsRegistered() {
     run(RunFixture.D).execute(EnumSet.of(Stage.VALIDATE));
     assertTrue(Files.exists(dir.resolve("out/quarantine/dt=" + RunFixture.D + "/_SUCCESS")));
