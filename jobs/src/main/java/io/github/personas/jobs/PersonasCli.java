@@ -146,7 +146,7 @@ public final class PersonasCli {
   }
 
   @Command(name = "run", mixinStandardHelpOptions = true, sortOptions = false,
-      description = {"Runs every stage for one date: validate, features, segment, predict, report.",
+      description = {"Runs every stage for one date: validate, features, predict, segment, report.",
           "Writes quarantine, features, segments, personas, predictions, segment_kpis and runs/summary.json.",
           "With --from and --to: each date of the range in order, in one Spark session",
           "(a backfill), stopping at the first date that fails, with its exit code; the",
@@ -191,9 +191,11 @@ public final class PersonasCli {
   }
 
   @Command(name = "segment", mixinStandardHelpOptions = true, sortOptions = false,
-      description = {"Reads the date's features table from --output and writes segments (RFM scores and segment,",
-          "persona per user) and personas (size and centroid per persona)."},
-      footer = {"", "Example:", "  personas features --date 2026-11-22 && personas segment --date 2026-11-22"})
+      description = {"Reads the date's features table (and its predictions, where published) from --output and",
+          "writes segments (RFM scores and segment, lifecycle stage, persona per user) and personas (size and",
+          "centroid per persona). Lifecycle rules may read the prediction columns (docs/predict.md)."},
+      footer = {"", "Example:", "  personas features --date 2026-11-22 && personas predict --date 2026-11-22 \\",
+          "    && personas segment --date 2026-11-22"})
   static final class SegmentCommand extends PipelineCommand {
     @Override
     EnumSet<Stage> stages() {
@@ -207,7 +209,9 @@ public final class PersonasCli {
           "and CLV per user, the fitted parameters in runs/summary.json under details.predict.",
           "Purchase propensity and churn risk are trained on the features of D - H (personas.predict.",
           "propensity.horizon_days): `run` folds them in its own pass; this command reads them from a",
-          "published features partition of that date, and leaves the columns null (with a warning) without one."},
+          "published features partition of that date, and leaves the columns null (with a warning) without one.",
+          "The segments read the predictions: this command withdraws the date's segments and report, which",
+          "`personas segment` and `personas report` then rebuild."},
       footer = {"", "Example:", "  personas features --date 2026-11-22 && personas predict --date 2026-11-22"})
   static final class PredictCommand extends PipelineCommand {
     @Override

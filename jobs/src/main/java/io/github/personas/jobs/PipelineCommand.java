@@ -151,6 +151,11 @@ abstract class PipelineCommand implements Callable<Integer> {
     }
     s.timingsSeconds().forEach((k, v) -> out.printf("  %-19s %8.1f s%n", k, v));
     s.warnings().forEach(w -> out.printf("  warning: %s%n", w));
+    // Last, where a person looks once the run is done: the page to open.
+    String report = s.outputs().get("report.html");
+    if (report != null) {
+      out.printf("Report: %s (report.md beside it)%n", report);
+    }
     out.flush();
   }
 }

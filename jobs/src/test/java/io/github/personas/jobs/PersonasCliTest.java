@@ -67,6 +67,11 @@ class PersonasCliTest {
         "--date", "2024-03-10", "--output", out);
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().contains("succeeded for 2024-03-10"), r.out());
+    String[] lines = r.out().strip().split("\n");
+    String reportHtml = out + "/runs/dt=2024-03-10/report.html";
+    assertEquals("Report: " + reportHtml + " (report.md beside it)", lines[lines.length - 1],
+        "the run ends with the report's path");
+    assertTrue(java.nio.file.Files.isRegularFile(java.nio.file.Path.of(reportHtml)), reportHtml);
 
     for (String t : List.of("features", "segments", "personas", "segment_kpis", "quarantine", "k_selection",
         "holdout_uplift", "segment_transitions", "segment_history")) {
@@ -131,7 +136,7 @@ class PersonasCliTest {
     String conf = CliTesting.fewKConfig(shared).toString();
     String[] common = {"--config", conf, "--events", generated + "/events", "--profiles", generated + "/profiles",
         "--date", "2024-03-10", "--output", out};
-    for (String command : List.of("validate", "features", "segment", "predict", "report")) {
+    for (String command : List.of("validate", "features", "predict", "segment", "report")) {
       String[] args = new String[common.length + 1];
       args[0] = command;
       System.arraycopy(common, 0, args, 1, common.length);

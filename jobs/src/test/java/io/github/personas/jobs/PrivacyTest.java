@@ -20,6 +20,7 @@ import org.apache.logging.log4j.Level;
 import org.apache.logging.log4j.LogManager;
 import org.apache.logging.log4j.core.LoggerContext;
 import org.apache.logging.log4j.core.appender.WriterAppender;
+import org.apache.logging.log4j.core.config.Configurator;
 import org.apache.logging.log4j.core.layout.PatternLayout;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -70,6 +71,9 @@ class PrivacyTest {
     appender.start();
     ctx.getConfiguration().getRootLogger().addAppender(appender, Level.ALL, null);
     ctx.updateLoggers();
+    // Every line personas logs is checked, not only the warnings tests log.
+    Level level = LogManager.getLogger("io.github.personas").getLevel();
+    Configurator.setLevel("io.github.personas", Level.INFO);
     StringWriter stdout = new StringWriter();
     StringWriter stderr = new StringWriter();
     int code;
@@ -77,6 +81,7 @@ class PrivacyTest {
       code = PersonasCli.run(new PrintWriter(stdout), new PrintWriter(stderr), "run", "--config", conf.toString(),
           "--events", events.toString(), "--date", "2024-03-10", "--output", out.toString());
     } finally {
+      Configurator.setLevel("io.github.personas", level);
       ctx.getConfiguration().getRootLogger().removeAppender("privacy-test");
       ctx.updateLoggers();
       appender.stop();

@@ -228,7 +228,13 @@ public final class ConfigLoader {
     double alpha = c.getDouble("report.significance_level");
     require(alpha > 0 && alpha < 1, "personas.report.significance_level must be within (0, 1), got %s (%s)", alpha,
         origin);
-    PersonasConfig.Report report = new PersonasConfig.Report(dims, alpha, c.getStringList("report.dormant_stages"));
+    double minEffect = c.getDouble("report.min_effect");
+    // A lift can fall at most to 0, 100 % below the population: from 1 on, no segment below
+    // average could ever be marked.
+    require(minEffect >= 0 && minEffect < 1, "personas.report.min_effect must be within [0, 1), got %s (%s): it is"
+        + " how far from 1 a segment's lift must be to be marked significant, e.g. 0.05 for 5 %%", minEffect, origin);
+    PersonasConfig.Report report = new PersonasConfig.Report(dims, alpha, minEffect,
+        c.getStringList("report.dormant_stages"));
     String suppressionFormat = c.getString("privacy.suppression_format").toLowerCase(java.util.Locale.ROOT);
     require(Set.of("text", "csv", "parquet").contains(suppressionFormat),
         "personas.privacy.suppression_format = '%s' in %s is not one of text, csv, parquet", suppressionFormat, origin);

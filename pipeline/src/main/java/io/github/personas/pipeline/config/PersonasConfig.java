@@ -340,10 +340,14 @@ public record PersonasConfig(
    *
    * @param dimensions        columns of the segments or features tables that get KPI rows, or predicted
    *                          ones of the predictions table (left out when a run has no predictions)
-   * @param significanceLevel a p-value below this is flagged significant
+   * @param significanceLevel false discovery rate of segment_kpis: a Benjamini–Hochberg q-value below
+   *                          this (in holdout_uplift, a p-value) is significant
+   * @param minEffect         how far from 1 a segment's lift must be for segment_kpis to mark it
+   *                          significant (0.05: 5 % above or below the population)
    * @param dormantStages     lifecycle stages that count as dormant in dormant_share
    */
-  public record Report(List<String> dimensions, double significanceLevel, List<String> dormantStages) {
+  public record Report(List<String> dimensions, double significanceLevel, double minEffect,
+                       List<String> dormantStages) {
     public Report {
       dimensions = List.copyOf(dimensions);
       dormantStages = List.copyOf(dormantStages);

@@ -115,6 +115,19 @@ public final class Propensity {
   }
 
   /**
+   * The columns of {@code features} that training reads: user_id, the configured features and
+   * what the purchase model's inputs are computed from.
+   */
+  public org.apache.spark.sql.Column[] reads(Dataset<Row> features) {
+    java.util.LinkedHashSet<String> names = new java.util.LinkedHashSet<>(List.of("user_id", "is_buyer"));
+    names.addAll(cfg.features());
+    names.addAll(PurchaseHistories.READS);
+    List<String> present = List.of(features.columns());
+    return names.stream().filter(present::contains).map(c -> col("`" + c + "`"))
+        .toArray(org.apache.spark.sql.Column[]::new);
+  }
+
+  /**
    * The backtest users with both outcomes' labels and whether they are held out: the features as
    * of D - H joined with the labels read from the features as of D.
    */
@@ -256,22 +269,22 @@ public final class Propensity {
   public static final List<String> PURCHASE_MODEL_INPUTS = List.of("bgnbd_expected_purchases", "bgnbd_p_alive");
 
   /**
-   * {@code users} with BG/NBD's expected purchases in the horizon and P(alive) as of their date
-   * (null for users who never bought): the purchase model's view as an input of the classifier,
-   * which extrapolates where the trees cannot (a backtest's users are younger than tonight's).
+   * {@code users} (rows of a features table) with BG/NBD's expected purchases in the horizon and
+   * P(alive) as of {@code date} (null for users who never bought): the purchase model's view as an
+   * input of the classifier, which extrapolates where the trees cannot (a backtest's users are
+   * younger than tonight's). A column computed in place, no join.
    *
-   * @param perUser      {@link PurchaseHistories#perUser} of the same date
+   * @param date         the date of {@code users}' features: the end of their observation
+   * @param unitDays     days in the fit's time unit
    * @param horizonUnits the horizon in the fit's time unit
    */
-  public static Dataset<Row> withPurchaseModel(Dataset<Row> users, Dataset<Row> perUser, BgNbd.Params params,
-                                               double horizonUnits) {
+  public static Dataset<Row> withPurchaseModel(Dataset<Row> users, LocalDate date, double unitDays,
+                                               BgNbd.Params params, double horizonUnits) {
     org.apache.spark.sql.types.StructType schema = new org.apache.spark.sql.types.StructType()
-        .add("user_id", org.apache.spark.sql.types.DataTypes.StringType, false)
         .add(PURCHASE_MODEL_INPUTS.get(0), org.apache.spark.sql.types.DataTypes.DoubleType, true)
         .add(PURCHASE_MODEL_INPUTS.get(1), org.apache.spark.sql.types.DataTypes.DoubleType, true);
-    Dataset<Row> model = perUser.map((org.apache.spark.api.java.function.MapFunction<Row, Row>) r -> {
-      BgNbd.History h = new BgNbd.History(r.getAs(PurchaseHistories.X), r.getAs(PurchaseHistories.TX),
-          r.getAs(PurchaseHistories.T), 1);
+    org.apache.spark.sql.api.java.UDF3<Double, Double, Double, Row> model = (x, tx, t) -> {
+      BgNbd.History h = new BgNbd.History(x, tx, t, 1);
       Double expected;
       try {
         double e = BgNbd.expectedPurchases(params, h, horizonUnits);
@@ -279,9 +292,18 @@ public final class Propensity {
       } catch (IllegalArgumentException e) {
         expected = null;
       }
-      return org.apache.spark.sql.RowFactory.create(r.<String>getAs("user_id"), expected, BgNbd.pAlive(params, h));
-    }, org.apache.spark.sql.Encoders.row(schema));
-    return users.join(model, scala.jdk.javaapi.CollectionConverters.asScala(List.of("user_id")).toSeq(), "left_outer");
+      return org.apache.spark.sql.RowFactory.create(expected, BgNbd.pAlive(params, h));
+    };
+    org.apache.spark.sql.Column[] h = PurchaseHistories.columns(date, unitDays);
+    String tmp = "__purchase_model";
+    List<org.apache.spark.sql.Column> out = new ArrayList<>();
+    for (String c : users.columns()) {
+      out.add(col("`" + c + "`"));
+    }
+    PURCHASE_MODEL_INPUTS.forEach(c -> out.add(col(tmp + "." + c).as(c)));
+    return users.withColumn(tmp, org.apache.spark.sql.functions.when(PurchaseHistories.BUYER,
+            org.apache.spark.sql.functions.udf(model, schema).apply(h[0], h[1], h[2])))
+        .select(out.toArray(org.apache.spark.sql.Column[]::new));
   }
 
   /** The model's probability vector column (saved models add it): index 1 is the outcome's probability. */

@@ -5,6 +5,7 @@ import static org.apache.spark.sql.functions.expr;
 
 import java.time.LocalDate;
 import java.util.List;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
@@ -32,19 +33,34 @@ public final class PurchaseHistories {
    * @param unitDays days in the time unit: 1 for days, 7 for weeks
    */
   public static Dataset<Row> perUser(Dataset<Row> features, LocalDate runDate, double unitDays) {
+    Column[] h = columns(runDate, unitDays);
+    return features.where(BUYER).select(col("user_id"), h[0].as(X), h[1].as(TX), h[2].as(T), h[3].as(MEAN_REPEAT_VALUE));
+  }
+
+  /** The features {@link #columns} read. */
+  public static final List<String> READS = List.of("purchase_days", "first_purchase_date", "last_purchase_date",
+      "monetary", "first_purchase_day_revenue");
+
+  /** Whether a features row is a buyer's: only buyers have a history. */
+  public static final Column BUYER = col("purchase_days").gt(0);
+
+  /**
+   * x, t_x, T and the mean repeat value as expressions over a features row (meaningful where
+   * {@link #BUYER}): the columns of {@link #perUser}, for scoring every user in place.
+   */
+  public static Column[] columns(LocalDate runDate, double unitDays) {
     if (!(unitDays > 0)) {
       throw new IllegalArgumentException(String.format("unitDays must be positive, got %s", unitDays));
     }
     String d = "DATE'" + runDate + "'";
-    return features.where(col("purchase_days").gt(0)).select(
-        col("user_id"),
-        expr("CAST(purchase_days - 1 AS DOUBLE)").as(X),
+    return new Column[] {
+        expr("CAST(purchase_days - 1 AS DOUBLE)"),
         // Doubles: "7.0" is a decimal literal to Spark SQL, which would make the quotient a decimal.
-        expr("CAST(datediff(last_purchase_date, first_purchase_date) AS DOUBLE)").divide(unitDays).as(TX),
-        expr("CAST(datediff(" + d + ", first_purchase_date) AS DOUBLE)").divide(unitDays).as(T),
+        expr("CAST(datediff(last_purchase_date, first_purchase_date) AS DOUBLE)").divide(unitDays),
+        expr("CAST(datediff(" + d + ", first_purchase_date) AS DOUBLE)").divide(unitDays),
         // Refunds net into the repeat value as they do into monetary.
         expr("CASE WHEN purchase_days > 1 THEN (monetary - coalesce(first_purchase_day_revenue, 0D))"
-            + " / (purchase_days - 1) END").as(MEAN_REPEAT_VALUE));
+            + " / (purchase_days - 1) END")};
   }
 
   /** The distinct histories of {@code perUser} with how many buyers share each: what BG/NBD is fitted on. */

@@ -19,11 +19,12 @@ import java.util.Map;
  * @param quality     where the input rows went
  * @param predicted   what the PREDICT stage adds: mean scores per persona and RFM segment, the
  *                    propensity models' checks; {@link Predicted#NONE} when it did not run
+ * @param significance what the significance marks of the KPI tables mean
  */
 public record ReportData(String runDate, String version, Map<String, Object> headline, List<SegmentRow> segments,
                          List<PersonaCard> personas, List<KPoint> kSelection, String kReason,
                          List<Transition> transitions, List<HistoryPoint> history, List<QualityRow> quality,
-                         Predicted predicted) {
+                         Predicted predicted, Significance significance) {
 
   public ReportData {
     segments = List.copyOf(segments);
@@ -33,6 +34,7 @@ public record ReportData(String runDate, String version, Map<String, Object> hea
     history = List.copyOf(history);
     quality = List.copyOf(quality);
     predicted = predicted == null ? Predicted.NONE : predicted;
+    java.util.Objects.requireNonNull(significance, "significance");
   }
 
   /**
@@ -94,6 +96,15 @@ public record ReportData(String runDate, String version, Map<String, Object> hea
   public record ModelMetric(String score, int horizonDays, String metric, Integer decile, double value) {}
 
   /**
+   * The bars a segment's KPI clears to be marked significant, so the report can say what a mark means.
+   *
+   * @param level     false discovery rate: a q-value below it is a discovery
+   * @param minEffect how far from 1 the lift must be
+   * @param tests     p-values in segment_kpis, the family the q-values are adjusted over
+   */
+  public record Significance(double level, double minEffect, int tests) {}
+
+  /**
    * Headline KPIs of one segment, with lifts and significance flags.
    *
    * @param dimension      the dimension
@@ -102,10 +113,11 @@ public record ReportData(String runDate, String version, Map<String, Object> hea
    * @param share          users / all users
    * @param conversionRate buyers / users
    * @param conversionLift conversion rate / the population's
-   * @param conversionSignificant whether the conversion rate differs significantly from the rest
+   * @param conversionSignificant whether the conversion rate differs significantly from the rest, by at
+   *                              least the minimum effect
    * @param arpu           revenue per user
    * @param arpuLift       ARPU / the population's
-   * @param arpuSignificant whether ARPU differs significantly from the rest
+   * @param arpuSignificant whether ARPU differs significantly from the rest, by at least the minimum effect
    * @param activeRate30d  share of users active in 30 days
    */
   public record SegmentRow(String dimension, String segment, long users, double share, Double conversionRate,

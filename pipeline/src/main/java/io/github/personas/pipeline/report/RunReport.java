@@ -120,7 +120,7 @@ public final class RunReport {
     Map<String, List<Map<String, Object>>> byDimension = new LinkedHashMap<>();
     for (ReportData.SegmentRow r : data.segments()) {
       Map<String, Object> row = new LinkedHashMap<>();
-      row.put("segment", r.segment());
+      row.put("segment", label(r));
       row.put("users", count(r.users()));
       row.put("share", percent(r.share()));
       row.put("conversion", percent(r.conversionRate()));
@@ -133,8 +133,10 @@ public final class RunReport {
       byDimension.computeIfAbsent(r.dimension(), d -> new ArrayList<>()).add(row);
     }
     List<Map<String, Object>> dimensions = new ArrayList<>();
-    byDimension.forEach((d, rows) -> dimensions.add(Map.of("name", d, "rows", rows)));
+    byDimension.forEach((d, rows) -> dimensions.add(Map.of("name", PERSONA_ID.equals(d) ? "persona" : d,
+        "rows", rows)));
     v.put("dimensions", dimensions);
+    v.put("significance", significance());
 
     v.put("transitions", transitionMatrix());
 
@@ -162,6 +164,32 @@ public final class RunReport {
       v.put("charts", c);
     }
     return v;
+  }
+
+  /**
+   * A KPI row's name: a persona by its name (its id alone means nothing to a reader, and the
+   * cards above are headed by both), any other segment as it is.
+   */
+  private String label(ReportData.SegmentRow r) {
+    if (PERSONA_ID.equals(r.dimension())) {
+      for (ReportData.PersonaCard p : data.personas()) {
+        if (p.id().equals(r.segment())) {
+          return p.name();
+        }
+      }
+    }
+    return r.segment();
+  }
+
+  /** What a significance mark means, with the run's level, minimum effect and number of tests. */
+  private String significance() {
+    ReportData.Significance s = data.significance();
+    String effect = s.minEffect() == 0 ? ""
+        : String.format(Locale.ROOT, " and by at least %s from the population's (lift at most %s or at least %s)",
+            percent(s.minEffect()), lift(1 - s.minEffect()), lift(1 + s.minEffect()));
+    return String.format(Locale.ROOT, "differs significantly from all other users' (its p-value adjusted for the %,d"
+        + " tests of segment_kpis, the Benjamini–Hochberg q-value, is below %s)%s", s.tests(),
+        new java.math.BigDecimal(Double.toString(s.level())).stripTrailingZeros().toPlainString(), effect);
   }
 
   /** The card's one line of mean scores, when the run has predictions. */
@@ -429,12 +457,14 @@ public final class RunReport {
     DefaultCategoryDataset ds = new DefaultCategoryDataset();
     for (ReportData.SegmentRow r : data.segments()) {
       if (r.dimension().equals(PERSONA_ID) && r.conversionLift() != null && r.arpuLift() != null) {
-        ds.addValue(r.conversionLift(), "conversion lift", r.segment());
-        ds.addValue(r.arpuLift(), "ARPU lift", r.segment());
+        ds.addValue(r.conversionLift(), "conversion lift", label(r));
+        ds.addValue(r.arpuLift(), "ARPU lift", label(r));
       }
     }
     JFreeChart chart = ChartFactory.createBarChart("Persona KPIs relative to the population (1 = average)", null,
         "× population", ds, PlotOrientation.VERTICAL, true, false, false);
+    // Names are longer than ids: on two lines they fit under eight bars instead of ending in "...".
+    chart.getCategoryPlot().getDomainAxis().setMaximumCategoryLabelLines(2);
     return style(chart);
   }
 

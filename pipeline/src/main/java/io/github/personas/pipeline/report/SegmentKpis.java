@@ -22,6 +22,12 @@ import org.apache.spark.sql.types.StructType;
  * KPIs per (dimension, segment) with their lift over the population and a significance test of
  * the segment against everyone else, plus the holdout uplift per segment.
  *
+ * <p>A KPI of a segment is marked significant when it passes two bars: its Benjamini–Hochberg
+ * q-value, over every test of the table, is below the significance level (a run makes hundreds of
+ * tests, and raw p-values would flag about one in twenty of the segments that do not differ), and
+ * its lift is at least the minimum effect away from 1 (with thousands of users a 1 % difference is
+ * "significant" and still of no use to anyone).
+ *
  * <p>All dimensions and the holdout split are aggregated in one Spark job into additive
  * {@link Moments}; the tests run on the driver over those few rows. Every dimension partitions the
  * same users, so per dimension {@code users} and {@code revenue} sum to the population totals.
@@ -44,19 +50,22 @@ public final class SegmentKpis {
    * @param kpis          segment_kpis: one row per (dimension, segment)
    * @param holdoutUplift holdout_uplift: one row per (dimension, segment, kpi), plus the population
    * @param population    the population's users, buyers, revenue and KPI values, for the summary
+   * @param tests         p-values in segment_kpis: the tests its q-values are adjusted for
    */
-  public record Result(Dataset<Row> kpis, Dataset<Row> holdoutUplift, Map<String, Object> population) {}
+  public record Result(Dataset<Row> kpis, Dataset<Row> holdoutUplift, Map<String, Object> population, int tests) {}
 
   private final List<String> dimensions;
   private final List<Kpi> kpis;
   private final double alpha;
+  private final double minEffect;
 
   /**
    * @param dimensions columns to report on, e.g. rfm_segment, lifecycle_stage, persona_name
    * @param kpis       the KPIs, see {@link Kpi#defaults}
-   * @param alpha      significance level of the tests, e.g. 0.05
+   * @param alpha      significance level of the tests, e.g. 0.05: the false discovery rate of segment_kpis
+   * @param minEffect  how far from 1 a lift must be for segment_kpis to mark it significant, e.g. 0.05
    */
-  public SegmentKpis(List<String> dimensions, List<Kpi> kpis, double alpha) {
+  public SegmentKpis(List<String> dimensions, List<Kpi> kpis, double alpha, double minEffect) {
     if (dimensions.isEmpty()) {
       throw new IllegalArgumentException("At least one report dimension is needed");
     }
@@ -65,7 +74,11 @@ public final class SegmentKpis {
     }
     this.dimensions = List.copyOf(dimensions);
     this.kpis = List.copyOf(kpis);
+    if (!(minEffect >= 0 && minEffect < 1)) {
+      throw new IllegalArgumentException(String.format("minEffect must be within [0, 1), got %s", minEffect));
+    }
     this.alpha = alpha;
+    this.minEffect = minEffect;
   }
 
   /**
@@ -145,23 +158,41 @@ public final class SegmentKpis {
         .thenComparing(e -> -e.getValue()[0].plus(e.getValue()[1]).users)
         .thenComparing(e -> e.getKey().get(1)));
     List<Row> upliftRows = new ArrayList<>();
-    for (Map.Entry<List<String>, Group[]> e : ordered) {
+    List<Object[]> values = new ArrayList<>();
+    Double[] pValues = new Double[ordered.size() * kpis.size()];
+    for (int s = 0; s < ordered.size(); s++) {
+      Map.Entry<List<String>, Group[]> e = ordered.get(s);
       Group seg = e.getValue()[0].plus(e.getValue()[1]);
       Group rest = all.minus(seg);
+      Object[] v = new Object[2 * kpis.size()];
+      for (int i = 0; i < kpis.size(); i++) {
+        double value = seg.moments[i].mean();
+        double pop = all.moments[i].mean();
+        v[2 * i] = finite(value);
+        v[2 * i + 1] = finite(pop == 0 ? Double.NaN : value / pop);
+        pValues[s * kpis.size() + i] = test(kpis.get(i), seg.moments[i], rest.moments[i]);
+      }
+      values.add(v);
+      upliftRows.addAll(uplift(e.getKey().get(0), e.getKey().get(1), e.getValue()));
+    }
+    // One family for the whole table: every segment of every dimension on every KPI is a test a
+    // reader may pick out, so each is corrected for all the others.
+    Double[] qValues = SignificanceTests.benjaminiHochberg(pValues);
+    for (int s = 0; s < ordered.size(); s++) {
+      Map.Entry<List<String>, Group[]> e = ordered.get(s);
+      Group seg = e.getValue()[0].plus(e.getValue()[1]);
       List<Object> v = new ArrayList<>(List.of(e.getKey().get(0), e.getKey().get(1), seg.users,
           all.users == 0 ? 0.0 : (double) seg.users / all.users, seg.buyers, seg.revenue));
       for (int i = 0; i < kpis.size(); i++) {
-        Kpi k = kpis.get(i);
-        double value = seg.moments[i].mean();
-        double pop = all.moments[i].mean();
-        Double p = test(k, seg.moments[i], rest.moments[i]);
-        v.add(finite(value));
-        v.add(finite(pop == 0 ? Double.NaN : value / pop));
-        v.add(p);
-        v.add(p != null && p < alpha);
+        Double lift = (Double) values.get(s)[2 * i + 1];
+        Double q = qValues[s * kpis.size() + i];
+        v.add(values.get(s)[2 * i]);
+        v.add(lift);
+        v.add(pValues[s * kpis.size() + i]);
+        v.add(q);
+        v.add(significant(q, lift));
       }
       kpiRows.add(RowFactory.create(v.toArray()));
-      upliftRows.addAll(uplift(e.getKey().get(0), e.getKey().get(1), e.getValue()));
     }
     upliftRows.addAll(0, uplift(ALL, ALL, population));
 
@@ -174,8 +205,9 @@ public final class SegmentKpis {
     for (int i = 0; i < kpis.size(); i++) {
       headline.put(kpis.get(i).name(), finite(all.moments[i].mean()));
     }
+    int tests = (int) java.util.Arrays.stream(pValues).filter(java.util.Objects::nonNull).count();
     return new Result(spark.createDataFrame(kpiRows, kpiSchema()), spark.createDataFrame(upliftRows, UPLIFT_SCHEMA),
-        headline);
+        headline, tests);
   }
 
   /** Schema of holdout_uplift. */
@@ -197,6 +229,7 @@ public final class SegmentKpis {
       fields.add(DataTypes.createStructField(k.name(), DataTypes.DoubleType, true));
       fields.add(DataTypes.createStructField(k.name() + "_lift", DataTypes.DoubleType, true));
       fields.add(DataTypes.createStructField(k.name() + "_p_value", DataTypes.DoubleType, true));
+      fields.add(DataTypes.createStructField(k.name() + "_q_value", DataTypes.DoubleType, true));
       fields.add(DataTypes.createStructField(k.name() + "_significant", DataTypes.BooleanType, false));
     }
     return DataTypes.createStructType(fields);
@@ -215,6 +248,14 @@ public final class SegmentKpis {
           finite(t - h), finite(h == 0 ? Double.NaN : (t - h) / Math.abs(h)), p, p != null && p < alpha));
     }
     return out;
+  }
+
+  /**
+   * Whether a segment's KPI is worth a reader's attention: a discovery at the configured false
+   * discovery rate whose lift over the population is at least {@code minEffect} away from 1.
+   */
+  private boolean significant(Double qValue, Double lift) {
+    return qValue != null && qValue < alpha && lift != null && Math.abs(lift - 1) >= minEffect;
   }
 
   private static Double test(Kpi k, Moments a, Moments b) {

@@ -41,24 +41,30 @@ public final class SegmentTransitions {
    * @return dimension, from_segment, to_segment, users, previous_date
    */
   public Dataset<Row> apply(Dataset<Row> today, Dataset<Row> previous, String previousDate) {
-    List<Column> todayCols = new ArrayList<>(List.of(col("user_id"), functions.lit(true).as("t_present")));
-    List<Column> prevCols = new ArrayList<>(List.of(col("user_id"), functions.lit(true).as("p_present")));
+    // Each side's key under its own name: a previous side that descends from the same plan as
+    // today's (the same features, re-read) would otherwise have "the same" user_id to Spark, and
+    // the join condition would be trivially true.
+    List<Column> todayCols = new ArrayList<>(List.of(col("user_id").as("t_user_id"),
+        functions.lit(true).as("t_present")));
+    List<Column> prevCols = new ArrayList<>(List.of(col("user_id").as("p_user_id"),
+        functions.lit(true).as("p_present")));
     for (String d : dimensions) {
       todayCols.add(col(d).cast("string").as("t_" + d));
       prevCols.add(col(d).cast("string").as("p_" + d));
     }
     Dataset<Row> t = today.select(todayCols.toArray(Column[]::new));
-    Dataset<Row> p;
+    Dataset<Row> joined;
     if (previous != null) {
-      p = previous.select(prevCols.toArray(Column[]::new));
+      Dataset<Row> p = previous.select(prevCols.toArray(Column[]::new));
+      joined = t.join(p, t.col("t_user_id").equalTo(p.col("p_user_id")), "full_outer");
     } else {
-      // No previous run: an empty side with the same columns, so everyone comes from (new).
-      p = t.limit(0).select(col("user_id"), functions.lit(true).as("p_present"));
+      // No previous run: everyone comes from (new), so no join, only the previous side's columns
+      // as nulls (a join with an empty copy of today's users was a self-join Spark warned about).
+      joined = t.withColumn("p_present", functions.lit(null).cast("boolean"));
       for (String d : dimensions) {
-        p = p.withColumn("p_" + d, functions.lit(null).cast("string"));
+        joined = joined.withColumn("p_" + d, functions.lit(null).cast("string"));
       }
     }
-    Dataset<Row> joined = t.join(p, t.col("user_id").equalTo(p.col("user_id")), "full_outer");
     List<Column> moves = new ArrayList<>();
     for (String d : dimensions) {
       moves.add(functions.struct(functions.lit(d).as("dimension"),

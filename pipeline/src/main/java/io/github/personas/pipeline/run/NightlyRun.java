@@ -68,7 +68,7 @@ public final class NightlyRun {
   private RunSummary run(EnumSet<Stage> todo) {
     RunContext opened = RunContext.open(spark, config, date);
     if (todo.contains(Stage.SEGMENT)) {
-      new SegmentStage(opened).checkRules(new FeaturesStage(opened).empty());
+      new SegmentStage(opened).checkRules(new PredictStage(opened).withEmptyPredictions(new FeaturesStage(opened).empty()));
     }
     if (todo.contains(Stage.PREDICT)) {
       new PredictStage(opened).checkColumns(new FeaturesStage(opened).empty());
@@ -94,17 +94,19 @@ public final class NightlyRun {
       stopIfFailed(publish, new PublishStage.Results(validated, null, null, null, null));
       FeaturesStage.Result featured = !todo.contains(Stage.FEATURES) ? null : features.run(validated, caches);
       stopIfFailed(publish, new PublishStage.Results(validated, featured, null, null, null));
-      SegmentStage.Result segmented = !todo.contains(Stage.SEGMENT) ? null
-          : segment.run(featured != null ? featured.features() : features.readBack(), caches);
-      stopIfFailed(publish, new PublishStage.Results(validated, featured, segmented, null, null));
       PredictStage.Result predicted = !todo.contains(Stage.PREDICT) ? null
           : new PredictStage(ctx).run(featured != null ? featured.features() : features.readBack(),
               featured != null ? featured.backtest() : features.readBackBacktest(), caches);
-      stopIfFailed(publish, new PublishStage.Results(validated, featured, segmented, predicted, null));
+      stopIfFailed(publish, new PublishStage.Results(validated, featured, predicted, null, null));
+      // Segments read the predictions beside the features: lifecycle rules may use the scores.
+      SegmentStage.Result segmented = !todo.contains(Stage.SEGMENT) ? null
+          : segment.run(predicted != null ? predicted.featuresWithPredictions()
+              : PredictStage.withPublished(ctx, featured != null ? featured.features() : features.readBack()), caches);
+      stopIfFailed(publish, new PublishStage.Results(validated, featured, predicted, segmented, null));
       ReportStage.Result reported = !todo.contains(Stage.REPORT) ? null
           : new ReportStage(ctx).run((segmented != null ? ReportStage.Input.of(segmented)
               : ReportStage.Input.readBack(ctx)).with(predicted), validated, caches);
-      PublishStage.Results results = new PublishStage.Results(validated, featured, segmented, predicted, reported);
+      PublishStage.Results results = new PublishStage.Results(validated, featured, predicted, segmented, reported);
       stopIfFailed(publish, results);
       RunSummary published = publish.succeeded(results);
       new CatalogStage(ctx).run(published);

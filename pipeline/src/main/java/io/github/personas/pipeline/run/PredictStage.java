@@ -15,11 +15,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.sql.Dataset;
-import org.apache.spark.sql.Encoders;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
@@ -41,13 +40,17 @@ public final class PredictStage {
    *
    * @param predictions one row per user of the features: the purchase models' scores (null for users
    *                    who never bought), the propensities (null without a model) and the tiers
+   * @param featuresWithPredictions the features with the predictions' columns beside them, computed
+   *                    in place (no join) and cached: what the segment stage reads, so lifecycle rules
+   *                    can use the scores and the report needs no join; the features as they are
+   *                    when the stage is off
    * @param users       its rows
    * @param details     the fits, for the summary's {@code details.predict}; null when the stage is off
    * @param report      what the stage did
    * @param modelMetrics the model_metrics rows of the propensity models trained; empty without them
    */
-  public record Result(Dataset<Row> predictions, long users, Map<String, Object> details, StageReport report,
-                       List<Row> modelMetrics) {
+  public record Result(Dataset<Row> predictions, Dataset<Row> featuresWithPredictions, long users,
+                       Map<String, Object> details, StageReport report, List<Row> modelMetrics) {
     public Result {
       modelMetrics = modelMetrics == null ? List.of() : List.copyOf(modelMetrics);
     }
@@ -87,9 +90,10 @@ public final class PredictStage {
     try (StageLog log = StageLog.start(Stage.PREDICT, ctx)) {
       PersonasConfig.Predict cfg = ctx.config().predict();
       if (!cfg.enabled()) {
-        return new Result(null, 0, null, log.finish(), List.of());
+        return new Result(null, features, 0, null, log.finish(), List.of());
       }
-      Dataset<Row> perUser = caches.persist(PurchaseHistories.perUser(features, ctx.date(), cfg.unitDays()));
+      // Read twice (histories, spends), from the cached features: not worth a cache of its own.
+      Dataset<Row> perUser = PurchaseHistories.perUser(features, ctx.date(), cfg.unitDays());
       List<BgNbd.History> histories = PurchaseHistories.histories(perUser);
       Map<String, Object> details = new LinkedHashMap<>();
       details.put("time_unit", cfg.unitDays() == 7 ? "weeks" : "days");
@@ -138,19 +142,19 @@ public final class PredictStage {
         PROGRESS.info("Predict: BG/NBD fitted in {} s: {}",
             StageLog.seconds(t), details);
       }
-      Dataset<Row> scores = bg == null ? null : score(perUser, bg, gg, cfg);
-      Propensities propensities = propensities(features, backtest, bg == null ? null : perUser, bg, caches, log,
-          details);
-      Dataset<Row> users = propensities.users();
-      Dataset<Row> predictions = scores == null
-          ? users.select(nullColumns(cfg, users.columns()))
-          : users.join(scores, users.col("user_id").equalTo(scores.col("user_id")), "left_outer")
-              .drop(scores.col("user_id"));
-      predictions = caches.persist(tiers(caches.persist(predictions), cfg));
-      long n = predictions.count();
-      if (scores != null) {
-        long unscored = predictions.where(col("p_alive").isNotNull()
-            .and(col("expected_purchases_" + cfg.horizonsDays().get(0) + "d").isNull())).count();
+      // Every score is a column computed in place over the features: no join, and the segment
+      // stage reads the same rows (a join with the wide features cost the report 7 s at 500k users).
+      Dataset<Row> scored = bg == null ? withNullScores(features, cfg) : withScores(features, bg, gg, cfg, ctx.date());
+      Propensities propensities = propensities(scored, backtest, bg, caches, log, details);
+      Dataset<Row> users = tiers(caches.persist(propensities.users()), cfg);
+      Dataset<Row> predictions = users.select(columns(cfg).stream().map(c -> col(c))
+          .toArray(org.apache.spark.sql.Column[]::new));
+      String first = "expected_purchases_" + cfg.horizonsDays().get(0) + "d";
+      Row counted = users.agg(org.apache.spark.sql.functions.count(org.apache.spark.sql.functions.lit(1)),
+          org.apache.spark.sql.functions.expr("count_if(p_alive IS NOT NULL AND " + first + " IS NULL)")).first();
+      long n = counted.getLong(0);
+      if (bg != null) {
+        long unscored = counted.getLong(1);
         details.put("buyers_without_score", unscored);
         if (unscored > 0) {
           log.warn(String.format("BG/NBD: %d buyers could not be scored (the expectation's series did not settle"
@@ -162,8 +166,35 @@ public final class PredictStage {
         Dataset<Row> metrics = ctx.spark().createDataFrame(propensities.metrics(), METRICS_SCHEMA).coalesce(1);
         log.write(OutputWriter.MODEL_METRICS, metrics, propensities.metrics().size());
       }
-      return new Result(predictions, n, details, log.finish(), propensities.metrics());
+      return new Result(predictions, users, n, details, log.finish(), propensities.metrics());
     }
+  }
+
+  /**
+   * {@code features} with the predictions this date has published beside them, for a run of the
+   * segment stage without the predict stage; with null prediction columns, and a warning, when the
+   * date has none and the stage is on; as they are when it is off.
+   */
+  public static Dataset<Row> withPublished(RunContext ctx, Dataset<Row> features) {
+    if (!ctx.config().predict().enabled()) {
+      return features;
+    }
+    if (!ctx.out().has(OutputWriter.PREDICTIONS)) {
+      PROGRESS.warn("No predictions published for {}: segment rules that read them see nulls (run `personas"
+          + " predict` for the date first)", ctx.date());
+      return new PredictStage(ctx).withEmptyPredictions(features);
+    }
+    Dataset<Row> published = ctx.out().read(OutputWriter.PREDICTIONS);
+    List<String> have = List.of(features.columns());
+    List<org.apache.spark.sql.Column> cols = new ArrayList<>(List.of(published.col("user_id").as("predicted_user_id")));
+    for (String c : published.columns()) {
+      if (!have.contains(c)) {
+        cols.add(published.col(c));
+      }
+    }
+    Dataset<Row> p = published.select(cols.toArray(org.apache.spark.sql.Column[]::new));
+    return features.join(p, features.col("user_id").equalTo(p.col("predicted_user_id")), "left_outer")
+        .drop("predicted_user_id");
   }
 
   /** The scores' columns after user_id: P(alive), expected purchases per horizon, order value, CLV per horizon. */
@@ -178,18 +209,35 @@ public final class PredictStage {
     return DataTypes.createStructType(f);
   }
 
-  /** {@code userColumns} as they are, then the purchase model's columns, null: no buyer, or no fit. */
-  private static org.apache.spark.sql.Column[] nullColumns(PersonasConfig.Predict cfg, String[] userColumns) {
-    List<org.apache.spark.sql.Column> out = new ArrayList<>();
-    for (String c : userColumns) {
-      out.add(col(c));
-    }
+  /** {@code features} with the purchase model's columns, null: no buyer, or no fit. */
+  private static Dataset<Row> withNullScores(Dataset<Row> features, PersonasConfig.Predict cfg) {
+    List<org.apache.spark.sql.Column> out = new ArrayList<>(List.of(col("*")));
     for (StructField f : schema(cfg).fields()) {
       if (!f.name().equals("user_id")) {
         out.add(org.apache.spark.sql.functions.lit(null).cast(f.dataType()).as(f.name()));
       }
     }
-    return out.toArray(org.apache.spark.sql.Column[]::new);
+    return features.select(out.toArray(org.apache.spark.sql.Column[]::new));
+  }
+
+  /**
+   * A features table without rows with the predictions' columns beside the features: what the
+   * segment stage's rules are checked against when the stage is on.
+   */
+  public Dataset<Row> withEmptyPredictions(Dataset<Row> emptyFeatures) {
+    PersonasConfig.Predict cfg = ctx.config().predict();
+    if (!cfg.enabled()) {
+      return emptyFeatures;
+    }
+    List<org.apache.spark.sql.Column> out = new ArrayList<>(List.of(col("*")));
+    for (String c : columns(cfg)) {
+      if (!c.equals("user_id")) {
+        DataType t = c.equals("value_tier") || c.equals("churn_risk_band") ? DataTypes.StringType
+            : c.equals("propensity_decile") ? DataTypes.IntegerType : DataTypes.DoubleType;
+        out.add(org.apache.spark.sql.functions.lit(null).cast(t).as(c));
+      }
+    }
+    return emptyFeatures.select(out.toArray(org.apache.spark.sql.Column[]::new));
   }
 
   /** The columns of model_metrics: one row per figure of a propensity model. */
@@ -201,26 +249,27 @@ public final class PredictStage {
       .add("value", DataTypes.DoubleType, false);
 
   /**
-   * The propensity scores of every user, or null columns.
+   * The users with their propensity scores, or null columns.
    *
-   * @param users   user_id and a column per propensity model (null when the models are off or failed)
+   * @param users   the rows scored, with a column per propensity model (null when the models are off or failed)
    * @param metrics the held-out figures of the models trained, for model_metrics
    */
   private record Propensities(Dataset<Row> users, List<Row> metrics) {}
 
   /**
-   * Trains the purchase and churn classifiers on the backtest and scores every user with them; a
-   * model that cannot be trained is a warning and a null column.
+   * Trains the purchase and churn classifiers on the backtest and scores every user of
+   * {@code users} (rows of the features) with them; a model that cannot be trained is a warning
+   * and a null column.
    */
-  private Propensities propensities(Dataset<Row> features, FeaturesStage.Backtest backtest, Dataset<Row> perUser,
-                                    BgNbd.Params bg, Caches caches, StageLog log, Map<String, Object> details) {
+  private Propensities propensities(Dataset<Row> users, FeaturesStage.Backtest backtest, BgNbd.Params bg,
+                                    Caches caches, StageLog log, Map<String, Object> details) {
     PersonasConfig.Predict cfg = ctx.config().predict();
     int h = cfg.propensity().horizonDays();
-    List<org.apache.spark.sql.Column> nulls = new ArrayList<>(List.of(col("user_id"), col("is_buyer")));
+    List<org.apache.spark.sql.Column> nulls = new ArrayList<>(List.of(col("*")));
     for (Propensity.Outcome o : Propensity.Outcome.values()) {
       nulls.add(org.apache.spark.sql.functions.lit(null).cast(DataTypes.DoubleType).as(o.column(h)));
     }
-    Dataset<Row> none = features.select(nulls.toArray(org.apache.spark.sql.Column[]::new));
+    Dataset<Row> none = users.select(nulls.toArray(org.apache.spark.sql.Column[]::new));
     if (!cfg.propensityEnabled()) {
       return new Propensities(none, List.of());
     }
@@ -236,7 +285,9 @@ public final class PredictStage {
     summary.put("backtest_date", backtest.date().toString());
     summary.put("classifier", cfg.propensity().classifier());
     details.put("propensity", summary);
-    Dataset<Row> backtestFeatures = caches.persist(backtest.features());
+    // Only the columns the models and the purchase model read: the backtest's other features are
+    // never computed, and the cached rows and the labels' join are a fraction as wide.
+    Dataset<Row> backtestFeatures = caches.persist(backtest.features().select(model.reads(backtest.features())));
     long t0 = System.nanoTime();
     long backtestUsers = backtestFeatures.count();
     PROGRESS.info("Predict: {} users seen by {} (the backtest) in {} s", backtestUsers, backtest.date(),
@@ -244,11 +295,10 @@ public final class PredictStage {
     summary.put("backtest_users", backtestUsers);
     // The purchase model as of D - H is an input of the classifiers when both fits exist.
     BgNbd.Params bgBack = null;
-    Dataset<Row> backPerUser = null;
     if (bg != null) {
       t0 = System.nanoTime();
-      backPerUser = caches.persist(PurchaseHistories.perUser(backtestFeatures, backtest.date(), cfg.unitDays()));
-      List<BgNbd.History> backHistories = PurchaseHistories.histories(backPerUser);
+      List<BgNbd.History> backHistories = PurchaseHistories.histories(
+          PurchaseHistories.perUser(backtestFeatures, backtest.date(), cfg.unitDays()));
       BgNbd.Fit backFit = backHistories.isEmpty() ? null
           : fitOrWarn(() -> BgNbd.fit(backHistories, cfg.penalty()), "BG/NBD as of " + backtest.date(), log);
       bgBack = backFit == null ? null : backFit.params();
@@ -256,23 +306,17 @@ public final class PredictStage {
           backHistories.size(), StageLog.seconds(t0));
     }
     double horizonUnits = (double) h / cfg.unitDays();
+    Dataset<Row> scored = users;
     if (bgBack != null) {
       summary.put("purchase_model_inputs", Propensity.PURCHASE_MODEL_INPUTS);
-      backtestFeatures = caches.persist(Propensity.withPurchaseModel(backtestFeatures, backPerUser, bgBack,
-          horizonUnits));
+      backtestFeatures = Propensity.withPurchaseModel(backtestFeatures, backtest.date(), cfg.unitDays(), bgBack,
+          horizonUnits);
+      scored = Propensity.withPurchaseModel(users, ctx.date(), cfg.unitDays(), bg, horizonUnits);
     }
     List<Row> metrics = new ArrayList<>();
-    List<org.apache.spark.sql.Column> read = new ArrayList<>(List.of(col("user_id")));
-    if (!cfg.propensity().features().contains("is_buyer")) {
-      read.add(col("is_buyer"));
-    }
-    cfg.propensity().features().forEach(c -> read.add(col("`" + c + "`")));
-    Dataset<Row> scored = features.select(read.toArray(org.apache.spark.sql.Column[]::new));
-    if (bgBack != null) {
-      scored = Propensity.withPurchaseModel(scored, perUser, bg, horizonUnits);
-    }
+    Dataset<Row> labelled = caches.persist(model.labelled(backtestFeatures, users, backtest.date()));
     t0 = System.nanoTime();
-    List<String> beyond = model.beyondTraining(backtestFeatures, features, 0.2);
+    List<String> beyond = model.beyondTraining(labelled, users, 0.2);
     PROGRESS.info("Predict: the backtest's inputs and their ranges in {} s", StageLog.seconds(t0));
     if (!beyond.isEmpty() && cfg.propensity().classifier().equals("gbt")) {
       log.warn("Propensity: trees cannot extrapolate, and tonight's users lie outside the backtest's on "
@@ -280,7 +324,6 @@ public final class PredictStage {
           + " inputs out of personas.predict.propensity.features, or set classifier = logistic (docs/predict.md)");
     }
     List<String> scores = new ArrayList<>();
-    Dataset<Row> labelled = caches.persist(model.labelled(backtestFeatures, features, backtest.date()));
     for (Propensity.Outcome o : Propensity.Outcome.values()) {
       long t = System.nanoTime();
       Propensity.Trained trained;
@@ -302,7 +345,10 @@ public final class PredictStage {
       scored = Propensity.score(trained, scored, h);
       scores.add(o.column(h));
     }
-    List<org.apache.spark.sql.Column> out = new ArrayList<>(List.of(col("user_id"), col("is_buyer")));
+    List<org.apache.spark.sql.Column> out = new ArrayList<>();
+    for (String c : users.columns()) {
+      out.add(col("`" + c + "`"));
+    }
     for (Propensity.Outcome o : Propensity.Outcome.values()) {
       out.add(scores.contains(o.column(h)) ? col(o.column(h))
           : org.apache.spark.sql.functions.lit(null).cast(DataTypes.DoubleType).as(o.column(h)));
@@ -361,8 +407,11 @@ public final class PredictStage {
     propensity = "tier_propensity";
     predictions = predictions.withColumn(clv, org.apache.spark.sql.functions.expr(tieBroken(clvValue)))
         .withColumn(propensity, org.apache.spark.sql.functions.expr(tieBroken(propensityValue)));
-    double[] clvEdges = edges(predictions, clv, 0.4, 0.7, 0.9);
-    double[] deciles = edges(predictions, propensity, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9);
+    // One pass for both columns' quantiles.
+    double[][] cuts = edges(predictions, new String[] {clv, propensity}, new double[] {0.4, 0.7, 0.9},
+        new double[] {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9});
+    double[] clvEdges = cuts[0];
+    double[] deciles = cuts[1];
     String valueTier = clvEdges == null ? "CASE WHEN NOT is_buyer THEN 'No purchase yet' ELSE 'Unknown' END"
         : String.format(java.util.Locale.ROOT, "CASE WHEN NOT is_buyer THEN 'No purchase yet'"
             + " WHEN %1$s IS NULL THEN 'Unknown' WHEN %1$s >= %4$s THEN 'Top 10%%' WHEN %1$s >= %3$s THEN 'Next 20%%'"
@@ -382,7 +431,7 @@ public final class PredictStage {
         .withColumn("churn_risk_band", org.apache.spark.sql.functions.expr("CASE WHEN " + churn
             + " IS NULL THEN 'Unknown' WHEN " + churn + " >= 0.7 THEN 'High' WHEN " + churn
             + " >= 0.3 THEN 'Medium' ELSE 'Low' END"))
-        .select(columns(cfg).stream().map(c -> col(c)).toArray(org.apache.spark.sql.Column[]::new));
+        .drop(clv, propensity);
   }
 
   /** The predictions table's columns, in order. */
@@ -400,34 +449,56 @@ public final class PredictStage {
     return column + " + 1e-9D * (1D + abs(" + column + ")) * (pmod(xxhash64('tier', user_id), 1000000) / 1e6D)";
   }
 
-  /** The quantiles of a column's non-null values, or null when it has none. */
-  private static double[] edges(Dataset<Row> df, String column, double... probabilities) {
-    double[] q = df.where(col(column).isNotNull()).stat().approxQuantile(column, probabilities, 1e-4);
-    return q.length == 0 || java.util.Arrays.stream(q).anyMatch(Double::isNaN) ? null : q;
+  /**
+   * The quantiles {@code probabilities[i]} of each column's non-null values, in one pass; null for
+   * a column without any.
+   */
+  private static double[][] edges(Dataset<Row> df, String[] columns, double[]... probabilities) {
+    // approxQuantile of several columns takes one set of probabilities: the union, then each column's own.
+    java.util.TreeSet<Double> all = new java.util.TreeSet<>();
+    for (double[] p : probabilities) {
+      java.util.Arrays.stream(p).forEach(all::add);
+    }
+    double[] union = all.stream().mapToDouble(Double::doubleValue).toArray();
+    // Nulls are ignored by approxQuantile, column by column.
+    double[][] q = df.stat().approxQuantile(columns, union, 1e-4);
+    double[][] out = new double[columns.length][];
+    for (int c = 0; c < columns.length; c++) {
+      if (q[c].length == 0 || java.util.Arrays.stream(q[c]).anyMatch(Double::isNaN)) {
+        continue;
+      }
+      out[c] = new double[probabilities[c].length];
+      for (int i = 0; i < probabilities[c].length; i++) {
+        out[c][i] = q[c][java.util.Arrays.binarySearch(union, probabilities[c][i])];
+      }
+    }
+    return out;
   }
 
   private static String literal(double v) {
     return "CAST('" + v + "' AS DOUBLE)";
   }
 
-  /** Each buyer's scores with the fitted parameters: a map over the buyers, nothing collected. */
-  private static Dataset<Row> score(Dataset<Row> perUser, BgNbd.Params bg, GammaGamma.Params gg,
-                                    PersonasConfig.Predict cfg) {
+  /**
+   * {@code features} with each buyer's scores under the fitted parameters (null for users who
+   * never bought): a column computed in place, nothing collected and nothing joined.
+   */
+  private static Dataset<Row> withScores(Dataset<Row> features, BgNbd.Params bg, GammaGamma.Params gg,
+                                         PersonasConfig.Predict cfg, java.time.LocalDate date) {
     List<Integer> horizons = cfg.horizonsDays();
     double unit = cfg.unitDays();
     double discount = cfg.monthlyDiscountRate();
-    MapFunction<Row, Row> scoreOne = r -> {
-      double x = r.getDouble(1);
-      BgNbd.History h = new BgNbd.History(x, r.getDouble(2), r.getDouble(3), 1);
-      Object[] out = new Object[2 + 2 * horizons.size() + 1];
+    StructType scores = new StructType(java.util.Arrays.stream(schema(cfg).fields())
+        .filter(f -> !f.name().equals("user_id")).toArray(StructField[]::new));
+    org.apache.spark.sql.api.java.UDF4<Double, Double, Double, Double, Row> scoreOne = (x, tx, t, mean) -> {
+      BgNbd.History h = new BgNbd.History(x, tx, t, 1);
+      Object[] out = new Object[1 + 2 * horizons.size() + 1];
       int i = 0;
-      out[i++] = r.getString(0);
       out[i++] = BgNbd.pAlive(bg, h);
       for (int d : horizons) {
         out[i++] = orNull(() -> BgNbd.expectedPurchases(bg, h, d / unit));
       }
       // A repeat buyer whose refunds outweigh their repeat purchases is valued as a new one.
-      Double mean = r.isNullAt(4) ? null : r.getDouble(4);
       Double orderValue = gg == null ? null
           : mean != null && mean > 0 ? GammaGamma.expectedOrderValue(gg, x, mean)
           : finiteOrNull(gg.populationMean());
@@ -438,7 +509,15 @@ public final class PredictStage {
       }
       return RowFactory.create(out);
     };
-    return perUser.map(scoreOne, Encoders.row(schema(cfg)));
+    org.apache.spark.sql.Column[] h = PurchaseHistories.columns(date, unit);
+    String tmp = "__scores";
+    List<org.apache.spark.sql.Column> out = new ArrayList<>(List.of(col("*")));
+    for (StructField f : scores.fields()) {
+      out.add(col(tmp + "." + f.name()).as(f.name()));
+    }
+    return features.withColumn(tmp, org.apache.spark.sql.functions.when(PurchaseHistories.BUYER,
+            org.apache.spark.sql.functions.udf(scoreOne, scores).apply(h[0], h[1], h[2], h[3])))
+        .select(out.toArray(org.apache.spark.sql.Column[]::new)).drop(tmp);
   }
 
   /**

@@ -23,17 +23,17 @@ public final class PublishStage {
    *
    * @param validated  the validation
    * @param featured   the features
-   * @param segmented  the segmentation
    * @param predicted  the purchase and spend models
+   * @param segmented  the segmentation
    * @param reported   the report
    */
-  public record Results(ValidateStage.Result validated, FeaturesStage.Result featured, SegmentStage.Result segmented,
-                        PredictStage.Result predicted, ReportStage.Result reported) {
+  public record Results(ValidateStage.Result validated, FeaturesStage.Result featured, PredictStage.Result predicted,
+                        SegmentStage.Result segmented, ReportStage.Result reported) {
 
     /** The reports of the stages that ran, in order. */
     List<StageReport> reports() {
       return Stream.of(validated == null ? null : validated.report(), featured == null ? null : featured.report(),
-          segmented == null ? null : segmented.report(), predicted == null ? null : predicted.report(),
+          predicted == null ? null : predicted.report(), segmented == null ? null : segmented.report(),
           reported == null ? null : reported.report())
           .filter(java.util.Objects::nonNull).toList();
     }

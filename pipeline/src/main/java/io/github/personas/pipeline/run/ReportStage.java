@@ -129,7 +129,8 @@ public final class ReportStage {
       // worth caching: the KPIs, the transitions and the scores' means each read it.
       Dataset<Row> users = input.fromOutput() || joined != input.users() ? caches.persist(joined) : joined;
       List<String> dimensions = informative(users, dimensions(rc.dimensions(), List.of(users.columns())), log);
-      SegmentKpis.Result r = new SegmentKpis(dimensions, Kpi.defaults(rc.dormantStages()), rc.significanceLevel())
+      SegmentKpis.Result r = new SegmentKpis(dimensions, Kpi.defaults(rc.dormantStages()), rc.significanceLevel(),
+          rc.minEffect())
           .apply(users);
       log.write(OutputWriter.SEGMENT_KPIS, r.kpis(), r.kpis().count());
       log.write(OutputWriter.HOLDOUT_UPLIFT, r.holdoutUplift(), r.holdoutUplift().count());
@@ -335,8 +336,9 @@ public final class ReportStage {
       quality(quality, "events", validated.events().counts());
       quality(quality, "profiles", validated.profiles().counts());
     }
+    PersonasConfig.Report rc = ctx.config().report();
     return new ReportData(ctx.date().toString(), NightlyRun.version(), r.population(), segments, cards, curve, reason,
-        moves, trend, quality, predicted);
+        moves, trend, quality, predicted, new ReportData.Significance(rc.significanceLevel(), rc.minEffect(), r.tests()));
   }
 
   private static void quality(List<ReportData.QualityRow> rows, String source, SourceCounts c) {

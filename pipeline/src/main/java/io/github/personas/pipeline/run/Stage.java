@@ -11,13 +11,14 @@ public enum Stage {
   VALIDATE(OutputWriter.QUARANTINE),
   /** Build the features table from validated inputs. */
   FEATURES(OutputWriter.FEATURES),
-  /** RFM scores and segments, k-means personas. */
-  SEGMENT(OutputWriter.SEGMENTS, OutputWriter.PERSONAS, OutputWriter.K_SELECTION, OutputWriter.MODELS),
   /**
    * Purchase and spend models (P(alive), expected purchases, order value and CLV per buyer),
-   * purchase propensity and churn risk by backtest, their held-out figures and models.
+   * purchase propensity and churn risk by backtest, their held-out figures and models. Before the
+   * segments: lifecycle rules and personas may read the scores.
    */
   PREDICT(OutputWriter.PREDICTIONS, OutputWriter.MODEL_METRICS, OutputWriter.PREDICTION_MODELS),
+  /** RFM scores and segments, k-means personas (over the features and, when PREDICT runs, the predictions). */
+  SEGMENT(OutputWriter.SEGMENTS, OutputWriter.PERSONAS, OutputWriter.K_SELECTION, OutputWriter.MODELS),
   /** KPI tables per segment. */
   REPORT(OutputWriter.SEGMENT_KPIS, OutputWriter.HOLDOUT_UPLIFT, OutputWriter.SEGMENT_TRANSITIONS,
       OutputWriter.SEGMENT_HISTORY);

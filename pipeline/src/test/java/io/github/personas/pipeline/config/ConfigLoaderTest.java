@@ -80,6 +80,20 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void theMinimumEffectOfTheSignificanceMarkIsCheckedAtLoadNamingTheKey() {
+    assertEquals(0.05, ConfigLoader.defaults().report().minEffect());
+    assertEquals(0.0, ConfigLoader.load(Files.write(dir, "zero.conf", "personas.report.min_effect = 0").toFile())
+        .report().minEffect());
+    for (String bad : java.util.List.of("-0.01", "1", "1.5")) {
+      ConfigException e = loadError("personas.report.min_effect = " + bad);
+      assertTrue(e.getMessage().contains("personas.report.min_effect must be within [0, 1)")
+          && e.getMessage().contains("bad.conf"), e.getMessage());
+    }
+    ConfigException notANumber = loadError("personas.report.min_effect = five-percent");
+    assertTrue(notANumber.getMessage().contains("personas.report.min_effect"), notANumber.getMessage());
+  }
+
+  @Test
   void unknownTimeZoneIsRejected() {
     assertTrue(loadError("personas.run.timezone = \"Mars/Olympus\"").getMessage().contains("personas.run.timezone"));
   }

@@ -53,7 +53,7 @@ class RunReportTest {
             new ReportData.HistoryPoint("2024-03-10", "P01", 700), new ReportData.HistoryPoint("2024-03-10", "P02", 300)),
         List.of(new ReportData.QualityRow("events", "read", 5000), new ReportData.QualityRow("events", "accepted", 4990),
             new ReportData.QualityRow("events", "quarantined: event_after_run_date", 10)),
-        predicted());
+        predicted(), new ReportData.Significance(0.05, 0.05, 412));
   }
 
   /**
@@ -96,7 +96,7 @@ class RunReportTest {
   static ReportData with(ReportData.Predicted predicted) {
     ReportData f = fixed();
     return new ReportData(f.runDate(), f.version(), f.headline(), f.segments(), f.personas(), f.kSelection(),
-        f.kReason(), f.transitions(), f.history(), f.quality(), predicted);
+        f.kReason(), f.transitions(), f.history(), f.quality(), predicted, f.significance());
   }
 
   @Test
@@ -126,10 +126,43 @@ class RunReportTest {
   }
 
   @Test
+  void personaKpiRowsAreLabelledWithThePersonasNamesInBothReports() {
+    // segment_kpis rows of persona_id P01 and P02; the cards name them Quiet browsers and Frequent big spenders.
+    String md = new RunReport(fixed()).markdown();
+    assertTrue(md.contains("| Quiet browsers | 700 | 70.0% | 10.0% * |"), md);
+    assertTrue(md.contains("| Frequent big spenders | 300 | 30.0% | 76.7% * |"), md);
+    String html = new RunReport(fixed()).html();
+    assertTrue(html.contains("<tr><td>Quiet browsers</td><td>700</td>"), html);
+    assertTrue(html.contains("<tr><td>Frequent big spenders</td><td>300</td>"), html);
+    String mdKpis = md.substring(md.indexOf("## Segment KPIs"), md.indexOf("## Persona transitions"));
+    String htmlKpis = html.substring(html.indexOf("<h2>KPI comparison</h2>"), html.indexOf("<h2>Persona transitions"));
+    for (String kpis : List.of(mdKpis, htmlKpis)) {
+      assertFalse(Pattern.compile("(\\| |<td>)P0[12]( \\||</td>)").matcher(kpis).find(), "a persona id as a KPI row");
+    }
+  }
+
+  @Test
+  void theSignificanceNoteGivesTheLevelTheNumberOfTestsAndTheMinimumEffect() {
+    String expected = "differs significantly from all other users' (its p-value adjusted for the 412 tests of"
+        + " segment_kpis, the Benjamini–Hochberg q-value, is below 0.05) and by at least 5.0% from the"
+        + " population's (lift at most 0.95× or at least 1.05×)";
+    assertTrue(new RunReport(fixed()).markdown().contains("`*` marks a value that " + expected + "."));
+    // HTML escapes the apostrophe.
+    assertTrue(new RunReport(fixed()).html().replace("&#39;", "'").contains("A bold value " + expected + "."));
+    ReportData f = fixed();
+    ReportData anyEffect = new ReportData(f.runDate(), f.version(), f.headline(), f.segments(), f.personas(),
+        f.kSelection(), f.kReason(), f.transitions(), f.history(), f.quality(), f.predicted(),
+        new ReportData.Significance(0.1, 0, 7));
+    assertTrue(new RunReport(anyEffect).markdown().contains("`*` marks a value that differs significantly from all"
+        + " other users' (its p-value adjusted for the 7 tests of segment_kpis, the Benjamini–Hochberg q-value, is"
+        + " below 0.1).\n"));
+  }
+
+  @Test
   void aFirstRunSaysThereIsNothingToCompareWith() {
     ReportData f = fixed();
     ReportData first = new ReportData(f.runDate(), f.version(), f.headline(), f.segments(), f.personas(), f.kSelection(),
-        f.kReason(), List.of(), f.history(), f.quality(), ReportData.Predicted.NONE);
+        f.kReason(), List.of(), f.history(), f.quality(), ReportData.Predicted.NONE, f.significance());
     assertTrue(new RunReport(first).markdown().contains("First run in this output"));
     assertEquals(4, count(new RunReport(first).html(), "<svg "));
   }

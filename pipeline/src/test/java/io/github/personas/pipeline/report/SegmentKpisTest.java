@@ -42,7 +42,7 @@ class SegmentKpisTest {
   }
 
   static SegmentKpis kpis() {
-    return new SegmentKpis(List.of("rfm_segment", "lifecycle_stage"), Kpi.defaults(List.of("Dormant")), 0.05);
+    return new SegmentKpis(List.of("rfm_segment", "lifecycle_stage"), Kpi.defaults(List.of("Dormant")), 0.05, 0.0);
   }
 
   @Test
@@ -112,5 +112,64 @@ class SegmentKpisTest {
     assertEquals(treated - holdout, (double) r.getAs("difference"), 1e-9);
     assertEquals(2L, kpis().apply(textbookUsers()).holdoutUplift()
         .where("dimension = '(all)' AND kpi = 'conversion_rate'").selectExpr("holdout_users").first().getLong(0) / 3);
+  }
+
+  /**
+   * Users of the segments of {@code table}, rows of (segment, users, buyers): the first {@code buyers}
+   * users of a segment bought once for 10.
+   */
+  static Dataset<Row> conversionUsers(Object[][] table) {
+    List<Row> segments = new ArrayList<>();
+    for (Object[] r : table) {
+      segments.add(RowFactory.create(r));
+    }
+    // Expanded by Spark, not on the driver: 100,000 rows built here would ship in every task.
+    return SparkTestSession.get().createDataFrame(segments, StructType.fromDDL("segment string, users int, buyers int"))
+        .selectExpr("segment", "buyers", "explode(sequence(1, users)) AS i")
+        .selectExpr("concat(segment, '-', i) AS user_id", "segment AS rfm_segment", "false AS holdout",
+            "i <= buyers AS is_buyer", "CAST(IF(i <= buyers, 1, 0) AS BIGINT) AS frequency",
+            "IF(i <= buyers, 10.0, 0.0) AS monetary");
+  }
+
+  static final Kpi CONVERSION = Kpi.defaults(List.of()).get(0);
+
+  @Test
+  void aKpiIsMarkedSignificantOnlyWhenItsQValueIsBelowTheLevelAndItsLiftClearsTheMinimumEffect() {
+    // One KPI, four segments, so the table makes m = 4 tests. Each segment against everyone else:
+    // pooled two-proportion z, its two-sided p, then Benjamini-Hochberg by hand: ranked by p,
+    // q = min over ranks j >= i of p_(j) * 4 / j. The population converts 10,000 / 100,000 = 10 %.
+    Object[][] table = {
+        // segment, users, buyers      rate     lift    z        p           rank  q
+        {"Trivial", 90_000, 9_243}, // 10.27 %  1.027×   8.538   1.3639e-17  2     1.3639e-17 * 4 / 2 = 2.7278e-17
+        {"Real", 6_000, 330},       //  5.50 %  0.550× -11.984   4.3085e-33  1     4.3085e-33 * 4 / 1 = 1.7234e-32
+        {"Nearly", 2_000, 227},     // 11.35 %  1.135×   2.033   0.042063    3     0.042063 * 4 / 3 = 0.056084
+        {"Average", 2_000, 200}};   // 10.00 %  1.000×   0       1           4     1
+    Map<String, Row> marked = bySegment(new SegmentKpis(List.of("rfm_segment"), List.of(CONVERSION), 0.05, 0.05)
+        .apply(conversionUsers(table)));
+
+    assertEquals(1.027, (double) marked.get("Trivial").getAs("conversion_rate_lift"), 1e-12);
+    assertEquals(0.042063, (double) marked.get("Nearly").getAs("conversion_rate_p_value"), 1e-6);
+    assertEquals(2.7278e-17, (double) marked.get("Trivial").getAs("conversion_rate_q_value"), 1e-16);
+    assertEquals(1.7234e-32, (double) marked.get("Real").getAs("conversion_rate_q_value"), 1e-16);
+    assertEquals(0.056084, (double) marked.get("Nearly").getAs("conversion_rate_q_value"), 1e-6);
+    assertEquals(1.0, (double) marked.get("Average").getAs("conversion_rate_q_value"), 1e-12);
+    // Real: a discovery 45 % below the population. Trivial: a discovery too, but 2.7 % above it.
+    // Nearly: 13.5 % above it and p below 0.05, but not a discovery once the other tests count.
+    assertEquals(Map.of("Trivial", false, "Real", true, "Nearly", false, "Average", false), significant(marked));
+
+    // Without a minimum effect every discovery is marked, however small.
+    Map<String, Row> anyEffect = bySegment(new SegmentKpis(List.of("rfm_segment"), List.of(CONVERSION), 0.05, 0.0)
+        .apply(conversionUsers(table)));
+    assertEquals(Map.of("Trivial", true, "Real", true, "Nearly", false, "Average", false), significant(anyEffect));
+  }
+
+  private static Map<String, Row> bySegment(SegmentKpis.Result r) {
+    assertEquals(4, r.tests());
+    return r.kpis().collectAsList().stream().collect(Collectors.toMap(x -> x.getAs("segment"), x -> x));
+  }
+
+  private static Map<String, Boolean> significant(Map<String, Row> bySegment) {
+    return bySegment.entrySet().stream()
+        .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().<Boolean>getAs("conversion_rate_significant")));
   }
 }

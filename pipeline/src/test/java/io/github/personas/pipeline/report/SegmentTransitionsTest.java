@@ -49,4 +49,15 @@ class SegmentTransitionsTest {
         .collectAsList();
     assertEquals(Map.of("(new)", 2L), sums(rows, 1));
   }
+
+  @Test
+  void aPreviousRunFromTheSamePlanAsTodaysIsStillJoinedUserByUser() {
+    // Both sides one Dataset: to Spark both user_id columns are the same one unless renamed (it
+    // warns of a trivially true join condition), and every user must still meet only itself.
+    Dataset<Row> same = users("u1", "P01", "u2", "P01", "u3", "P02", "u4", null);
+    List<Row> rows = new SegmentTransitions(List.of("persona_id")).apply(same, same, "2024-03-09").collectAsList();
+    Map<String, Long> moves = new TreeMap<>();
+    rows.forEach(r -> moves.put(r.getString(1) + " -> " + r.getString(2), r.getLong(3)));
+    assertEquals(Map.of("P01 -> P01", 2L, "P02 -> P02", 1L, "(none) -> (none)", 1L), moves);
+  }
 }

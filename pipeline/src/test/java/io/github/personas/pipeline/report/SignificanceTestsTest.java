@@ -50,4 +50,31 @@ class SignificanceTestsTest {
     assertEquals(10, rest.n());
     assertEquals(moments(java.util.Arrays.copyOfRange(A1, 5, 15)).variance(), rest.variance(), 1e-9);
   }
+
+  @Test
+  void benjaminiHochbergAdjustsEachPValueForAllTheOthersSkippingTestsNotMade() {
+    // m = 5 p-values (the null is no test). Ranked: 0.005, 0.01, 0.035, 0.04, 0.20;
+    // p * m / rank:                               0.025, 0.025, 0.05833, 0.05, 0.20;
+    // the minimum from each rank up (0.035 takes 0.05 from the larger 0.04): 0.025, 0.025, 0.05, 0.05, 0.20.
+    Double[] p = {0.01, 0.04, null, 0.035, 0.20, 0.005};
+    Double[] q = {0.025, 0.05, null, 0.05, 0.20, 0.025};
+    Double[] adjusted = SignificanceTests.benjaminiHochberg(p);
+    assertEquals(q.length, adjusted.length);
+    for (int i = 0; i < q.length; i++) {
+      if (q[i] == null) {
+        assertNull(adjusted[i], "no test at " + i);
+      } else {
+        assertEquals(q[i], adjusted[i], 1e-12, "q of p = " + p[i]);
+      }
+    }
+  }
+
+  @Test
+  void benjaminiHochbergKeepsTheOrderOfThePValuesAndStaysAtMostOne() {
+    // 0.9 * 2 / 1 = 1.8, but the larger p-value's 0.95 * 2 / 2 bounds it.
+    Double[] q = SignificanceTests.benjaminiHochberg(new Double[] {0.9, 0.95});
+    assertEquals(0.95, q[0], 1e-12);
+    assertEquals(0.95, q[1], 1e-12);
+    assertEquals(0, SignificanceTests.benjaminiHochberg(new Double[0]).length);
+  }
 }

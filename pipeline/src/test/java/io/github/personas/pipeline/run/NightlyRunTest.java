@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.Test;
 
@@ -31,7 +33,7 @@ class NightlyRunTest extends StageTestBase {
     RunSummary s = new NightlyRun(spark, RunFixture.config(data, out), RunFixture.D).execute(EnumSet.allOf(Stage.class));
     assertEquals(before, cached(), "nothing the run cached is left cached");
     assertEquals("succeeded", s.status());
-    assertEquals(List.of("validate", "features", "segment", "predict", "report"),
+    assertEquals(List.of("validate", "features", "predict", "segment", "report"),
         List.copyOf(s.timingsSeconds().keySet()));
     assertEquals(USERS, s.tableRows().get("features"));
     assertTrue(s.events().duplicates() > 0 && s.events().reconciles(), s.events().toString());
@@ -43,6 +45,30 @@ class NightlyRunTest extends StageTestBase {
       assertTrue(json.contains("\"" + key + "\" :"), key + " in " + json);
     }
     assertFalse(Files.exists(out.resolve("_staging").resolve("dt=" + RunFixture.D)), "staging is gone");
+  }
+
+  @Test
+  void lifecycleRulesReadTheRunsPredictions() {
+    Path out = dir.resolve("out-lifecycle");
+    new NightlyRun(spark, RunFixture.config(data, out, """
+        personas.lifecycle.otherwise = "Unlikely"
+        personas.lifecycle.stages = [
+          { name = "Never bought", when = "p_alive IS NULL" }
+          { name = "Likely back",  when = "p_alive >= 0.9 AND expected_purchases_30d >= 1" }
+          { name = "Alive",        when = "p_alive >= 0.5" }
+        ]"""), RunFixture.D).execute(EnumSet.allOf(Stage.class));
+    Dataset<Row> segments = spark.read().parquet(out.resolve("segments/dt=" + RunFixture.D).toString());
+    Dataset<Row> predictions = spark.read().parquet(out.resolve("predictions/dt=" + RunFixture.D).toString());
+    Dataset<Row> joined = segments.join(predictions, "user_id");
+    assertEquals(USERS, joined.count(), "every user has a prediction row");
+    // The rules above, evaluated on the published predictions: the stages must agree for every user.
+    long disagree = joined.where("""
+        lifecycle_stage <> CASE WHEN p_alive IS NULL THEN 'Never bought'
+          WHEN p_alive >= 0.9 AND expected_purchases_30d >= 1 THEN 'Likely back'
+          WHEN p_alive >= 0.5 THEN 'Alive' ELSE 'Unlikely' END""").count();
+    assertEquals(0L, disagree, "users whose stage does not follow from their published scores");
+    assertTrue(joined.where("lifecycle_stage = 'Never bought'").count() > 0
+        && joined.where("lifecycle_stage <> 'Never bought'").count() > 0, "both buyers and non-buyers");
   }
 
   /** The tables with a partition for the test date under {@code out}. */
@@ -60,11 +86,17 @@ class NightlyRunTest extends StageTestBase {
     assertEquals(List.of("features", "holdout_uplift", "k_selection", "models", "personas", "predictions", "quarantine",
         "runs", "segment_history", "segment_kpis", "segment_transitions", "segments"), tablesOfTheDate(out));
 
-    // Segmenting again: the KPIs computed from the earlier segments no longer describe the date's segments,
-    // and predictions, a later stage's, are withdrawn with them.
+    // Segmenting again: the KPIs computed from the earlier segments no longer describe the date's segments
+    // and are withdrawn; predictions, an earlier stage's that the segments read, stay.
     new NightlyRun(spark, RunFixture.config(data, out), RunFixture.D).execute(EnumSet.of(Stage.SEGMENT));
-    assertEquals(List.of("features", "k_selection", "models", "personas", "quarantine", "runs", "segments"),
-        tablesOfTheDate(out), "the segment run's tables, on the inputs it read (features, quarantine) and nothing else");
+    assertEquals(List.of("features", "k_selection", "models", "personas", "predictions", "quarantine", "runs",
+        "segments"), tablesOfTheDate(out),
+        "the segment run's tables, on the inputs it read (features, predictions, quarantine) and nothing else");
+
+    // Predicting again: the segments read the predictions, so they and the KPIs are withdrawn with them.
+    new NightlyRun(spark, RunFixture.config(data, out), RunFixture.D).execute(EnumSet.of(Stage.PREDICT));
+    assertEquals(List.of("features", "predictions", "quarantine", "runs"), tablesOfTheDate(out),
+        "the predict run's tables, on the inputs it read (features, quarantine) and nothing else");
 
     // A full rerun that a gate stops: the date holds its evidence alone, not the earlier run's tables beside it.
     assertThrows(DataQualityException.class, () -> new NightlyRun(spark,

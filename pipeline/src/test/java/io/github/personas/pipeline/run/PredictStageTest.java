@@ -37,6 +37,14 @@ class PredictStageTest extends StageTestBase {
       assertTrue(r.details().containsKey(key), key + " in " + r.details());
     }
     assertEquals(buyers, ((Number) r.details().get("buyers")).longValue());
+    // What the segment stage reads: every feature, and beside it the very rows of the predictions table.
+    Dataset<Row> beside = r.featuresWithPredictions();
+    assertTrue(List.of(beside.columns()).containsAll(List.of(f.features().columns())), "every feature kept");
+    Dataset<Row> predicted = beside.select(java.util.Arrays.stream(r.predictions().columns())
+        .map(org.apache.spark.sql.functions::col).toArray(org.apache.spark.sql.Column[]::new));
+    assertEquals(f.users(), beside.count());
+    assertEquals(0L, predicted.except(r.predictions()).count() + r.predictions().except(predicted).count(),
+        "the predictions beside the features are the table's rows");
     assertEquals(OutputWriter.PREDICTIONS, r.report().tables().get(0).table());
   }
 
