@@ -4,6 +4,7 @@ import static io.github.personas.jobs.CliTesting.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.personas.pipeline.testing.OutputSchemas;
 import io.github.personas.pipeline.testing.SparkTestSession;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +14,7 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
@@ -68,11 +70,14 @@ class BiQueriesTest {
       List<String> actual = schemas(s);
       if (Boolean.getBoolean("personas.updateSchemas")) {
         Files.writeString(SCHEMAS, "table\tcolumn\ttype\n" + String.join("\n", actual) + "\n");
+        // The guide's Spark and Trino DDL is generated from the pinned schemas (BiGuideDdlTest checks it).
+        OutputSchemas.write(OutputSchemas.withDdl(Files.readString(OutputSchemas.BI_GUIDE), OutputSchemas.read()));
       }
       List<String> pinned = Files.readAllLines(SCHEMAS);
       assertEquals(String.join("\n", pinned.subList(1, pinned.size())), String.join("\n", actual),
           "An output schema changed. If that is deliberate, rerun with -Dpersonas.updateSchemas=true, review the"
-              + " diff of docs/output-schemas.tsv and say why in the commit message: BI dashboards read these columns.");
+              + " diff of docs/output-schemas.tsv (and of docs/bi.md's DDL) and say why in the commit message: BI"
+              + " dashboards read these columns.");
     }
   }
 
@@ -153,6 +158,64 @@ class BiQueriesTest {
   void theAirflowDagCompiles() throws Exception {
     Path dag = Path.of("../docs/airflow/personas_nightly.py");
     python("import sys; compile(sys.stdin.read(), '" + dag + "', 'exec')", Files.readString(dag), dag.toString());
+  }
+
+  /**
+   * The DAG's settings as it gives them to Airflow's classes, under Airflow 2's and Airflow 3's
+   * module paths (src/test/resources/airflow_dag_facts.py says how), and what its Spark task does
+   * when the job exits with each code.
+   */
+  @Test
+  void theAirflowDagRunsTheDayBeforeAfterTheLastRetriesOnlyFailuresThatCanPassAndSyncsEveryTable() throws Exception {
+    for (String airflow : List.of("2", "3")) {
+      com.fasterxml.jackson.databind.JsonNode dag = dagFacts(airflow);
+      String on = "Airflow " + airflow + ": ";
+      assertEquals("{\"class\":\"CronDataIntervalTimetable\",\"cron\":\"30 2 * * *\",\"timezone\":\"UTC\"}",
+          dag.get("timetable").toString(), on + "{{ ds }} is the day before the run, not the run's own day");
+      assertTrue(dag.at("/default_args/depends_on_past").asBoolean(), on + "a date waits for the one before");
+      assertEquals(2, dag.at("/default_args/retries").asInt(), on + "retries");
+      assertEquals(Map.of("0", "succeeded", "1", "up for retry", "2", "failed without retry", "3", "failed without retry",
+              "1 before a gate summary", "failed without retry", "1 after an old gate summary", "up for retry"),
+          new com.fasterxml.jackson.databind.ObjectMapper().convertValue(dag.get("outcomes"), Map.class),
+          on + "exit codes 2 and 3 (and a gate's summary in cluster mode) are not retried");
+
+      List<String> synced = new ArrayList<>();
+      dag.get("tasks").fields().forEachRemaining(t -> {
+        String table = t.getKey().replaceFirst("^sync_trino_", "");
+        if (!table.equals(t.getKey())) {
+          assertTrue(t.getValue().path("bash_command").asText()
+              .contains("sync_partition_metadata('personas', '" + table + "', 'ADD')"), t.getKey());
+          synced.add(table);
+        }
+      });
+      assertEquals(io.github.personas.pipeline.io.OutputWriter.TABLES, synced, on + "every output table is synced");
+      List<String> edges = new ArrayList<>();
+      dag.get("edges").forEach(e -> edges.add(e.get(0).asText() + " >> " + e.get(1).asText()));
+      List<String> expectedEdges = new ArrayList<>(List.of("events_landed >> spark_submit", "spark_submit >> published"));
+      synced.forEach(t -> expectedEdges.add("published >> sync_trino_" + t));
+      assertEquals(expectedEdges, edges, on + "the input sensor first, the syncs after the publish");
+      assertEquals("/mnt/lake/events/dt={{ ds }}/_SUCCESS", dag.at("/tasks/events_landed/filepath").asText());
+
+      String command = String.join(" ", new com.fasterxml.jackson.databind.ObjectMapper()
+          .convertValue(dag.get("command"), String[].class));
+      for (String part : List.of("--deploy-mode cluster", "--files /opt/personas/conf/personas.conf",
+          "run --config personas.conf --from {{ (prev_data_interval_end_success or data_interval_start) | ds }}"
+              + " --to {{ ds }}")) {
+        assertTrue(command.contains(part), on + "the configuration is shipped and read from the driver's folder: "
+            + part + " in " + command);
+      }
+    }
+  }
+
+  private static com.fasterxml.jackson.databind.JsonNode dagFacts(String airflowVersion) throws Exception {
+    Process p = new ProcessBuilder("python3", "src/test/resources/airflow_dag_facts.py",
+        "../docs/airflow/personas_nightly.py", airflowVersion).redirectErrorStream(true).start();
+    p.getOutputStream().close();
+    String output = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(0, p.waitFor(), output);
+    // The job's own output (the stand-in commands') comes first; the facts are the last line.
+    List<String> lines = output.lines().toList();
+    return new com.fasterxml.jackson.databind.ObjectMapper().readTree(lines.get(lines.size() - 1));
   }
 
   /** Runs {@code program} with python3 on {@code stdin}; fails with python's message. */

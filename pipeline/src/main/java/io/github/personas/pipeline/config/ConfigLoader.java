@@ -162,6 +162,12 @@ public final class ConfigLoader {
     require(files >= 1, "personas.output.files_per_partition must be at least 1, got %s (%s)", files, origin);
     long rowsPerFile = c.getLong("output.rows_per_file");
     require(rowsPerFile >= 1, "personas.output.rows_per_file must be at least 1, got %s (%s)", rowsPerFile, origin);
+    String catalog = c.getString("output.catalog").trim();
+    // One spelling for Spark, the Hive metastore (which lower-cases names) and Trino, and nothing
+    // a SQL statement would need to quote.
+    require(catalog.isEmpty() || catalog.matches("[a-z_][a-z0-9_]*"),
+        "personas.output.catalog = '%s' in %s is not a database name: lower-case letters, digits and _, starting"
+            + " with a letter or _ (or \"\" for no catalog registration)", catalog, origin);
 
     double maxQ = share(c, "quality.max_quarantine_share", origin);
     double maxFuture = share(c, "quality.max_future_share", origin);
@@ -260,7 +266,7 @@ public final class ConfigLoader {
     PersonasConfig.Predict predict = new PersonasConfig.Predict(c.getBoolean("predict.enabled"),
         unit.equals("weeks") ? 7 : 1, horizons, penalty, discount, propensity(c, origin));
     return new PersonasConfig(origin, hash, timezone, windows, events, profiles, c.getString("output.path"),
-        files, rowsPerFile, quality, rfm, lifecycle, holdout, personas, report, privacy, predict);
+        files, rowsPerFile, quality, rfm, lifecycle, holdout, personas, report, privacy, predict, catalog);
   }
 
   private static PersonasConfig.Propensity propensity(Config c, String origin) {

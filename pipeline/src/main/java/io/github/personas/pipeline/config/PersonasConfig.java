@@ -21,6 +21,9 @@ import java.util.List;
  * @param personas          k-means persona settings
  * @param report            KPI report settings
  * @param privacy           personal-data settings: hashing salt and suppression list
+ * @param predict           the purchase and spend models
+ * @param catalog           database of Spark's session catalog the output tables are registered in
+ *                          after each publish; "" = none
  */
 public record PersonasConfig(
     String origin,
@@ -39,10 +42,17 @@ public record PersonasConfig(
     Personas personas,
     Report report,
     Privacy privacy,
-    Predict predict) {
+    Predict predict,
+    String catalog) {
 
   public PersonasConfig {
     sessionWindows = List.copyOf(sessionWindows);
+    catalog = catalog == null ? "" : catalog;
+  }
+
+  /** The catalog database the output tables are registered in, if the configuration names one. */
+  public java.util.Optional<String> catalogDatabase() {
+    return catalog.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(catalog);
   }
 
   /**
@@ -387,7 +397,8 @@ public record PersonasConfig(
         personas,
         report,
         privacy,
-        predict);
+        predict,
+        catalog);
   }
 
   /** Why the output root takes no placeholder, for the messages of the loader and the CLI. */
@@ -405,7 +416,7 @@ public record PersonasConfig(
       return this;
     }
     return new PersonasConfig(origin, hash, timezone, sessionWindows, e, p, outputPath, filesPerPartition, rowsPerFile,
-        quality, rfm, lifecycle, holdout, personas, report, privacy, predict);
+        quality, rfm, lifecycle, holdout, personas, report, privacy, predict, catalog);
   }
 
   /**

@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The input contract (shared/spec/input-contract.md, v1) as data: tables, columns, types.
+ * The input contract (v1) as data: tables, columns, types; docs/input-contract.md lists them.
  *
  * <p>The validator, the docs and the tests all read these lists, so there is one place to
  * change when the contract moves.

@@ -47,6 +47,13 @@ public final class OutputWriter {
   public static final String MODEL_METRICS = "model_metrics";
   /** The propensity classifiers of a date (Spark ML format), beside the personas' {@link #MODELS}. */
   public static final String PREDICTION_MODELS = "prediction_models";
+  /**
+   * The Parquet tables a run may publish, partitioned by {@code dt}: what a catalog registers and
+   * BI tools read ({@link #RUNS} holds files, the models folders Spark ML models). In the order of
+   * docs/output-schemas.tsv, which pins their columns.
+   */
+  public static final java.util.List<String> TABLES = java.util.List.of(QUARANTINE, FEATURES, SEGMENTS, PERSONAS,
+      K_SELECTION, SEGMENT_KPIS, HOLDOUT_UPLIFT, SEGMENT_TRANSITIONS, SEGMENT_HISTORY, PREDICTIONS, MODEL_METRICS);
   /** Folder under the root where a run writes before it publishes. */
   public static final String STAGING = "_staging";
   /** Folder under the root where a publish moves the partitions it replaces until it ends. */
@@ -98,6 +105,11 @@ public final class OutputWriter {
       throw new ConfigException(String.format("Cannot open the output %s (personas.output.path, or --output): %s",
           root, e.getMessage()), e);
     }
+  }
+
+  /** Folder of {@code table}: its date partitions {@code dt=<date>/} are below it. */
+  public String table(String table) {
+    return new Path(root, table).toString();
   }
 
   /** Folder of {@code table}'s partition for the run date: where it is (or will be) published. */

@@ -18,7 +18,8 @@ import org.apache.spark.sql.SparkSession;
  * report read what an earlier stage did not compute in this run back from the output folder, so
  * they can also run one at a time. A data-quality gate that fails stops the run after its stage.
  * The run owns everything cached ({@link Caches}) and releases it when it ends, and holds the
- * lock on its output date ({@link RunLock}) from before staging until after publishing.
+ * lock on its output date ({@link RunLock}) from before staging until after publishing and the
+ * tables' registration in a catalog ({@link CatalogStage}), which only a publish that succeeded gets.
  */
 public final class NightlyRun {
 
@@ -72,6 +73,7 @@ public final class NightlyRun {
     if (todo.contains(Stage.PREDICT)) {
       new PredictStage(opened).checkColumns(new FeaturesStage(opened).empty());
     }
+    new CatalogStage(opened).check();
     // One run per output and date: a second one waits for this one's end instead of deleting its staging.
     try (RunLock lock = opened.out().lock()) {
       RunContext ctx = lock.tookOver().map(gone -> opened.withWarning("took over the lock of " + gone.describe()
@@ -106,7 +108,9 @@ public final class NightlyRun {
               : ReportStage.Input.readBack(ctx)).with(predicted), validated, caches);
       PublishStage.Results results = new PublishStage.Results(validated, featured, predicted, segmented, reported);
       stopIfFailed(publish, results);
-      return publish.succeeded(results);
+      RunSummary published = publish.succeeded(results);
+      new CatalogStage(ctx).run(published);
+      return published;
     } catch (DataQualityException e) {
       // Its evidence (quarantine and summary) is published already; nothing staged is left.
       throw e;

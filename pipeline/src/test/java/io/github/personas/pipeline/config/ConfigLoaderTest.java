@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.personas.pipeline.testing.Files;
 import java.io.File;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -64,6 +65,18 @@ class ConfigLoaderTest {
     ConfigException e = loadError("personas.output.rows_per_file = 0");
     assertTrue(e.getMessage().contains("personas.output.rows_per_file must be at least 1, got 0"), e.getMessage());
     assertEquals(250_000L, ConfigLoader.defaults().rowsPerFile());
+  }
+
+  @Test
+  void catalogRegistrationIsOffByDefaultAndTakesOnlyAPlainLowerCaseDatabaseName() {
+    assertEquals(java.util.Optional.empty(), ConfigLoader.defaults().catalogDatabase());
+    File on = Files.write(dir, "catalog.conf", "personas.output.catalog = marts_personas").toFile();
+    assertEquals(java.util.Optional.of("marts_personas"), ConfigLoader.load(on).catalogDatabase());
+    for (String bad : List.of("\"Personas\"", "\"marts.personas\"", "\"1personas\"", "\"per-sonas\"")) {
+      ConfigException e = loadError("personas.output.catalog = " + bad);
+      assertTrue(e.getMessage().contains("personas.output.catalog") && e.getMessage().contains("not a database name"),
+          bad + ": " + e.getMessage());
+    }
   }
 
   @Test
