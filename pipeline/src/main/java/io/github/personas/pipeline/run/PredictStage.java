@@ -321,7 +321,7 @@ public final class PredictStage {
     List<Row> metrics = new ArrayList<>();
     Dataset<Row> labelled = caches.persist(model.labelled(backtestFeatures, users, backtest.date()));
     t0 = System.nanoTime();
-    List<String> beyond = model.beyondTraining(labelled, users, 0.2);
+    List<String> beyond = model.beyondTraining(backtestFeatures, users, 0.2);
     PROGRESS.info("Predict: the backtest's inputs and their ranges in {} s", StageLog.seconds(t0));
     if (!beyond.isEmpty() && cfg.propensity().classifier().equals("gbt")) {
       log.warn("Propensity: trees cannot extrapolate, and tonight's users lie outside the backtest's on "
