@@ -29,7 +29,7 @@ class BiQueriesTest {
 
   /** The tables a run writes, in the order of docs/output-schemas.tsv. */
   static final List<String> TABLES = List.of("quarantine", "features", "segments", "personas", "k_selection",
-      "segment_kpis", "holdout_uplift", "segment_transitions", "segment_history", "predictions");
+      "segment_kpis", "holdout_uplift", "segment_transitions", "segment_history", "predictions", "model_metrics");
 
   private static final Path SCHEMAS = Path.of("../docs/output-schemas.tsv");
   private static final Pattern SQL = Pattern.compile("```sql\\n(.*?)```", Pattern.DOTALL);
@@ -48,6 +48,14 @@ class BiQueriesTest {
     out = dir.resolve("output");
     assertEquals(0, cli("run", "--config", CliTesting.fewKConfig(dir).toString(), "--events", gen + "/events",
         "--profiles", gen + "/profiles", "--date", "2024-03-10", "--output", out.toString()));
+    // 300 users train no propensity model, so the run writes no model_metrics: its rows are written
+    // here with the stage's own schema, as the stage writes them, for its columns to be pinned too.
+    Path metrics = out.resolve("model_metrics/dt=2024-03-10");
+    assertTrue(!Files.exists(metrics), "a run of 300 users trained a propensity model: drop this stand-in");
+    SparkTestSession.get().createDataFrame(List.of(
+            org.apache.spark.sql.RowFactory.create("purchase_propensity_30d", 30, "auc_roc", null, 0.81),
+            org.apache.spark.sql.RowFactory.create("purchase_propensity_30d", 30, "observed_rate", 1, 0.62)),
+        io.github.personas.pipeline.run.PredictStage.METRICS_SCHEMA).coalesce(1).write().parquet(metrics.toString());
   }
 
   /** The schema of every table as DuckDB reads it: table, column, type per line. */

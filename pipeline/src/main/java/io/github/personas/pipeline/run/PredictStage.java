@@ -246,7 +246,7 @@ public final class PredictStage {
   }
 
   /** The columns of model_metrics: one row per figure of a propensity model. */
-  static final StructType METRICS_SCHEMA = new StructType()
+  public static final StructType METRICS_SCHEMA = new StructType()
       .add("score", DataTypes.StringType, false)
       .add("horizon_days", DataTypes.IntegerType, false)
       .add("metric", DataTypes.StringType, false)
