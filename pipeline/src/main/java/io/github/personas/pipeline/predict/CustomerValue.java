@@ -28,13 +28,26 @@ public final class CustomerValue {
           "horizonDays >= 0, unitDays > 0 and monthlyDiscount > -1 needed, got %s, %s, %s", horizonDays, unitDays,
           monthlyDiscount));
     }
+    return discounted(days -> BgNbd.expectedPurchases(params, history, days / unitDays), orderValue, horizonDays,
+        monthlyDiscount);
+  }
+
+  /**
+   * The discounted value of a customer's purchases in the next {@code horizonDays}, from the
+   * expected purchases up to a number of days: a caller scoring several horizons can remember
+   * the month ends they share.
+   *
+   * @param expectedUpTo the expected purchases in the next so many days
+   */
+  public static double discounted(java.util.function.IntToDoubleFunction expectedUpTo, double orderValue,
+                                  int horizonDays, double monthlyDiscount) {
     double value = 0;
     double before = 0;
     int month = 0;
     for (int end = 0; end < horizonDays; ) {
       end = Math.min(end + MONTH_DAYS, horizonDays);
       month++;
-      double upTo = BgNbd.expectedPurchases(params, history, end / unitDays);
+      double upTo = expectedUpTo.applyAsDouble(end);
       value += (upTo - before) * orderValue / Math.pow(1 + monthlyDiscount, month);
       before = upTo;
     }

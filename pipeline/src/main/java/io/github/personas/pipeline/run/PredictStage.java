@@ -329,22 +329,26 @@ public final class PredictStage {
           + " inputs out of personas.predict.propensity.features, or set classifier = logistic (docs/predict.md)");
     }
     List<String> scores = new ArrayList<>();
+    Map<Propensity.Outcome, java.util.concurrent.Future<Propensity.Trained>> training = train(model, labelled);
     for (Propensity.Outcome o : Propensity.Outcome.values()) {
-      long t = System.nanoTime();
       Propensity.Trained trained;
       try {
-        trained = model.train(labelled, o);
+        trained = training.get(o).get();
         save(trained, o.column(h), log);
-      } catch (RuntimeException e) {
+      } catch (java.util.concurrent.ExecutionException | RuntimeException e) {
         // Too little data, or a failure of the fit: the night's other tables still publish.
+        Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+        if (cause instanceof Error error) {
+          throw error;
+        }
         log.warn(String.format("Propensity: no %s model (%s users seen by %s: %s); its column is null",
             o.column(h), backtestUsers, backtest.date(),
-            io.github.personas.pipeline.config.ConfigException.firstLine(e)));
+            io.github.personas.pipeline.config.ConfigException.firstLine(cause)));
         continue;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("Interrupted while the propensity models trained", e);
       }
-      Discrimination.Figures f = trained.figures();
-      PROGRESS.info("Predict: {} trained on {} users in {} s: AUC-ROC {} on {} held out", o.column(h),
-          trained.trainUsers(), StageLog.seconds(t), String.format("%.4f", f.aucRoc()), f.users());
       summary.put(o.column(h), figures(trained));
       metrics.addAll(metricRows(o.column(h), h, trained));
       scored = Propensity.score(trained, scored, h);
@@ -359,6 +363,35 @@ public final class PredictStage {
           : org.apache.spark.sql.functions.lit(null).cast(DataTypes.DoubleType).as(o.column(h)));
     }
     return new Propensities(scored.select(out.toArray(org.apache.spark.sql.Column[]::new)), metrics);
+  }
+
+  /**
+   * Trains every outcome's model at once, each on its own thread: a fit is a few hundred small
+   * Spark jobs whose time is mostly scheduling, and Spark runs concurrent jobs on the same cores.
+   * Each model is the same as trained alone (fixed seeds and partitions).
+   */
+  private static Map<Propensity.Outcome, java.util.concurrent.Future<Propensity.Trained>> train(Propensity model,
+                                                                                               Dataset<Row> labelled) {
+    labelled.count(); // cached once, before both threads read it
+    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
+        Propensity.Outcome.values().length);
+    try {
+      Map<Propensity.Outcome, java.util.concurrent.Future<Propensity.Trained>> out =
+          new java.util.EnumMap<>(Propensity.Outcome.class);
+      for (Propensity.Outcome o : Propensity.Outcome.values()) {
+        out.put(o, pool.submit(() -> {
+          long t = System.nanoTime();
+          Propensity.Trained trained = model.train(labelled, o);
+          PROGRESS.info("Predict: {} trained on {} users in {} s: AUC-ROC {} on {} held out",
+              o.column(model.horizonDays()), trained.trainUsers(), StageLog.seconds(t),
+              String.format("%.4f", trained.figures().aucRoc()), trained.figures().users());
+          return trained;
+        }));
+      }
+      return out;
+    } finally {
+      pool.shutdown(); // the tasks submitted still run
+    }
   }
 
   /** A model's held-out figures, for the summary. */
@@ -497,11 +530,16 @@ public final class PredictStage {
         .filter(f -> !f.name().equals("user_id")).toArray(StructField[]::new));
     org.apache.spark.sql.api.java.UDF4<Double, Double, Double, Double, Row> scoreOne = (x, tx, t, mean) -> {
       BgNbd.History h = new BgNbd.History(x, tx, t, 1);
+      // The horizons and the CLV's month ends share days (30 and 90 are month ends of 365):
+      // each expectation is computed once per buyer.
+      Map<Integer, Double> upTo = new java.util.HashMap<>();
+      java.util.function.IntToDoubleFunction expected = days -> upTo.computeIfAbsent(days,
+          d -> BgNbd.expectedPurchases(bg, h, d / unit));
       Object[] out = new Object[1 + 2 * horizons.size() + 1];
       int i = 0;
       out[i++] = BgNbd.pAlive(bg, h);
       for (int d : horizons) {
-        out[i++] = orNull(() -> BgNbd.expectedPurchases(bg, h, d / unit));
+        out[i++] = orNull(() -> expected.applyAsDouble(d));
       }
       // A repeat buyer whose refunds outweigh their repeat purchases is valued as a new one.
       Double orderValue = gg == null ? null
@@ -509,7 +547,7 @@ public final class PredictStage {
           : finiteOrNull(gg.populationMean());
       out[i++] = orderValue;
       for (int d : horizons) {
-        out[i++] = orderValue == null ? null : orNull(() -> CustomerValue.discounted(bg, h, unit, orderValue, d,
+        out[i++] = orderValue == null ? null : orNull(() -> CustomerValue.discounted(expected, orderValue, d,
             discount));
       }
       return RowFactory.create(out);
