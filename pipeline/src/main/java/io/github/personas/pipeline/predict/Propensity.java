@@ -95,11 +95,6 @@ public final class Propensity {
     this.cfg = cfg;
   }
 
-  /** The horizon H of the outcomes, in days. */
-  public int horizonDays() {
-    return cfg.horizonDays();
-  }
-
   /**
    * The configured feature columns missing from {@code features} or not numeric or boolean: a
    * message per column, empty when all can be read.

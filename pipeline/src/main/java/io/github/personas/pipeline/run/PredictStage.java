@@ -329,26 +329,22 @@ public final class PredictStage {
           + " inputs out of personas.predict.propensity.features, or set classifier = logistic (docs/predict.md)");
     }
     List<String> scores = new ArrayList<>();
-    Map<Propensity.Outcome, java.util.concurrent.Future<Propensity.Trained>> training = train(model, labelled);
     for (Propensity.Outcome o : Propensity.Outcome.values()) {
+      long t = System.nanoTime();
       Propensity.Trained trained;
       try {
-        trained = training.get(o).get();
+        trained = model.train(labelled, o);
         save(trained, o.column(h), log);
-      } catch (java.util.concurrent.ExecutionException | RuntimeException e) {
+      } catch (RuntimeException e) {
         // Too little data, or a failure of the fit: the night's other tables still publish.
-        Throwable cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
-        if (cause instanceof Error error) {
-          throw error;
-        }
         log.warn(String.format("Propensity: no %s model (%s users seen by %s: %s); its column is null",
             o.column(h), backtestUsers, backtest.date(),
-            io.github.personas.pipeline.config.ConfigException.firstLine(cause)));
+            io.github.personas.pipeline.config.ConfigException.firstLine(e)));
         continue;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("Interrupted while the propensity models trained", e);
       }
+      Discrimination.Figures f = trained.figures();
+      PROGRESS.info("Predict: {} trained on {} users in {} s: AUC-ROC {} on {} held out", o.column(h),
+          trained.trainUsers(), StageLog.seconds(t), String.format("%.4f", f.aucRoc()), f.users());
       summary.put(o.column(h), figures(trained));
       metrics.addAll(metricRows(o.column(h), h, trained));
       scored = Propensity.score(trained, scored, h);
@@ -363,35 +359,6 @@ public final class PredictStage {
           : org.apache.spark.sql.functions.lit(null).cast(DataTypes.DoubleType).as(o.column(h)));
     }
     return new Propensities(scored.select(out.toArray(org.apache.spark.sql.Column[]::new)), metrics);
-  }
-
-  /**
-   * Trains every outcome's model at once, each on its own thread: a fit is a few hundred small
-   * Spark jobs whose time is mostly scheduling, and Spark runs concurrent jobs on the same cores.
-   * Each model is the same as trained alone (fixed seeds and partitions).
-   */
-  private static Map<Propensity.Outcome, java.util.concurrent.Future<Propensity.Trained>> train(Propensity model,
-                                                                                               Dataset<Row> labelled) {
-    labelled.count(); // cached once, before both threads read it
-    java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
-        Propensity.Outcome.values().length);
-    try {
-      Map<Propensity.Outcome, java.util.concurrent.Future<Propensity.Trained>> out =
-          new java.util.EnumMap<>(Propensity.Outcome.class);
-      for (Propensity.Outcome o : Propensity.Outcome.values()) {
-        out.put(o, pool.submit(() -> {
-          long t = System.nanoTime();
-          Propensity.Trained trained = model.train(labelled, o);
-          PROGRESS.info("Predict: {} trained on {} users in {} s: AUC-ROC {} on {} held out",
-              o.column(model.horizonDays()), trained.trainUsers(), StageLog.seconds(t),
-              String.format("%.4f", trained.figures().aucRoc()), trained.figures().users());
-          return trained;
-        }));
-      }
-      return out;
-    } finally {
-      pool.shutdown(); // the tasks submitted still run
-    }
   }
 
   /** A model's held-out figures, for the summary. */
