@@ -92,13 +92,9 @@ public final class BgNbd {
     return a1 + a2 + logSumExp(a3, a4);
   }
 
-  /** Histories per block of the likelihood's sum: blocks are summed on the driver's cores. */
-  private static final int BLOCK = 2048;
-
   /**
-   * The log-likelihood of all customers: each history's times its count. Fixed blocks of
-   * histories are summed in parallel and the blocks' sums added in order, so the sum (and the
-   * fit) is the same bit for bit whatever the number of cores.
+   * The log-likelihood of all customers: each history's times its count, summed on the driver's
+   * cores the same bit for bit whatever their number (so is the fit).
    */
   public static double logLikelihood(Params p, List<History> histories) {
     return logLikelihood(p, Prepared.of(histories));
@@ -144,26 +140,14 @@ public final class BgNbd {
       common[j] = a1 + a2;
       dropOut[j] = x == 0 ? 0 : logA - Math.log(p.b() + x - 1);
     }
-    int n = h.xAt().length;
-    int blocks = (n + BLOCK - 1) / BLOCK;
-    double[] sums = new double[blocks];
-    java.util.stream.IntStream.range(0, blocks).parallel().forEach(k -> {
-      double sum = 0;
-      for (int i = k * BLOCK, end = Math.min(n, i + BLOCK); i < end; i++) {
-        int j = h.xAt()[i];
-        double x = h.distinctX()[j];
-        double a3 = -(p.r() + x) * Math.log(p.alpha() + h.t()[i]);
-        double ll = x == 0 ? common[j] + a3
-            : common[j] + logSumExp(a3, dropOut[j] - (p.r() + x) * Math.log(p.alpha() + h.tx()[i]));
-        sum += h.count()[i] * ll;
-      }
-      sums[k] = sum;
+    return io.github.personas.pipeline.engine.OrderedSum.of(h.xAt().length, i -> {
+      int j = h.xAt()[i];
+      double x = h.distinctX()[j];
+      double a3 = -(p.r() + x) * Math.log(p.alpha() + h.t()[i]);
+      double ll = x == 0 ? common[j] + a3
+          : common[j] + logSumExp(a3, dropOut[j] - (p.r() + x) * Math.log(p.alpha() + h.tx()[i]));
+      return h.count()[i] * ll;
     });
-    double sum = 0;
-    for (double v : sums) {
-      sum += v;
-    }
-    return sum;
   }
 
   /**

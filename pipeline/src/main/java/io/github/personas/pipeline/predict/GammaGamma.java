@@ -95,12 +95,9 @@ public final class GammaGamma {
     }
   }
 
-  /** Histories per block of the likelihood's sum: blocks are summed on the driver's cores. */
-  private static final int BLOCK = 2048;
-
   /**
-   * {@link #logLikelihood(Params, Spend)} times each count, summed: the same terms in the same
-   * order, fixed blocks summed in parallel and added in order (the same bits on any number of cores).
+   * {@link #logLikelihood(Params, Spend)} times each count, summed on the driver's cores (the same
+   * bits on any number of them).
    */
   private static double logLikelihood(Params par, Prepared h) {
     int m = h.distinctX().length;
@@ -113,25 +110,13 @@ public final class GammaGamma {
       common[j] = Gamma.logGamma(px + par.q()) - Gamma.logGamma(px) - logGammaQ + qLogV;
       logX[j] = Math.log(h.distinctX()[j]);
     }
-    int n = h.xAt().length;
-    int blocks = (n + BLOCK - 1) / BLOCK;
-    double[] sums = new double[blocks];
-    java.util.stream.IntStream.range(0, blocks).parallel().forEach(k -> {
-      double sum = 0;
-      for (int i = k * BLOCK, end = Math.min(n, i + BLOCK); i < end; i++) {
-        int j = h.xAt()[i];
-        double x = h.distinctX()[j];
-        double px = par.p() * x;
-        double ll = common[j] + (px - 1) * h.logMean()[i] + px * logX[j] - (px + par.q()) * Math.log(x * h.mean()[i] + par.v());
-        sum += h.count()[i] * ll;
-      }
-      sums[k] = sum;
+    return io.github.personas.pipeline.engine.OrderedSum.of(h.xAt().length, i -> {
+      int j = h.xAt()[i];
+      double x = h.distinctX()[j];
+      double px = par.p() * x;
+      double ll = common[j] + (px - 1) * h.logMean()[i] + px * logX[j] - (px + par.q()) * Math.log(x * h.mean()[i] + par.v());
+      return h.count()[i] * ll;
     });
-    double sum = 0;
-    for (double v : sums) {
-      sum += v;
-    }
-    return sum;
   }
 
   /**
