@@ -86,6 +86,10 @@ class CatalogStageTest extends StageTestBase {
     // docs/bi.md's Spark DDL, run over the same output, gives the tables the run registered.
     spark.sql("CREATE DATABASE docs_ddl LOCATION '" + dir.resolve("docs-warehouse").toUri() + "'");
     for (String statement : OutputSchemas.statements(Files.readString(OutputSchemas.BI_GUIDE), "Spark")) {
+      java.util.regex.Matcher table = java.util.regex.Pattern.compile("personas\\.(\\w+)").matcher(statement);
+      if (table.find() && !PUBLISHED.contains(table.group(1))) {
+        continue; // a table this output does not have (model_metrics: 300 users train no model) has no folder to recover
+      }
       spark.sql(statement.replace("s3a://marts/personas", dir.resolve("out").toUri().toString().replaceFirst("/$", ""))
           .replace(" personas.", " docs_ddl.").replace("EXISTS personas", "EXISTS docs_ddl"));
     }
