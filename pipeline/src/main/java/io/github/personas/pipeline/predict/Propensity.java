@@ -140,6 +140,9 @@ public final class Propensity {
         expr("pmod(xxhash64(user_id), 1000000) < " + Math.round(cfg.testShare() * 1e6)));
     // The samples train() draws are drawn here already, before the join: the labels' join then
     // moves at most twice max_training_users, not every user of the backtest (430,000 at 50M events).
+    // Counted before the join: the same users as counting after it when every backtest user is in
+    // tonight's features (always in one run's pass; a published D - H partition may hold users
+    // erased since, and then a slightly smaller sample is drawn).
     Row counts = split.agg(expr("count_if(NOT held_out)"), expr("count_if(held_out)")).first();
     Dataset<Row> drawn = split.where("CASE WHEN held_out THEN " + sampled(counts.getLong(1), "test") + " ELSE "
         + sampled(counts.getLong(0), "train") + " END");

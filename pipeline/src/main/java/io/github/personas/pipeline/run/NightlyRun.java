@@ -8,6 +8,8 @@ import java.time.LocalDate;
 import java.util.EnumSet;
 import java.util.Objects;
 import java.util.Set;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 
 /**
@@ -58,6 +60,11 @@ public final class NightlyRun {
     if (stages.contains(Stage.FEATURES) && !stages.contains(Stage.VALIDATE)) {
       throw new IllegalArgumentException("FEATURES needs VALIDATE in the same run: accepted events are not stored");
     }
+    if (stages.equals(EnumSet.of(Stage.PREDICT)) && !config.predict().enabled()) {
+      // It would write nothing and still withdraw the date's segments and report, built after it.
+      throw new ConfigException("personas.predict.enabled is false: a run of the predict stage alone has nothing to"
+          + " do (set it to true, or run the other stages)");
+    }
     try {
       return run(EnumSet.copyOf(stages));
     } catch (ConfigException e) {
@@ -68,7 +75,10 @@ public final class NightlyRun {
   private RunSummary run(EnumSet<Stage> todo) {
     RunContext opened = RunContext.open(spark, config, date);
     if (todo.contains(Stage.SEGMENT)) {
-      new SegmentStage(opened).checkRules(new PredictStage(opened).withEmptyPredictions(new FeaturesStage(opened).empty()));
+      // Against the predictions' columns as this run will have them: computed now, or as published.
+      Dataset<Row> empty = new FeaturesStage(opened).empty();
+      new SegmentStage(opened).checkRules(todo.contains(Stage.PREDICT)
+          ? new PredictStage(opened).withEmptyPredictions(empty) : PredictStage.withPublished(opened, empty, false));
     }
     if (todo.contains(Stage.PREDICT)) {
       new PredictStage(opened).checkColumns(new FeaturesStage(opened).empty());

@@ -30,8 +30,9 @@ import org.apache.spark.sql.types.StructType;
  * features as of D - H, measured in {@code model_metrics}), and tiers for targeting.
  *
  * <p>The fits see distinct histories with counts, collected to the driver: their cost does not
- * grow with users. Scoring is a map over the buyers with the fitted parameters; the classifiers
- * train on a hash sample of the backtest's users.
+ * grow with users. The scores are columns computed in place over the features with the fitted
+ * parameters and models (no join), cached once with the features beside them for the segment
+ * stage; the classifiers train on a hash sample of the backtest's users.
  */
 public final class PredictStage {
 
@@ -92,14 +93,14 @@ public final class PredictStage {
       if (!cfg.enabled()) {
         return new Result(null, features, 0, null, log.finish(), List.of());
       }
-      // Read twice (histories, spends), from the cached features: not worth a cache of its own.
+      // Read twice (histories, spends): a filter and a projection of the features, not worth a cache.
       Dataset<Row> perUser = PurchaseHistories.perUser(features, ctx.date(), cfg.unitDays());
+      long t = System.nanoTime();
       List<BgNbd.History> histories = PurchaseHistories.histories(perUser);
       Map<String, Object> details = new LinkedHashMap<>();
       details.put("time_unit", cfg.unitDays() == 7 ? "weeks" : "days");
       BgNbd.Params bg = null;
       GammaGamma.Params gg = null;
-      long t = System.nanoTime();
       BgNbd.Fit fit = null;
       if (histories.isEmpty()) {
         log.warn("No user bought anything: no purchase model, the predictions are null");
@@ -132,8 +133,10 @@ public final class PredictStage {
         long ggStart = System.nanoTime();
         GammaGamma.Fit g = spends.isEmpty() ? null
             : fitOrWarn(() -> GammaGamma.fit(spends, cfg.penalty()), "Gamma-Gamma", log);
-        PROGRESS.info("Predict: Gamma-Gamma fitted on {} spend histories in {} s", spends.size(),
-            StageLog.seconds(ggStart));
+        if (g != null) {
+          PROGRESS.info("Predict: Gamma-Gamma fitted on {} spend histories in {} s", spends.size(),
+              StageLog.seconds(ggStart));
+        }
         if (g != null) {
           gg = g.params();
           Map<String, Object> m = new LinkedHashMap<>();
@@ -177,17 +180,27 @@ public final class PredictStage {
 
   /**
    * {@code features} with the predictions this date has published beside them, for a run of the
-   * segment stage without the predict stage; with null prediction columns, and a warning, when the
-   * date has none and the stage is on; as they are when it is off.
+   * segment stage without the predict stage; as they are, with a warning, when the date has none;
+   * as they are when the stage is off.
    */
   public static Dataset<Row> withPublished(RunContext ctx, Dataset<Row> features) {
+    return withPublished(ctx, features, true);
+  }
+
+  /** {@link #withPublished(RunContext, Dataset)}, warning or not (a check of the rules before the run does not). */
+  static Dataset<Row> withPublished(RunContext ctx, Dataset<Row> features, boolean warn) {
     if (!ctx.config().predict().enabled()) {
       return features;
     }
     if (!ctx.out().has(OutputWriter.PREDICTIONS)) {
-      PROGRESS.warn("No predictions published for {}: segment rules that read them see nulls (run `personas"
-          + " predict` for the date first)", ctx.date());
-      return new PredictStage(ctx).withEmptyPredictions(features);
+      if (!warn) {
+        return features;
+      }
+      // Without them: a rule that reads a score fails its check, naming the column, rather than
+      // seeing nulls and matching nobody.
+      PROGRESS.warn("No predictions published for {}: the segments are built on the features alone (run"
+          + " `personas predict` for the date first where rules read the scores)", ctx.date());
+      return features;
     }
     Dataset<Row> published = ctx.out().read(OutputWriter.PREDICTIONS);
     List<String> have = List.of(features.columns());

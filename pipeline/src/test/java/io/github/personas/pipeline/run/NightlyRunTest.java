@@ -71,6 +71,22 @@ class NightlyRunTest extends StageTestBase {
         && joined.where("lifecycle_stage <> 'Never bought'").count() > 0, "both buyers and non-buyers");
   }
 
+  @Test
+  void aSegmentRunWithoutPublishedPredictionsRefusesRulesThatReadThemAndAPredictRunNeedsTheStageOn() {
+    Path out = dir.resolve("out-no-predictions");
+    String rules = "personas.lifecycle.stages = [ { name = \"Likely lost\", when = \"p_alive < 0.2\" } ]";
+    new NightlyRun(spark, RunFixture.config(data, out, rules), RunFixture.D)
+        .execute(EnumSet.of(Stage.VALIDATE, Stage.FEATURES));
+    // No predictions for the date: the rule names its column instead of matching nobody on nulls.
+    io.github.personas.pipeline.config.ConfigException e = assertThrows(
+        io.github.personas.pipeline.config.ConfigException.class, () -> new NightlyRun(spark,
+            RunFixture.config(data, out, rules), RunFixture.D).execute(EnumSet.of(Stage.SEGMENT)));
+    assertTrue(e.getMessage().contains("p_alive") && e.getMessage().contains("Likely lost"), e.getMessage());
+    e = assertThrows(io.github.personas.pipeline.config.ConfigException.class, () -> new NightlyRun(spark,
+        RunFixture.config(data, out, "personas.predict.enabled = false"), RunFixture.D).execute(EnumSet.of(Stage.PREDICT)));
+    assertTrue(e.getMessage().contains("personas.predict.enabled"), e.getMessage());
+  }
+
   /** The tables with a partition for the test date under {@code out}. */
   private static List<String> tablesOfTheDate(Path out) throws Exception {
     try (var tables = Files.list(out)) {
