@@ -192,6 +192,13 @@ class PersonasCliTest {
     }
     assertEquals(2L, duckdb("SELECT count(DISTINCT run_date) FROM " + table(out, "segment_history")
         + " WHERE dt = '2024-03-10'").get(0).get(0), "history holds both runs");
+
+    // The report's transitions name the personas as their cards do, not by id alone.
+    String md = java.nio.file.Files.readString(java.nio.file.Path.of(out, "runs", "dt=2024-03-10", "report.md"));
+    String moves = md.substring(md.indexOf("## Persona transitions"), md.indexOf("## Choosing k"));
+    for (List<Object> p : day2) {
+      assertTrue(moves.contains("| " + p.get(0) + " " + p.get(1) + " |"), p + " named in the transitions: " + moves);
+    }
   }
 
   @Test

@@ -158,7 +158,7 @@ public final class RunReport {
       Map<String, Object> c = new LinkedHashMap<>();
       c.put("sizes", svg(personaSizes(), 60 + 28 * Math.max(1, data.personas().size())));
       c.put("kpis", svg(kpiChart(), 360));
-      c.put("transitions", data.transitions().isEmpty() ? "" : svg(heatmap(), 460));
+      c.put("transitions", data.transitions().isEmpty() ? "" : svg(heatmap(), 640));
       c.put("history", svg(historyChart(), 360));
       c.put("k", svg(kChart(), 320));
       v.put("charts", c);
@@ -519,6 +519,8 @@ public final class RunReport {
     DefaultXYZDataset ds = new DefaultXYZDataset();
     ds.addSeries("users", xyz);
     SymbolAxis x = new SymbolAxis("this run", to.toArray(String[]::new));
+    // Personas are labelled by id and name: side by side, the longer ones would be left out.
+    x.setVerticalTickLabels(true);
     SymbolAxis y = new SymbolAxis("previous run", from.toArray(String[]::new));
     XYBlockRenderer renderer = new XYBlockRenderer();
     PaintScale scale = new BlueScale(max);

@@ -16,6 +16,7 @@ import io.github.personas.pipeline.validate.SourceCounts;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -323,13 +324,18 @@ public final class ReportStage {
           k.<Boolean>getAs("chosen")));
       reason = k.getAs("reason");
     }
+    // The charts of moves and sizes over runs name personas as the cards do: an id alone means
+    // nothing to a reader, and a persona of an earlier run only has the name it had then.
+    Map<String, String> names = personaNames(personas);
     List<ReportData.Transition> moves = new ArrayList<>();
     for (Row t : transitions.where("dimension = 'persona_id' AND previous_date IS NOT NULL").collectAsList()) {
-      moves.add(new ReportData.Transition(t.getAs("from_segment"), t.getAs("to_segment"), t.<Long>getAs("users")));
+      moves.add(new ReportData.Transition(label(t.getAs("from_segment"), names), label(t.getAs("to_segment"), names),
+          t.<Long>getAs("users")));
     }
     List<ReportData.HistoryPoint> trend = new ArrayList<>();
     for (Row h : history.where("dimension = 'persona_id'").orderBy("run_date", "segment").collectAsList()) {
-      trend.add(new ReportData.HistoryPoint(h.getAs("run_date"), h.getAs("segment"), h.<Long>getAs("users")));
+      trend.add(new ReportData.HistoryPoint(h.getAs("run_date"), label(h.getAs("segment"), names),
+          h.<Long>getAs("users")));
     }
     List<ReportData.QualityRow> quality = new ArrayList<>();
     if (validated != null) {
@@ -339,6 +345,30 @@ public final class ReportStage {
     PersonasConfig.Report rc = ctx.config().report();
     return new ReportData(ctx.date().toString(), NightlyRun.version(), r.population(), segments, cards, curve, reason,
         moves, trend, quality, predicted, new ReportData.Significance(rc.significanceLevel(), rc.minEffect(), r.tests()));
+  }
+
+  /** Persona names by id: tonight's, else the latest an earlier run of this output gave the id. */
+  private Map<String, String> personaNames(List<Row> tonight) {
+    Map<String, String> names = new HashMap<>();
+    if (ctx.out().previousDate(OutputWriter.PERSONAS).isPresent()) {
+      Dataset<Row> earlier = ctx.out().readBefore(OutputWriter.PERSONAS);
+      // The first versions' personas tables had ids only.
+      if (List.of(earlier.columns()).contains("persona_name")) {
+        for (Row r : earlier.select("dt", "persona_id", "persona_name").orderBy("dt").collectAsList()) {
+          names.put(r.getAs("persona_id"), r.getAs("persona_name"));
+        }
+      }
+    }
+    for (Row p : tonight) {
+      names.put(p.getAs("persona_id"), p.getAs("persona_name"));
+    }
+    return names;
+  }
+
+  /** "P03 Late-night snackers": the id keeps a persona recognisable when its name changes. */
+  static String label(String id, Map<String, String> names) {
+    String name = id == null ? null : names.get(id);
+    return name == null || name.isEmpty() ? id : id + " " + name;
   }
 
   private static void quality(List<ReportData.QualityRow> rows, String source, SourceCounts c) {
