@@ -333,14 +333,6 @@ public final class PredictStage {
     }
     List<Row> metrics = new ArrayList<>();
     Dataset<Row> labelled = caches.persist(model.labelled(backtestFeatures, users, backtest.date()));
-    t0 = System.nanoTime();
-    List<String> beyond = model.beyondTraining(backtestFeatures, users, 0.2);
-    PROGRESS.info("Predict: the backtest's inputs and their ranges in {} s", StageLog.seconds(t0));
-    if (!beyond.isEmpty() && cfg.propensity().classifier().equals("gbt")) {
-      log.warn("Propensity: trees cannot extrapolate, and tonight's users lie outside the backtest's on "
-          + String.join("; ", beyond) + ". Their scores are those of the backtest's most extreme users: leave such"
-          + " inputs out of personas.predict.propensity.features, or set classifier = logistic (docs/predict.md)");
-    }
     List<String> scores = new ArrayList<>();
     for (Propensity.Outcome o : Propensity.Outcome.values()) {
       long t = System.nanoTime();
@@ -362,6 +354,19 @@ public final class PredictStage {
       metrics.addAll(metricRows(o.column(h), h, trained));
       scored = Propensity.score(trained, scored, h);
       scores.add(o.column(h));
+    }
+    // Only trees that scored tonight's users make their range a concern: without a model the
+    // warning would send a user to tune inputs nothing read.
+    if (!scores.isEmpty() && cfg.propensity().classifier().equals("gbt")) {
+      t0 = System.nanoTime();
+      List<String> beyond = model.beyondTraining(backtestFeatures, users, 0.2);
+      PROGRESS.info("Predict: tonight's inputs against the backtest's ranges in {} s", StageLog.seconds(t0));
+      if (!beyond.isEmpty()) {
+        log.warn("Propensity: trees cannot extrapolate, and tonight's users lie outside the backtest's on "
+            + String.join("; ", beyond) + ". Their scores are those of the backtest's most extreme users: leave"
+            + " such inputs out of personas.predict.propensity.features, or set classifier = logistic"
+            + " (docs/predict.md)");
+      }
     }
     List<org.apache.spark.sql.Column> out = new ArrayList<>();
     for (String c : users.columns()) {

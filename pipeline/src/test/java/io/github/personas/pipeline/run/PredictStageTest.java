@@ -46,6 +46,13 @@ class PredictStageTest extends StageTestBase {
     assertEquals(0L, predicted.except(r.predictions()).count() + r.predictions().except(predicted).count(),
         "the predictions beside the features are the table's rows");
     assertEquals(OutputWriter.PREDICTIONS, r.report().tables().get(0).table());
+    // Too few users to learn a propensity model: no warning about the ranges of inputs no model read.
+    assertEquals(0L, r.predictions().where("purchase_propensity_30d IS NOT NULL OR churn_risk_30d IS NOT NULL")
+        .count(), "the fixture trains no propensity model");
+    assertTrue(r.report().warnings().stream().anyMatch(w -> w.contains("no purchase_propensity_30d model")),
+        r.report().warnings().toString());
+    assertTrue(r.report().warnings().stream().noneMatch(w -> w.contains("cannot extrapolate")),
+        r.report().warnings().toString());
   }
 
   @Test
