@@ -48,8 +48,8 @@ class LifecycleStagerTest {
         ContractRows.frame(spark, Contract.PROFILES, profiles), caches);
   }
 
-  @Test
-  void shippedStagesGiveEachKindOfUserItsStage() {
+  /** One user of each kind the shipped stages tell apart. */
+  private Dataset<Row> everyKind() {
     List<ContractRows> ev = new ArrayList<>();
     ev.add(event("churned", day(40), "session_start"));
     ev.add(event("churned", day(10), "uninstall"));
@@ -83,15 +83,23 @@ class LifecycleStagerTest {
     ev.add(event("weekly", day(35), "purchase").order("w1", 50));
     ev.add(event("weekly", day(28), "purchase").order("w2", 50));
     ev.add(event("weekly", day(21), "purchase").order("w3", 50));
-    List<ContractRows> profiles = List.of(profile("never").with("install_time", Timestamp.valueOf(day(5))));
+    // Installed 10 days ago and never opened the app; installed 3 days ago and not yet.
+    List<ContractRows> profiles = List.of(profile("never").with("install_time", Timestamp.valueOf(day(10))),
+        profile("fresh").with("install_time", Timestamp.valueOf(day(3))));
+    return features(ev, profiles);
+  }
+
+  @Test
+  void shippedStagesGiveEachKindOfUserItsStage() {
     LifecycleStager stager = new LifecycleStager(ConfigLoader.defaults().lifecycle());
-    Map<String, String> stage = stager.apply(features(ev, profiles)).collectAsList().stream()
+    Map<String, String> stage = stager.apply(everyKind()).collectAsList().stream()
         .collect(Collectors.toMap(r -> r.getAs("user_id"), r -> r.getAs(LifecycleStager.LIFECYCLE_STAGE)));
     assertEquals(Map.ofEntries(
         Map.entry("never", "Never launched"),
         Map.entry("churned", "Churned"),
         Map.entry("dormant", "Dormant"),
         Map.entry("new", "New"),
+        Map.entry("fresh", "New"),
         Map.entry("power", "Power user"),
         Map.entry("low", "Converted low spender"),
         Map.entry("nonpayer", "Active non-payer"),
@@ -100,6 +108,22 @@ class LifecycleStagerTest {
         Map.entry("refunder", "Churned"),
         Map.entry("monthly", "Converted"),
         Map.entry("weekly", "Dormant")), stage);
+  }
+
+  @Test
+  void theNeverLaunchedRulePersonaTakesExactlyTheUsersOfTheNeverLaunchedStage() {
+    // A persona and a stage of one name must not disagree: a user installed 10 days ago who never
+    // opened the app is both; one installed 3 days ago (New) and a customer who only returned
+    // goods are neither.
+    Dataset<Row> staged = new LifecycleStager(ConfigLoader.defaults().lifecycle()).apply(everyKind());
+    PersonasConfig.RulePersona rule = ConfigLoader.defaults().personas().rules().stream()
+        .filter(r -> r.name().equals("Never-launched users")).findFirst().orElseThrow();
+    List<String> byRule = staged.where("coalesce(" + rule.when() + ", false)").select("user_id").orderBy("user_id")
+        .collectAsList().stream().map(r -> r.getString(0)).toList();
+    List<String> byStage = staged.where(LifecycleStager.LIFECYCLE_STAGE + " = 'Never launched'").select("user_id")
+        .orderBy("user_id").collectAsList().stream().map(r -> r.getString(0)).toList();
+    assertEquals(List.of("never"), byStage);
+    assertEquals(byStage, byRule);
   }
 
   @Test
