@@ -66,7 +66,13 @@ public final class SegmentStage {
   public void checkRules(Dataset<Row> features) {
     rfm.checkTable(ctx.spark());
     lifecycle.checkRules(features);
-    clusterer.checkConfig(features);
+    // The clusterer sees each user's lifecycle stage and RFM segment beside the features (a
+    // descriptor may count a persona's lapsing users), so its expressions are checked with them.
+    Dataset<Row> segmented = new HoldoutAssigner(ctx.config().holdout()).apply(lifecycle.apply(features));
+    for (String score : List.of(RfmScorer.R_SCORE, RfmScorer.F_SCORE, RfmScorer.M_SCORE)) {
+      segmented = segmented.withColumn(score, functions.lit(null).cast("int"));
+    }
+    clusterer.checkConfig(segmented.withColumn(RfmScorer.RFM_SEGMENT, functions.lit(null).cast("string")));
   }
 
   /** Segments {@code features}, one row per user. */
