@@ -44,9 +44,11 @@ public record ReportData(String runDate, String version, Map<String, Object> hea
    * @param propensityDays horizon of purchase propensity and churn risk; null without them
    * @param scores         mean scores per segment of persona_id and rfm_segment
    * @param metrics        the model_metrics rows: how well propensity and churn risk did on held-out users
+   * @param pAliveWithheld whether P(alive) is left off the cards because it reads 1.00 for every
+   *                       segment (a fit that sees nobody drop out): scores hold no P(alive) then
    */
   public record Predicted(Integer clvDays, Integer propensityDays, List<SegmentScores> scores,
-                          List<ModelMetric> metrics) {
+                          List<ModelMetric> metrics, boolean pAliveWithheld) {
 
     /** No PREDICT stage, or predictions without scores: nothing predicted is shown. */
     public static final Predicted NONE = new Predicted(null, null, List.of(), List.of());
@@ -54,6 +56,11 @@ public record ReportData(String runDate, String version, Map<String, Object> hea
     public Predicted {
       scores = List.copyOf(scores);
       metrics = List.copyOf(metrics);
+    }
+
+    /** Scores as they are, P(alive) included where present. */
+    public Predicted(Integer clvDays, Integer propensityDays, List<SegmentScores> scores, List<ModelMetric> metrics) {
+      this(clvDays, propensityDays, scores, metrics, false);
     }
 
     /** The mean scores of {@code segment} of {@code dimension}, or null when there are none. */
@@ -80,6 +87,11 @@ public record ReportData(String runDate, String version, Map<String, Object> hea
     /** Whether any score is known. */
     public boolean any() {
       return pAlive != null || clv != null || purchasePropensity != null || churnRisk != null;
+    }
+
+    /** The same scores without P(alive). */
+    public SegmentScores withoutPAlive() {
+      return new SegmentScores(dimension, segment, users, null, clv, purchasePropensity, churnRisk);
     }
   }
 

@@ -249,7 +249,11 @@ public final class RunReport {
     List<String> notes = new ArrayList<>();
     notes.add("Predicted scores are means over the users who have the score: users who never bought have no"
         + " P(alive) or CLV.");
-    if (p.clvDays() != null) {
+    if (p.pAliveWithheld()) {
+      notes.add("P(alive) is not shown: it is 0.99 or more in every segment, because the purchase model sees"
+          + " almost no customer stop buying in this data (the run's warning says so), not because everyone"
+          + " is still a customer.");
+    } else if (p.clvDays() != null) {
       notes.add("P(alive) is 1 for a customer who bought on one day only (the purchase model lets customers drop"
           + " out only after a repeat purchase), so a group of one-time buyers reads 1.00 however long they have"
           + " been silent: rank and target by " + (p.propensityDays() != null ? "the propensities or " : "")

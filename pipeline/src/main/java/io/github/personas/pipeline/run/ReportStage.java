@@ -256,11 +256,21 @@ public final class ReportStage {
     }
   }
 
+  /** Every segment's mean P(alive) at least this: it tells no segment from another, and is not shown. */
+  static final double FLAT_P_ALIVE = 0.99;
+
   /** Mean scores per persona and RFM segment, and the models' checks, for the report's cards and charts. */
-  private static ReportData.Predicted predicted(Dataset<Row> users, ScoreMeans.Columns scores, List<Row> metrics) {
+  static ReportData.Predicted predicted(Dataset<Row> users, ScoreMeans.Columns scores, List<Row> metrics) {
     List<String> columns = List.of(users.columns());
     List<String> dims = Stream.of(PersonaClusterer.PERSONA_ID, RfmScorer.RFM_SEGMENT).filter(columns::contains).toList();
     List<ReportData.SegmentScores> means = ScoreMeans.apply(users, dims, scores);
+    // A purchase model that sees (almost) nobody drop out gives every buyer a P(alive) near 1: a
+    // card saying "P(alive) 1.00" of uninstalled or lapsed users would be read as a fact.
+    boolean withheld = !means.isEmpty() && means.stream().allMatch(m -> m.pAlive() == null || m.pAlive() >= FLAT_P_ALIVE)
+        && means.stream().anyMatch(m -> m.pAlive() != null);
+    if (withheld) {
+      means = means.stream().map(ReportData.SegmentScores::withoutPAlive).toList();
+    }
     if (means.stream().noneMatch(ReportData.SegmentScores::any)) {
       // No user has a score (nobody bought, or the fit failed, as the stage's warning says): the
       // cards would only say so one by one.
@@ -281,7 +291,7 @@ public final class ReportStage {
     if (means.isEmpty() && checks.isEmpty()) {
       return ReportData.Predicted.NONE;
     }
-    return new ReportData.Predicted(scores.clvDays(), scores.propensityDays(), means, checks);
+    return new ReportData.Predicted(scores.clvDays(), scores.propensityDays(), means, checks, withheld);
   }
 
   /** Size and headline KPIs of every segment on every date so far, for trend charts. */

@@ -204,6 +204,18 @@ class RunReportTest {
   }
 
   @Test
+  void aWithheldPAliveIsExplainedInsteadOfShownAsOneOnEveryCard() {
+    ReportData.Predicted p = predicted();
+    RunReport report = new RunReport(with(new ReportData.Predicted(p.clvDays(), p.propensityDays(),
+        p.scores().stream().map(ReportData.SegmentScores::withoutPAlive).toList(), p.metrics(), true)));
+    String md = report.markdown();
+    assertFalse(md.contains("P(alive) 0.") || md.contains("P(alive) 1."), md);
+    assertTrue(md.contains("- Predicted: 365-day CLV 12.40 · 30-day purchase propensity 6.1%"), md);
+    assertTrue(md.contains("P(alive) is not shown: it is 0.99 or more in every segment"), md);
+    assertFalse(md.contains("P(alive) is 1 for a customer who bought on one day only"), md);
+  }
+
+  @Test
   void aCardSaysWhenItsUsersHaveNoScoreAndNamesTheHorizonOfAChurnRiskAlone() {
     RunReport report = new RunReport(with(new ReportData.Predicted(365, 30, List.of(
         new ReportData.SegmentScores("persona_id", "P01", 700, null, null, null, null),

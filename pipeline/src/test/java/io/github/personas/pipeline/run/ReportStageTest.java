@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.personas.pipeline.config.ConfigException;
 import io.github.personas.pipeline.io.OutputWriter;
+import io.github.personas.pipeline.report.ReportData;
 import io.github.personas.pipeline.testing.SparkTestSession;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -242,6 +243,33 @@ class ReportStageTest extends StageTestBase {
 
   private static List<String> dimensions(RunContext ctx) {
     return distinct(ctx.out().read(OutputWriter.SEGMENT_KPIS), "dimension");
+  }
+
+  @Test
+  void pAliveIsLeftOffTheCardsOnlyWhenEverySegmentReadsAtLeast099() {
+    StructType schema = StructType.fromDDL("user_id string, persona_id string, rfm_segment string,"
+        + " p_alive double, clv_365d double");
+    io.github.personas.pipeline.report.ScoreMeans.Columns cols = io.github.personas.pipeline.report.ScoreMeans.Columns
+        .of(List.of(schema.fieldNames()), List.of(365));
+    // user, persona, RFM segment, P(alive), CLV: a fit that sees nobody drop out (every buyer >= 0.99),
+    // then one where the lapsed persona's mean is 0.6.
+    List<Row> flat = List.of(RowFactory.create("a", "P01", "Champions", 1.0, 120.0),
+        RowFactory.create("b", "P01", "Champions", 0.995, 80.0),
+        RowFactory.create("c", "P02", "Lost", 0.999, 5.0),
+        RowFactory.create("d", "P02", "Prospects", null, null));
+    ReportData.Predicted p = ReportStage.predicted(dataset(flat, schema), cols, List.of());
+    assertTrue(p.pAliveWithheld());
+    assertTrue(p.scores().stream().allMatch(s -> s.pAlive() == null), p.scores().toString());
+    assertEquals(100.0, p.of("persona_id", "P01").clv(), 1e-9, "the other scores stay");
+
+    List<Row> spread = List.of(RowFactory.create("a", "P01", "Champions", 1.0, 120.0),
+        RowFactory.create("b", "P01", "Champions", 0.995, 80.0),
+        RowFactory.create("c", "P02", "Lost", 0.6, 5.0),
+        RowFactory.create("d", "P02", "Prospects", null, null));
+    ReportData.Predicted q = ReportStage.predicted(dataset(spread, schema), cols, List.of());
+    assertFalse(q.pAliveWithheld());
+    assertEquals(0.6, q.of("persona_id", "P02").pAlive(), 1e-12);
+    assertEquals(0.9975, q.of("persona_id", "P01").pAlive(), 1e-12);
   }
 
   @Test
