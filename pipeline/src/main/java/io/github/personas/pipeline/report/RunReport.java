@@ -250,9 +250,10 @@ public final class RunReport {
     notes.add("Predicted scores are means over the users who have the score: users who never bought have no"
         + " P(alive) or CLV.");
     if (p.pAliveWithheld()) {
-      notes.add("P(alive) is not shown: it is 0.99 or more in every segment, because the purchase model sees"
-          + " almost no customer stop buying in this data (the run's warning says so), not because everyone"
-          + " is still a customer.");
+      notes.add("P(alive) is not shown: it is 0.99 or more in every segment, so it tells no group from another."
+          + " The purchase model reads 1 for customers who bought on one day only, and for nearly everyone when"
+          + " it sees almost no customer stop buying (the run then warns that the data does not pin the drop-out"
+          + " down): neither means they are all still customers.");
     } else if (p.clvDays() != null) {
       notes.add("P(alive) is 1 for a customer who bought on one day only (the purchase model lets customers drop"
           + " out only after a repeat purchase), so a group of one-time buyers reads 1.00 however long they have"

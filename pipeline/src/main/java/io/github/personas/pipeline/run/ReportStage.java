@@ -365,14 +365,21 @@ public final class ReportStage {
       // The first versions' personas tables had ids only.
       if (List.of(earlier.columns()).contains("persona_name")) {
         for (Row r : earlier.select("dt", "persona_id", "persona_name").orderBy("dt").collectAsList()) {
-          names.put(r.getAs("persona_id"), r.getAs("persona_name"));
+          putNamed(names, r.getAs("persona_id"), r.getAs("persona_name"));
         }
       }
     }
     for (Row p : tonight) {
-      names.put(p.getAs("persona_id"), p.getAs("persona_name"));
+      putNamed(names, p.getAs("persona_id"), p.getAs("persona_name"));
     }
     return names;
+  }
+
+  /** A later name replaces an earlier one; a missing one keeps it. */
+  private static void putNamed(Map<String, String> names, String id, String name) {
+    if (id != null && name != null && !name.isEmpty()) {
+      names.put(id, name);
+    }
   }
 
   /** "P03 Late-night snackers": the id keeps a persona recognisable when its name changes. */

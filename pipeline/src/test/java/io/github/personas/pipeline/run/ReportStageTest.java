@@ -270,6 +270,24 @@ class ReportStageTest extends StageTestBase {
     assertFalse(q.pAliveWithheld());
     assertEquals(0.6, q.of("persona_id", "P02").pAlive(), 1e-12);
     assertEquals(0.9975, q.of("persona_id", "P01").pAlive(), 1e-12);
+
+    // At the edge: a lowest segment mean of 0.99 is withheld, of 0.989 shown.
+    for (double lowest : new double[] {0.99, 0.989}) {
+      List<Row> edge = List.of(RowFactory.create("a", "P01", "Champions", 1.0, 120.0),
+          RowFactory.create("c", "P02", "Lost", lowest, 5.0));
+      assertEquals(lowest >= 0.99, ReportStage.predicted(dataset(edge, schema), cols, List.of()).pAliveWithheld(),
+          "lowest mean " + lowest);
+    }
+  }
+
+  @Test
+  void aPersonaIsLabelledByIdAndItsLatestNameAndOtherSegmentsAsTheyAre() {
+    Map<String, String> names = Map.of("P01", "Late-night snackers", "P07", "Gone since yesterday");
+    assertEquals("P01 Late-night snackers", ReportStage.label("P01", names));
+    assertEquals("P07 Gone since yesterday", ReportStage.label("P07", names));
+    assertEquals("P09", ReportStage.label("P09", names), "an id no run named stays an id");
+    assertEquals("(new)", ReportStage.label("(new)", names));
+    assertEquals(null, ReportStage.label(null, names));
   }
 
   @Test
