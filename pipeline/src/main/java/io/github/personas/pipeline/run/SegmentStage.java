@@ -67,12 +67,10 @@ public final class SegmentStage {
     rfm.checkTable(ctx.spark());
     lifecycle.checkRules(features);
     // The clusterer sees each user's lifecycle stage and RFM segment beside the features (a
-    // descriptor may count a persona's lapsing users), so its expressions are checked with them.
-    Dataset<Row> segmented = new HoldoutAssigner(ctx.config().holdout()).apply(lifecycle.apply(features));
-    for (String score : List.of(RfmScorer.R_SCORE, RfmScorer.F_SCORE, RfmScorer.M_SCORE)) {
-      segmented = segmented.withColumn(score, functions.lit(null).cast("int"));
-    }
-    clusterer.checkConfig(segmented.withColumn(RfmScorer.RFM_SEGMENT, functions.lit(null).cast("string")));
+    // descriptor may count a persona's lapsing users), so its expressions are checked with them,
+    // added by the very expressions the run adds them with.
+    Dataset<Row> segmented = lifecycle.apply(rfm.unscored(features));
+    clusterer.checkConfig(new HoldoutAssigner(ctx.config().holdout()).apply(segmented));
   }
 
   /** Segments {@code features}, one row per user. */

@@ -103,14 +103,26 @@ public final class RfmScorer {
         }
       }
     }
+    return new Scored(scored(features, cuts), new CutPoints(cuts[0], cuts[1], cuts[2]));
+  }
+
+  /**
+   * The columns {@link #apply} adds, with their types, on a features table with no rows: for
+   * checking expressions that read them before any data is read.
+   */
+  public Dataset<Row> unscored(Dataset<Row> featuresSchema) {
+    double[] none = new double[0];
+    return scored(featuresSchema, new double[][] {none, none, none});
+  }
+
+  private Dataset<Row> scored(Dataset<Row> features, double[][] cuts) {
     String buyer = "frequency > 0";
     Dataset<Row> scored = features
         .withColumn(R_SCORE, expr("CASE WHEN " + buyer + " THEN " + score("recency_days", cuts[0], true) + " END"))
         .withColumn(F_SCORE, expr("CASE WHEN " + buyer + " THEN " + score("frequency", cuts[1], false) + " END"))
         .withColumn(M_SCORE, expr("CASE WHEN " + buyer + " THEN " + score("monetary", cuts[2], false) + " END"));
-    return new Scored(scored.withColumn(RFM_SEGMENT, expr("CASE WHEN " + buyer + " THEN "
-        + table.labelSql() + " ELSE '" + config.noPurchaseSegment().replace("'", "\\'") + "' END")),
-        new CutPoints(cuts[0], cuts[1], cuts[2]));
+    return scored.withColumn(RFM_SEGMENT, expr("CASE WHEN " + buyer + " THEN "
+        + table.labelSql() + " ELSE '" + config.noPurchaseSegment().replace("'", "\\'") + "' END"));
   }
 
   private static String score(String column, double[] cuts, boolean reversed) {
