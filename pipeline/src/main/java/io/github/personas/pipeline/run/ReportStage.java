@@ -266,8 +266,8 @@ public final class ReportStage {
     List<ReportData.SegmentScores> means = ScoreMeans.apply(users, dims, scores);
     // A purchase model that sees (almost) nobody drop out gives every buyer a P(alive) near 1: a
     // card saying "P(alive) 1.00" of uninstalled or lapsed users would be read as a fact.
-    boolean withheld = !means.isEmpty() && means.stream().allMatch(m -> m.pAlive() == null || m.pAlive() >= FLAT_P_ALIVE)
-        && means.stream().anyMatch(m -> m.pAlive() != null);
+    boolean withheld = means.stream().anyMatch(m -> m.pAlive() != null)
+        && means.stream().allMatch(m -> m.pAlive() == null || m.pAlive() >= FLAT_P_ALIVE);
     if (withheld) {
       means = means.stream().map(ReportData.SegmentScores::withoutPAlive).toList();
     }

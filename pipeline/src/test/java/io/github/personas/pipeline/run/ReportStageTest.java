@@ -251,31 +251,27 @@ class ReportStageTest extends StageTestBase {
         + " p_alive double, clv_365d double");
     io.github.personas.pipeline.report.ScoreMeans.Columns cols = io.github.personas.pipeline.report.ScoreMeans.Columns
         .of(List.of(schema.fieldNames()), List.of(365));
-    // user, persona, RFM segment, P(alive), CLV: a fit that sees nobody drop out (every buyer >= 0.99),
-    // then one where the lapsed persona's mean is 0.6.
-    List<Row> flat = List.of(RowFactory.create("a", "P01", "Champions", 1.0, 120.0),
+    // user, persona, RFM segment, P(alive), CLV; user c's P(alive) is the lowest segment mean (P02's
+    // and Lost's) and varies: a fit that sees nobody drop out (every buyer >= 0.99), then one where the
+    // lapsed persona's mean is 0.6.
+    java.util.function.DoubleFunction<Dataset<Row>> users = c -> dataset(List.of(
+        RowFactory.create("a", "P01", "Champions", 1.0, 120.0),
         RowFactory.create("b", "P01", "Champions", 0.995, 80.0),
-        RowFactory.create("c", "P02", "Lost", 0.999, 5.0),
-        RowFactory.create("d", "P02", "Prospects", null, null));
-    ReportData.Predicted p = ReportStage.predicted(dataset(flat, schema), cols, List.of());
+        RowFactory.create("c", "P02", "Lost", c, 5.0),
+        RowFactory.create("d", "P02", "Prospects", null, null)), schema);
+    ReportData.Predicted p = ReportStage.predicted(users.apply(0.999), cols, List.of());
     assertTrue(p.pAliveWithheld());
     assertTrue(p.scores().stream().allMatch(s -> s.pAlive() == null), p.scores().toString());
     assertEquals(100.0, p.of("persona_id", "P01").clv(), 1e-9, "the other scores stay");
 
-    List<Row> spread = List.of(RowFactory.create("a", "P01", "Champions", 1.0, 120.0),
-        RowFactory.create("b", "P01", "Champions", 0.995, 80.0),
-        RowFactory.create("c", "P02", "Lost", 0.6, 5.0),
-        RowFactory.create("d", "P02", "Prospects", null, null));
-    ReportData.Predicted q = ReportStage.predicted(dataset(spread, schema), cols, List.of());
+    ReportData.Predicted q = ReportStage.predicted(users.apply(0.6), cols, List.of());
     assertFalse(q.pAliveWithheld());
     assertEquals(0.6, q.of("persona_id", "P02").pAlive(), 1e-12);
     assertEquals(0.9975, q.of("persona_id", "P01").pAlive(), 1e-12);
 
     // At the edge: a lowest segment mean of 0.99 is withheld, of 0.989 shown.
     for (double lowest : new double[] {0.99, 0.989}) {
-      List<Row> edge = List.of(RowFactory.create("a", "P01", "Champions", 1.0, 120.0),
-          RowFactory.create("c", "P02", "Lost", lowest, 5.0));
-      assertEquals(lowest >= 0.99, ReportStage.predicted(dataset(edge, schema), cols, List.of()).pAliveWithheld(),
+      assertEquals(lowest >= 0.99, ReportStage.predicted(users.apply(lowest), cols, List.of()).pAliveWithheld(),
           "lowest mean " + lowest);
     }
   }
